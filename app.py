@@ -1,0 +1,142 @@
+"""Application factory: extensions, blueprints, locale, security headers, error pages, CLI."""
+
+import logging
+
+from flask import Flask, request, session, url_for
+from flask_babel import format_currency, format_date, format_datetime, get_locale
+from flask_login import current_user
+
+from config import Config
+from extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
+
+
+def select_locale() -> str:
+    """The user's setting, else the language chosen in this session, else Accept-Language, else en."""
+    langs = ("it", "es", "en")
+    if current_user and current_user.is_authenticated and current_user.language in langs:
+        return current_user.language
+    if session.get("lang") in langs:
+        return session["lang"]
+    return request.accept_languages.best_match(langs) or "en"
+
+
+def select_timezone() -> str | None:
+    if current_user and current_user.is_authenticated:
+        return current_user.timezone
+    return None
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app; `config` overrides the environment (tests use it)."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(Config())
+    if config:
+        app.config.update(config)
+    app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory="migrations", render_as_batch=True)
+    login_manager.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    limiter.init_app(app)
+    _configure_login()
+    _configure_sqlite(app)
+
+    from blueprints import register_blueprints
+
+    register_blueprints(app)
+    _register_template_helpers(app)
+    _register_security_headers(app)
+
+    from blueprints.errors import register_error_handlers
+
+    register_error_handlers(app)
+
+    from cli import register_cli
+
+    register_cli(app)
+    logging.getLogger("oppflow").setLevel(logging.INFO)
+    return app
+
+
+def _configure_login() -> None:
+    from flask_babel import lazy_gettext as _l
+
+    from models import User
+
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please log in to see this page.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        return db.session.get(User, int(user_id))
+
+
+def _configure_sqlite(app: Flask) -> None:
+    """WAL and a busy timeout: web and worker write the same SQLite file (DESIGN.md, measured 2.6x)."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    @event.listens_for(Engine, "connect")
+    def _pragmas(dbapi_conn, _record):
+        if type(dbapi_conn).__module__.startswith("sqlite3"):
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=10000")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from models.accounts import LANGUAGE_NAMES
+
+    @app.template_filter("money")
+    def money(value) -> str:
+        return format_currency(value or 0, app.config["CURRENCY"])
+
+    @app.template_filter("dt")
+    def dt(value) -> str:
+        return format_datetime(value, "medium") if value else ""
+
+    @app.template_filter("d")
+    def d(value) -> str:
+        return format_date(value, "medium") if value else ""
+
+    @app.template_global()
+    def url_with_args(endpoint: str, **changes) -> str:
+        """The current URL's query with some arguments changed (pagination keeps the filters)."""
+        args = {**request.view_args, **request.args.to_dict(), **changes}
+        return url_for(endpoint, **args)
+
+    @app.context_processor
+    def inject():
+        return {"current_locale": str(get_locale()), "language_names": LANGUAGE_NAMES}
+
+
+def _register_security_headers(app: Flask) -> None:
+    csp = (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; "
+        "frame-ancestors 'none'"
+    )
+
+    @app.after_request
+    def headers(response):
+        response.headers.setdefault("Content-Security-Policy", csp)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if app.config["SESSION_COOKIE_SECURE"]:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        # Pages differ by user and language: never cached by shared caches.
+        if response.mimetype == "text/html":
+            response.headers.setdefault("Cache-Control", "no-store")
+            response.vary.add("Cookie")
+        return response

@@ -1,0 +1,56 @@
+"""Error pages: translated, never a traceback; htmx requests get a short message for the toast."""
+
+import logging
+
+from flask import Flask, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from extensions import db
+from services import ServiceError
+
+log = logging.getLogger("oppflow")
+
+
+def _messages() -> dict[int, tuple[str, str]]:
+    return {
+        400: (_("Bad request"), _("The request could not be understood. Please check what you entered.")),
+        403: (_("Not allowed"), _("You do not have the permission needed for this page or action.")),
+        404: (_("Not found"), _("This page does not exist, or you do not have access to it.")),
+        405: (_("Not allowed"), _("This action is not available here.")),
+        413: (_("Too large"), _("What you sent is larger than allowed.")),
+        422: (_("Cannot be saved"), _("Please correct what you entered.")),
+        429: (_("Too many attempts"), _("Too many attempts. Please wait a minute and try again.")),
+        500: (_("Something went wrong"), _("An unexpected error occurred. It has been logged; please try again.")),
+    }
+
+
+def render_error(status: int, message: str | None = None):
+    """Render the error for a page or, for htmx, as a fragment the toast shows."""
+    title, default = _messages().get(status, _messages()[500])
+    message = message or default
+    if request.headers.get("HX-Request") == "true":
+        return render_template("_error_fragment.html", title=title, message=message), status
+    return render_template("error.html", title=title, message=message, status=status), status
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(err):
+        return render_error(400, _("Your session expired or the form was stale. Please reload the page and try again."))
+
+    @app.errorhandler(ServiceError)
+    def service_error(err: ServiceError):
+        db.session.rollback()
+        return render_error(err.status, err.message)
+
+    @app.errorhandler(HTTPException)
+    def http_error(err: HTTPException):
+        return render_error(err.code or 500)
+
+    @app.errorhandler(Exception)
+    def unexpected(err: Exception):
+        db.session.rollback()
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return render_error(500)

@@ -1,0 +1,21 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DecimalField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+
+class OpportunityForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=160)])
+    type_id = SelectField(_l("Opportunity type"), coerce=int, validators=[DataRequired()])
+    channel_id = SelectField(_l("Channel"), coerce=int, validators=[DataRequired()])
+    customer_id = SelectField(_l("Customer"), coerce=int, validators=[DataRequired()])
+    owner_id = SelectField(_l("Responsible user"), coerce=int, validators=[Optional()])
+    amount = DecimalField(_l("Amount"), places=2, validators=[Optional(), NumberRange(min=0, max=9_999_999_999)])
+    postal_code = StringField(_l("Postal code"), validators=[Optional(), Length(max=10)])
+    province = StringField(_l("Province"), validators=[Optional(), Length(max=60)])
+    notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=5000)])
+
+    def data_for_service(self) -> dict:
+        data = {k: v for k, v in self.data.items() if k != "csrf_token"}
+        data["owner_id"] = data["owner_id"] or None
+        return data

@@ -1,0 +1,108 @@
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from blueprints.opportunities import bp
+from blueprints.opportunities.forms import OpportunityForm
+from extensions import db
+from models import Channel, Customer, OpportunityType, User
+from services import ServiceError
+from services import opportunities as svc
+from services import substates as substate_svc
+from services.access import get_opportunity_or_404, permission_required
+
+
+def _filters() -> svc.OpportunityFilters:
+    return svc.OpportunityFilters(
+        type_id=request.args.get("type", type=int),
+        channel_id=request.args.get("channel", type=int),
+        state_id=request.args.get("state", type=int),
+        q=request.args.get("q", "")[:100],
+    )
+
+
+@bp.route("/opportunities")
+@login_required
+def index():
+    """Opportunity list with filters and pagination; htmx gets the table alone."""
+    filters = _filters()
+    page = db.paginate(svc.search(filters), per_page=current_app.config["PER_PAGE"], error_out=False)
+    open_subs = svc.open_substates_by_opportunity([o.id for o in page.items])
+    ctx = {"page": page, "filters": filters, "open_subs": open_subs, "choices": svc.filter_choices()}
+    if request.htmx and request.htmx.target == "opp-table":
+        return render_template("opportunities/_table.html", **ctx)
+    return render_template("opportunities/index.html", **ctx)
+
+
+@bp.route("/opportunities/<int:opp_id>")
+@login_required
+def detail(opp_id: int):
+    """Opportunity detail: client, channel, amount, partners and the flow with open/close buttons."""
+    opp = get_opportunity_or_404(opp_id)
+    return render_template("opportunities/detail.html", opp=opp, flow=substate_svc.flow_of(opp),
+                           may_act=substate_svc.may_act)
+
+
+@bp.route("/opportunities/<int:opp_id>/substates/<int:substate_id>/<any(open, close):action>", methods=["POST"])
+@login_required
+def change_substate(opp_id: int, substate_id: int, action: str):
+    """Open or close a substate (htmx swaps the flow panel)."""
+    opp = get_opportunity_or_404(opp_id)
+    change = substate_svc.open_substate if action == "open" else substate_svc.close_substate
+    change(opp, substate_id, current_user)
+    db.session.commit()
+    if request.htmx:
+        return render_template("opportunities/_flow.html", opp=opp, flow=substate_svc.flow_of(opp),
+                               may_act=substate_svc.may_act)
+    return redirect(url_for("opportunities.detail", opp_id=opp.id))
+
+
+def _fill_choices(form: OpportunityForm) -> None:
+    types = db.session.execute(
+        select(OpportunityType).where(OpportunityType.archived.is_(False)).order_by(OpportunityType.name)
+    ).scalars()
+    form.type_id.choices = [(0, "—")] + [(t.id, t.label) for t in types]
+    form.channel_id.choices = [(0, "—")] + [
+        (c.id, c.name) for c in db.session.execute(select(Channel).order_by(Channel.name)).scalars()
+    ]
+    form.customer_id.choices = [(0, "—")] + [
+        (c.id, c.name) for c in db.session.execute(select(Customer).order_by(Customer.name)).scalars()
+    ]
+    internal = select(User).where(User.role != "partner", User.active.is_(True)).order_by(User.name)
+    form.owner_id.choices = [(0, "—")] + [(u.id, u.name) for u in db.session.execute(internal).scalars()]
+
+
+def _save(form: OpportunityForm, opp=None):
+    _fill_choices(form)
+    if form.validate_on_submit():
+        try:
+            data = form.data_for_service()
+            opp = svc.update_opportunity(opp, data) if opp else svc.create_opportunity(data)
+            db.session.commit()
+            flash(_("Opportunity saved."), "success")
+            return redirect(url_for("opportunities.detail", opp_id=opp.id))
+        except ServiceError as err:
+            db.session.rollback()
+            form.form_errors.append(err.message)
+    status = 422 if request.method == "POST" else 200
+    return render_template("opportunities/form.html", form=form, opp=opp), status
+
+
+@bp.route("/opportunities/new", methods=["GET", "POST"])
+@permission_required("opportunities.edit")
+def create():
+    """Create an opportunity."""
+    form = OpportunityForm()
+    if request.method == "GET" and request.args.get("customer", type=int):
+        form.customer_id.data = request.args.get("customer", type=int)
+    return _save(form)
+
+
+@bp.route("/opportunities/<int:opp_id>/edit", methods=["GET", "POST"])
+@permission_required("opportunities.edit")
+def edit(opp_id: int):
+    """Edit an opportunity."""
+    opp = get_opportunity_or_404(opp_id)
+    form = OpportunityForm(obj=opp)
+    return _save(form, opp)

@@ -1,0 +1,70 @@
+"""Flask CLI commands: demo data, users, translations."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask
+
+from extensions import db
+
+ROOT = Path(__file__).resolve().parent
+TRANSLATIONS = ROOT / "translations"
+POT = TRANSLATIONS / "messages.pot"
+
+
+def _pybabel(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "babel.messages.frontend", *args], check=True, cwd=ROOT)
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.command("seed-demo")
+    @click.option("--force", is_flag=True, help="Load even if users already exist.")
+    def seed_demo(force: bool) -> None:
+        """Load the demo data once (types, partners, users, customers, opportunities)."""
+        from services import demo
+
+        if demo.already_loaded() and not force:
+            click.echo("Demo data already loaded.")
+            return
+        demo.load()
+        db.session.commit()
+        click.echo("Demo data loaded.")
+
+    @app.cli.command("create-user")
+    @click.option("--email", required=True)
+    @click.option("--name", required=True)
+    @click.option("--role", default="admin", type=click.Choice(["admin", "manager", "agent"]))
+    @click.password_option()
+    def create_user(email: str, name: str, role: str, password: str) -> None:
+        """Create an internal user (e.g. the first admin of a production install)."""
+        from models import User
+
+        user = User(email=email.strip().lower(), name=name, role=role)
+        user.set_password(password)
+        db.session.add(user)
+        db.session.commit()
+        click.echo(f"User {email} created.")
+
+    @app.cli.group()
+    def translate() -> None:
+        """Translation commands (pybabel extract, update, compile)."""
+
+    @translate.command()
+    def update() -> None:
+        """Extract the strings and merge them into the it, es and en catalogs."""
+        _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "-k", "lazy_gettext", "-o", str(POT), ".")
+        _pybabel("update", "-i", str(POT), "-d", str(TRANSLATIONS), "--no-fuzzy-matching")
+
+    @translate.command()
+    @click.argument("lang")
+    def init(lang: str) -> None:
+        """Start the catalog of a new language."""
+        _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "-k", "lazy_gettext", "-o", str(POT), ".")
+        _pybabel("init", "-i", str(POT), "-d", str(TRANSLATIONS), "-l", lang)
+
+    @translate.command()
+    def compile() -> None:
+        """Build the .mo files the app reads."""
+        _pybabel("compile", "-d", str(TRANSLATIONS))

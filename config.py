@@ -1,0 +1,67 @@
+"""Configuration from the environment, with safe defaults for the embedded mode."""
+
+import os
+import secrets
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = BASE_DIR / "instance"
+
+
+def _secret_key() -> str:
+    """SECRET_KEY from the environment, else one kept in instance/ so sessions survive restarts."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    INSTANCE_DIR.mkdir(exist_ok=True)
+    path = INSTANCE_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _database_url() -> str:
+    url = os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'oppflow.db'}")
+    # Accept the postgres:// and postgresql:// spellings and use psycopg 3 for both.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            url = "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    """Read once per create_app call, so tests can change the environment between apps."""
+
+    def __init__(self) -> None:
+        production = os.environ.get("OPPFLOW_ENV") == "production"
+        self.SECRET_KEY = _secret_key()
+        self.SQLALCHEMY_DATABASE_URI = _database_url()
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        self.REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+        # Fernet key(s) for secrets at rest, newest first, comma separated (MultiFernet).
+        self.ENCRYPTION_KEYS = os.environ.get("OPPFLOW_ENCRYPTION_KEYS", "")
+        self.RATELIMIT_STORAGE_URI = self.REDIS_URL
+        self.RATELIMIT_STRATEGY = "fixed-window"
+        self.RATELIMIT_HEADERS_ENABLED = True
+        self.LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+        self.WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", production)
+        self.REMEMBER_COOKIE_HTTPONLY = True
+        self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
+        self.PERMANENT_SESSION_LIFETIME = 8 * 3600
+        self.BABEL_DEFAULT_LOCALE = "en"
+        self.BABEL_DEFAULT_TIMEZONE = os.environ.get("OPPFLOW_TIMEZONE", "Europe/Rome")
+        self.LANGUAGES = ("it", "es", "en")
+        self.CURRENCY = os.environ.get("OPPFLOW_CURRENCY", "EUR")
+        self.PER_PAGE = 20
+        self.MAX_CONTENT_LENGTH = 8 * 1024 * 1024
+        self.RQ_QUEUE = os.environ.get("RQ_QUEUE", "oppflow")

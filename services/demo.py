@@ -1,0 +1,145 @@
+"""Demo data that shows the product: a photovoltaic flow from the seeds, partners, users, ~50 opportunities."""
+
+import random
+from datetime import timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from extensions import db
+from models import Channel, Customer, Opportunity, OpportunityType, PartnerCompany, State, Substate, User
+from models.base import utcnow
+from services import substates
+
+DEMO_PASSWORD = "demo1234"
+DEMO_LOGINS = [
+    ("admin@example.com", "admin", "Administrator"),
+    ("manager@example.com", "manager", "Sales manager"),
+    ("installer@example.com", "partner", "Installer company user"),
+    ("commercial@example.com", "partner", "Commercial company user"),
+]
+
+# (it, es, en) names; the Italian and Spanish ones are the seeds' words.
+PV_FLOW = [
+    (("Documentazione", "Documentación", "Documentation"), [
+        ("Documentazione in sospeso", "Pendiente de documentación", "Pending documentation"),
+        ("Convalida documentazione", "Validación de documentación", "Documentation validation"),
+    ]),
+    (("Contratto", "Contrato", "Contract"), [
+        ("Contratto inviato", "Contrato enviado", "Contract sent"),
+        ("Contratto firmato", "Contrato firmado", "Contract signed"),
+    ]),
+    (("Installazione", "Instalación", "Installation"), [
+        ("Assegnazione installatore", "Asignación de instalador", "Installer assignment"),
+        ("Installazione programmata", "Instalación programada", "Installation scheduled"),
+        ("Installazione completata", "Instalación completada", "Installation completed"),
+    ]),
+    (("Chiusura", "Cierre", "Closing"), [
+        ("Collaudo e allacciamento", "Puesta en marcha y conexión", "Commissioning and grid connection"),
+        ("Pratica chiusa", "Expediente cerrado", "Case closed"),
+    ]),
+]
+STORAGE_FLOW = [
+    (("Sopralluogo", "Visita técnica", "Site survey"), [
+        ("Sopralluogo da programmare", "Visita por programar", "Survey to schedule"),
+        ("Sopralluogo eseguito", "Visita realizada", "Survey done"),
+    ]),
+    (("Offerta", "Oferta", "Offer"), [
+        ("Offerta inviata", "Oferta enviada", "Offer sent"),
+        ("Offerta accettata", "Oferta aceptada", "Offer accepted"),
+    ]),
+]
+CUSTOMERS = [
+    ("Marco Rossi", "it", "Milano", "20121", "MI"), ("Giulia Bianchi", "it", "Torino", "10121", "TO"),
+    ("Luca Ferrari", "it", "Bologna", "40121", "BO"), ("Sofia Romano", "it", "Roma", "00184", "RM"),
+    ("Alessandro Colombo", "it", "Bergamo", "24121", "BG"), ("Chiara Ricci", "it", "Verona", "37121", "VR"),
+    ("Matteo Marino", "it", "Napoli", "80121", "NA"), ("Francesca Greco", "it", "Bari", "70121", "BA"),
+    ("Lorenzo Bruno", "it", "Firenze", "50121", "FI"), ("Elena Gallo", "it", "Padova", "35121", "PD"),
+    ("Javier García", "es", "Madrid", "28001", "M"), ("Lucía Martínez", "es", "Barcelona", "08001", "B"),
+    ("Carlos López", "es", "Valencia", "46001", "V"), ("María Sánchez", "es", "Sevilla", "41001", "SE"),
+    ("Pablo Fernández", "es", "Bilbao", "48001", "BI"), ("Ana Pérez", "es", "Zaragoza", "50001", "Z"),
+    ("John Smith", "en", "Milano", "20122", "MI"), ("Emma Brown", "en", "Roma", "00185", "RM"),
+    ("Paolo Conti", "it", "Brescia", "25121", "BS"), ("Sara Esposito", "it", "Genova", "16121", "GE"),
+]
+
+
+def already_loaded() -> bool:
+    return bool(db.session.scalar(select(func.count()).select_from(User)))
+
+
+def _type(names: tuple[str, str, str], flow) -> OpportunityType:
+    it, es, en = names
+    opp_type = OpportunityType(name=en, name_i18n={"it": it, "es": es, "en": en})
+    for s_pos, (state_names, subs) in enumerate(flow):
+        state = State(name=state_names[2], name_i18n=dict(zip(("it", "es", "en"), state_names, strict=True)),
+                      position=s_pos)
+        for pos, sub_names in enumerate(subs):
+            state.substates.append(Substate(name=sub_names[2], position=pos,
+                                            name_i18n=dict(zip(("it", "es", "en"), sub_names, strict=True))))
+        opp_type.states.append(state)
+    db.session.add(opp_type)
+    return opp_type
+
+
+def _user(email: str, name: str, role: str, lang: str, **kw) -> User:
+    user = User(email=email, name=name, role=role, language=lang, **kw)
+    user.set_password(DEMO_PASSWORD)
+    db.session.add(user)
+    return user
+
+
+def load(seed: int = 7) -> None:
+    """Create the demo records (the caller commits)."""
+    rng = random.Random(seed)
+    pv = _type(("Impianto fotovoltaico", "Instalación fotovoltaica", "Photovoltaic installation"), PV_FLOW)
+    storage = _type(("Sistema di accumulo", "Sistema de almacenamiento", "Battery storage"), STORAGE_FLOW)
+    channels = [Channel(name=n) for n in ("Web", "Call center", "Partner referral", "Trade fair")]
+    db.session.add_all(channels)
+    installer = PartnerCompany(name="Solare Nord Installazioni S.r.l.", kind="installer",
+                               email="info@solarenord.example.com", province="MI")
+    installer2 = PartnerCompany(name="Instalaciones Sol Levante S.L.", kind="installer",
+                                email="info@sollevante.example.com", province="M")
+    commercial = PartnerCompany(name="Vendite Energia Sud S.p.A.", kind="commercial",
+                                email="info@venditesud.example.com", province="NA")
+    commercial2 = PartnerCompany(name="Comercial Verde Ibérica S.L.", kind="commercial",
+                                 email="info@verdeiberica.example.com", province="B")
+    db.session.add_all([installer, installer2, commercial, commercial2])
+
+    admin = _user("admin@example.com", "Anna Amministratrice", "admin", "en")
+    manager = _user("manager@example.com", "Marco Manager", "manager", "it", supervisor=admin)
+    agent = _user("agent@example.com", "Alicia Agente", "agent", "es", supervisor=manager)
+    _user("installer@example.com", "Ivo Installatore", "partner", "it", company=installer)
+    _user("instalador@example.com", "Iker Instalador", "partner", "es", company=installer2)
+    _user("commercial@example.com", "Carla Commerciale", "partner", "es", company=commercial)
+    _user("comercial@example.com", "Carlos Comercial", "partner", "es", company=commercial2)
+
+    customers = []
+    for name, lang, city, cap, prov in CUSTOMERS:
+        slug = name.lower().replace(" ", ".").replace("í", "i").replace("é", "e").replace("á", "a")
+        customers.append(Customer(name=name, language=lang, city=city, postal_code=cap, province=prov,
+                                  email=f"{slug}@example.net", phone=f"+39 02 {rng.randint(1000000, 9999999)}"))
+    db.session.add_all(customers)
+    db.session.flush()
+
+    now = utcnow()
+    for i in range(50):
+        cust = rng.choice(customers)
+        opp_type = pv if i % 5 else storage
+        opp = Opportunity(
+            name=f"{opp_type.name_i18n[cust.language if cust.language in ('it', 'es') else 'en']} – {cust.name}",
+            type=opp_type, channel=rng.choice(channels), customer=cust, owner=rng.choice([manager, agent]),
+            amount=Decimal(rng.randrange(4000, 40000, 50)), postal_code=cust.postal_code, province=cust.province,
+            installer=rng.choice([installer, installer2, None]),
+            commercial=rng.choice([commercial, commercial2, None]),
+            created_at=now - timedelta(days=rng.randint(0, 120), minutes=rng.randint(0, 1440)),
+        )
+        db.session.add(opp)
+        db.session.flush()
+        # Walk the flow: close the first k substates, leave the next one open.
+        subs = opp_type.substates
+        k = rng.randint(0, len(subs))
+        for sub in subs[:k]:
+            substates.open_substate(opp, sub.id, None)
+            substates.close_substate(opp, sub.id, None)
+        if k < len(subs):
+            substates.open_substate(opp, subs[k].id, None)

@@ -1,0 +1,111 @@
+"""Opportunity queries and mutations shared by the list, the detail page and (later) the API."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from flask_babel import gettext as _
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import selectinload
+
+from extensions import db
+from models import Channel, Customer, Opportunity, OpportunitySubstate, OpportunityType, State, Substate, User
+from services import ServiceError
+from services.access import visible_opportunities
+
+
+@dataclass
+class OpportunityFilters:
+    type_id: int | None = None
+    channel_id: int | None = None
+    state_id: int | None = None
+    q: str = ""
+
+
+def search(filters: OpportunityFilters, user: User | None = None) -> Select:
+    """The user's visible opportunities matching the filters, newest first."""
+    stmt = visible_opportunities(user).options(
+        selectinload(Opportunity.customer),
+        selectinload(Opportunity.type),
+        selectinload(Opportunity.channel),
+        selectinload(Opportunity.installer),
+        selectinload(Opportunity.commercial),
+    )
+    if filters.type_id:
+        stmt = stmt.where(Opportunity.type_id == filters.type_id)
+    if filters.channel_id:
+        stmt = stmt.where(Opportunity.channel_id == filters.channel_id)
+    if filters.state_id:
+        open_in_state = (
+            select(OpportunitySubstate.opportunity_id)
+            .join(Substate, Substate.id == OpportunitySubstate.substate_id)
+            .where(Substate.state_id == filters.state_id, OpportunitySubstate.status == "open")
+        )
+        stmt = stmt.where(Opportunity.id.in_(open_in_state))
+    q = (filters.q or "").strip()
+    if q:
+        like = f"%{q.lower()}%"
+        stmt = stmt.join(Customer, Customer.id == Opportunity.customer_id).where(
+            or_(Opportunity.name.ilike(like), Customer.name.ilike(like), Customer.email.ilike(like))
+        )
+    return stmt.order_by(Opportunity.created_at.desc(), Opportunity.id.desc())
+
+
+def open_substates_by_opportunity(opportunity_ids: list[int]) -> dict[int, list[Substate]]:
+    """Open substates of many opportunities in one query, for list rows."""
+    result: dict[int, list[Substate]] = {oid: [] for oid in opportunity_ids}
+    if not opportunity_ids:
+        return result
+    rows = db.session.execute(
+        select(OpportunitySubstate)
+        .options(selectinload(OpportunitySubstate.substate))
+        .where(OpportunitySubstate.opportunity_id.in_(opportunity_ids), OpportunitySubstate.status == "open")
+    ).scalars()
+    for row in rows:
+        result[row.opportunity_id].append(row.substate)
+    return result
+
+
+def filter_choices() -> dict:
+    """Types, channels and states offered by the list's filters."""
+    types = db.session.execute(select(OpportunityType).order_by(OpportunityType.name)).scalars().all()
+    channels = db.session.execute(select(Channel).order_by(Channel.name)).scalars().all()
+    states = db.session.execute(
+        select(State).join(OpportunityType).order_by(OpportunityType.name, State.position)
+    ).scalars().all()
+    return {"types": types, "channels": channels, "states": states}
+
+
+def _check_refs(data: dict) -> None:
+    checks = [
+        (OpportunityType, "type_id", _("Choose an opportunity type.")),
+        (Channel, "channel_id", _("Choose a channel.")),
+        (Customer, "customer_id", _("Choose a customer.")),
+    ]
+    for model, key, message in checks:
+        if not data.get(key) or db.session.get(model, data[key]) is None:
+            raise ServiceError(message)
+    if data.get("amount") is not None and Decimal(data["amount"]) < 0:
+        raise ServiceError(_("The amount cannot be negative."))
+
+
+FIELDS = ("name", "type_id", "channel_id", "customer_id", "owner_id", "amount", "postal_code", "province", "notes")
+
+
+def create_opportunity(data: dict) -> Opportunity:
+    """Create an opportunity from validated form data."""
+    _check_refs(data)
+    opp = Opportunity(**{k: data.get(k) for k in FIELDS})
+    db.session.add(opp)
+    db.session.flush()
+    return opp
+
+
+def update_opportunity(opp: Opportunity, data: dict) -> Opportunity:
+    """Update an opportunity; its type cannot change once substates were opened on it."""
+    _check_refs(data)
+    if data["type_id"] != opp.type_id and opp.substates:
+        raise ServiceError(_("The type cannot change once the flow has started on this opportunity."))
+    for key in FIELDS:
+        setattr(opp, key, data.get(key))
+    db.session.flush()
+    return opp

@@ -1,0 +1,93 @@
+"""Opening and closing the substates of an opportunity (SPEC E1): one service for the UI, jobs and API."""
+
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from extensions import db
+from models import Opportunity, OpportunitySubstate, State, Substate, SubstateEvent, User
+from models.base import utcnow
+from services import ServiceError
+
+
+@dataclass
+class SubstateRow:
+    substate: Substate
+    record: OpportunitySubstate | None
+
+    @property
+    def status(self) -> str:
+        return self.record.status if self.record else "pending"
+
+
+def flow_of(opp: Opportunity) -> list[tuple[State, list[SubstateRow]]]:
+    """The opportunity's flow: each state with its substates and where the opportunity stands on each."""
+    records = {
+        r.substate_id: r
+        for r in db.session.execute(
+            select(OpportunitySubstate).where(OpportunitySubstate.opportunity_id == opp.id)
+        ).scalars()
+    }
+    return [
+        (state, [SubstateRow(sub, records.get(sub.id)) for sub in state.substates])
+        for state in opp.type.states
+    ]
+
+
+def may_act(user: User, substate: Substate) -> bool:
+    """Internal users who edit opportunities may act on any substate; partners on those marked for them."""
+    if user.is_partner:
+        return substate.partner_can_act
+    return user.can("opportunities.edit")
+
+
+def _substate_of(opp: Opportunity, substate_id: int) -> Substate:
+    substate = db.session.get(Substate, substate_id)
+    if substate is None or substate.state.type_id != opp.type_id:
+        raise ServiceError(_("This substate does not belong to the flow of this opportunity."), 404)
+    return substate
+
+
+def _record(opp: Opportunity, substate: Substate) -> OpportunitySubstate | None:
+    return db.session.execute(
+        select(OpportunitySubstate).where(
+            OpportunitySubstate.opportunity_id == opp.id, OpportunitySubstate.substate_id == substate.id
+        )
+    ).scalar_one_or_none()
+
+
+def open_substate(opp: Opportunity, substate_id: int, user: User | None) -> OpportunitySubstate:
+    """Open a substate of the opportunity, recording who and when (user None: automation)."""
+    substate = _substate_of(opp, substate_id)
+    if user is not None and not may_act(user, substate):
+        raise ServiceError(_("You may not change this substate."), 403)
+    record = _record(opp, substate)
+    if record is not None and record.status == "open":
+        raise ServiceError(_("“%(name)s” is already open.", name=substate.label), 409)
+    now = utcnow()
+    if record is None:
+        record = OpportunitySubstate(opportunity=opp, substate=substate)
+        db.session.add(record)
+    record.status = "open"
+    record.opened_at, record.opened_by = now, user
+    record.closed_at, record.closed_by = None, None
+    db.session.add(SubstateEvent(opportunity_id=opp.id, substate=substate, event="opened", at=now, user=user))
+    db.session.flush()
+    return record
+
+
+def close_substate(opp: Opportunity, substate_id: int, user: User | None) -> OpportunitySubstate:
+    """Close an open substate of the opportunity, recording who and when."""
+    substate = _substate_of(opp, substate_id)
+    if user is not None and not may_act(user, substate):
+        raise ServiceError(_("You may not change this substate."), 403)
+    record = _record(opp, substate)
+    if record is None or record.status != "open":
+        raise ServiceError(_("“%(name)s” is not open.", name=substate.label), 409)
+    now = utcnow()
+    record.status = "closed"
+    record.closed_at, record.closed_by = now, user
+    db.session.add(SubstateEvent(opportunity_id=opp.id, substate=substate, event="closed", at=now, user=user))
+    db.session.flush()
+    return record

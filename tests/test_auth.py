@@ -1,0 +1,90 @@
+"""Login, logout, session renewal, CSRF, rate limiting and security headers (SPEC P1)."""
+
+import pytest
+
+from extensions import db
+
+
+def test_login_lands_on_opportunities_and_logout_ends_session(client, make):
+    user = make.user("manager")
+    response = client.login(user)
+    assert response.location == "/"
+    assert client.get("/opportunities").status_code == 200
+    assert client.post("/logout").status_code == 302
+    assert client.get("/opportunities").status_code == 302  # back to login
+
+
+def test_wrong_password_is_a_translated_422_without_login(client, make):
+    user = make.user("manager", language="it")
+    response = client.post("/login", data={"email": user.email, "password": "nope"},
+                           headers={"Accept-Language": "it"})
+    assert response.status_code == 422
+    assert "Email o password errati" in response.get_data(as_text=True)
+    assert client.get("/opportunities").status_code == 302
+
+
+def test_inactive_user_cannot_log_in(client, make):
+    user = make.user("manager", active=False)
+    response = client.post("/login", data={"email": user.email, "password": "correct horse battery"})
+    assert response.status_code == 422
+
+
+def test_session_is_renewed_at_login(client, make):
+    user = make.user("manager")
+    with client.session_transaction() as sess:
+        sess["planted"] = "by an attacker"
+    client.login(user)
+    with client.session_transaction() as sess:
+        assert "planted" not in sess
+        assert sess["_user_id"] == str(user.id)
+
+
+def test_post_without_csrf_token_is_refused(client, make):
+    user = make.user("manager")
+    response = client.post("/login", data={"email": user.email, "password": "correct horse battery"}, csrf=False)
+    assert response.status_code == 400
+    assert client.get("/opportunities").status_code == 302
+
+
+def test_htmx_post_without_csrf_header_is_refused(client, make):
+    user = make.user("manager")
+    opp = make.opportunity()
+    client.login(user)
+    sub = opp.type.substates[0]
+    response = client.post(f"/opportunities/{opp.id}/substates/{sub.id}/open", headers={"HX-Request": "true"},
+                           csrf=False)
+    assert response.status_code == 400
+    assert not opp.substates
+
+
+def test_login_is_rate_limited(app, client, make):
+    app.config["LOGIN_RATE_LIMIT"] = "3 per minute"
+    user = make.user("manager")
+    codes = [client.post("/login", data={"email": user.email, "password": "bad"}).status_code for _ in range(4)]
+    assert codes == [422, 422, 422, 429]
+    assert "Too many attempts" in client.post("/login", data={"email": user.email, "password": "x"}).get_data(True)
+
+
+def test_security_headers_and_cookie_flags(client, make):
+    response = client.get("/login")
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    user = make.user("manager")
+    login = client.login(user)
+    cookie = login.headers.get("Set-Cookie", "")
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "javascript:alert(1)"])
+def test_login_never_redirects_off_site(client, make, target):
+    user = make.user("manager")
+    response = client.post(f"/login?next={target}", data={"email": user.email, "password": "correct horse battery"})
+    assert response.location == "/"
+
+
+def test_passwords_are_hashed(make):
+    user = make.user("manager")
+    db.session.refresh(user)
+    assert "correct horse" not in user.password_hash
+    assert user.check_password("correct horse battery")
