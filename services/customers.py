@@ -20,9 +20,14 @@ def search(q: str = "") -> Select:
     return stmt
 
 
+def _clean(data: dict) -> dict:
+    """Stripped values, with empty optional fields stored as NULL rather than ''."""
+    return {k: (data.get(k) or "").strip() or None for k in FIELDS}
+
+
 def create_customer(data: dict) -> Customer:
     """Create a customer from validated data."""
-    customer = Customer(**{k: data.get(k) for k in FIELDS})
+    customer = Customer(**_clean(data))
     db.session.add(customer)
     db.session.flush()
     return customer
@@ -30,8 +35,8 @@ def create_customer(data: dict) -> Customer:
 
 def update_customer(customer: Customer, data: dict) -> Customer:
     """Update a customer from validated data."""
-    for key in FIELDS:
-        setattr(customer, key, data.get(key))
+    for key, value in _clean(data).items():
+        setattr(customer, key, value)
     db.session.flush()
     return customer
 

@@ -91,10 +91,20 @@ def _check_refs(data: dict) -> None:
 FIELDS = ("name", "type_id", "channel_id", "customer_id", "owner_id", "amount", "postal_code", "province", "notes")
 
 
+def _clean(data: dict) -> dict:
+    """The known fields, text stripped and empty optional text stored as NULL."""
+    out = {k: data.get(k) for k in FIELDS}
+    for key, value in out.items():
+        if isinstance(value, str):
+            out[key] = value.strip() or None
+    out["amount"] = out["amount"] if out["amount"] is not None else Decimal("0")
+    return out
+
+
 def create_opportunity(data: dict) -> Opportunity:
     """Create an opportunity from validated form data."""
     _check_refs(data)
-    opp = Opportunity(**{k: data.get(k) for k in FIELDS})
+    opp = Opportunity(**_clean(data))
     db.session.add(opp)
     db.session.flush()
     return opp
@@ -105,7 +115,7 @@ def update_opportunity(opp: Opportunity, data: dict) -> Opportunity:
     _check_refs(data)
     if data["type_id"] != opp.type_id and opp.substates:
         raise ServiceError(_("The type cannot change once the flow has started on this opportunity."))
-    for key in FIELDS:
-        setattr(opp, key, data.get(key))
+    for key, value in _clean(data).items():
+        setattr(opp, key, value)
     db.session.flush()
     return opp

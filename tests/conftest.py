@@ -15,7 +15,7 @@ from redis import Redis
 from sqlalchemy import create_engine, text
 
 from app import create_app
-from extensions import db
+from extensions import db, limiter
 from tests import factories
 
 
@@ -112,12 +112,12 @@ def app(database_url, redis_url):
         "SECRET_KEY": "test-secret",
         "SQLALCHEMY_DATABASE_URI": database_url,
         "REDIS_URL": redis_url,
-        "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",
         "LOGIN_RATE_LIMIT": "1000 per minute",
         "RQ_QUEUE": f"test-{uuid.uuid4().hex[:8]}",
     })
     app.test_client_class = Client
     with app.app_context():
+        limiter.reset()  # counts of earlier tests (same client address) must not leak into this one
         if database_url not in _schema_ready:
             db.drop_all()
             db.create_all()

@@ -1,0 +1,119 @@
+"""SPEC H3: a partner user sees only opportunities assigned to their company, on every route.
+
+The matrix walks the app's whole URL map, so a route added later is covered without editing this file:
+every endpoint, with its ids pointing at another company's records, must answer 404 to a partner user,
+unless it is a page a partner may open (then it must not show the other company's data).
+"""
+
+import pytest
+from sqlalchemy import select
+
+from extensions import db
+from models import Opportunity
+
+# Endpoints a partner user may reach; each is checked for leaks instead of expecting 404.
+PARTNER_PAGES = {"auth.index", "auth.login", "auth.logout", "auth.set_language", "opportunities.index", "static"}
+
+
+@pytest.fixture
+def world(make):
+    """Two installer and two commercial companies, each with a user and one assigned opportunity."""
+    flow = make.flow((2, 2))
+    for sub in flow.substates:
+        sub.partner_can_act = True
+    companies = {key: make.company(kind) for key, kind in
+                 [("inst_a", "installer"), ("inst_b", "installer"), ("comm_a", "commercial"), ("comm_b", "commercial")]}
+    users = {key: make.user("partner", company=c) for key, c in companies.items()}
+    opps = {
+        "a": make.opportunity(flow, name="Alpha secret deal", installer=companies["inst_a"], commercial=companies["comm_a"]),
+        "b": make.opportunity(flow, name="Bravo secret deal", installer=companies["inst_b"], commercial=companies["comm_b"]),
+        "none": make.opportunity(flow, name="Nobody's secret deal"),
+    }
+    db.session.commit()
+    return {"flow": flow, "companies": companies, "users": users, "opps": opps}
+
+
+def _url_for_rule(rule, victim: Opportunity) -> str | None:
+    values = {}
+    for arg in rule.arguments:
+        if arg == "filename":
+            values[arg] = "css/app.css"
+        elif arg in {"opp_id", "opportunity_id"}:
+            values[arg] = victim.id
+        elif arg == "customer_id":
+            values[arg] = victim.customer_id
+        elif arg == "substate_id":
+            values[arg] = victim.type.substates[0].id
+        elif arg in {"type_id"}:
+            values[arg] = victim.type_id
+        elif arg == "action":
+            values[arg] = "open"
+        else:
+            values[arg] = 1
+    try:
+        return rule.build(values, append_unknown=False)[1]
+    except Exception:
+        return None
+
+
+def _rules(app):
+    return [r for r in app.url_map.iter_rules() if r.endpoint not in {"static"}]
+
+
+@pytest.mark.parametrize("viewer", ["inst_b", "comm_b"])
+def test_every_route_hides_other_companies_opportunities(app, client, world, viewer):
+    client.login(world["users"][viewer])
+    victim = world["opps"]["a"]
+    checked = 0
+    for rule in _rules(app):
+        url = _url_for_rule(rule, victim)
+        assert url, f"cannot build {rule}"
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            if rule.endpoint == "auth.logout":
+                continue  # would end the session under test; it shows no data
+            response = client.open(url, method=method, data={})
+            body = response.get_data(as_text=True)
+            assert "Alpha secret deal" not in body, f"{method} {url} leaks another company's opportunity"
+            assert "Nobody's secret deal" not in body, f"{method} {url} leaks an unassigned opportunity"
+            if rule.endpoint not in PARTNER_PAGES:
+                assert response.status_code == 404, f"{method} {url} gave {response.status_code}, not 404"
+            checked += 1
+    assert checked >= 10
+    # Nothing changed on the victim's opportunity either.
+    assert not db.session.execute(select(Opportunity).where(Opportunity.id == victim.id)).scalar_one().substates
+
+
+@pytest.mark.parametrize("viewer", ["inst_a", "comm_a"])
+def test_partner_sees_and_works_own_opportunity(client, world, viewer):
+    client.login(world["users"][viewer])
+    own = world["opps"]["a"]
+    listing = client.get("/opportunities").get_data(as_text=True)
+    assert "Alpha secret deal" in listing
+    assert "Bravo secret deal" not in listing and "Nobody&#39;s secret deal" not in listing
+    assert "1 opportunity" in listing
+    assert client.get(f"/opportunities/{own.id}").status_code == 200
+    sub = own.type.substates[0]
+    assert client.htmx("POST", f"/opportunities/{own.id}/substates/{sub.id}/open").status_code == 200
+
+
+def test_search_and_filters_never_widen_partner_scope(client, world):
+    client.login(world["users"]["inst_a"])
+    for query in ["?q=secret", "?q=Bravo", f"?type={world['flow'].id}", "?page=2", "?state=1&channel=1"]:
+        body = client.get(f"/opportunities{query}").get_data(as_text=True)
+        assert "Bravo secret deal" not in body and "Nobody&#39;s secret deal" not in body
+
+
+def test_partner_cannot_act_on_substates_not_marked_for_partners(client, world):
+    world["flow"].substates[1].partner_can_act = False
+    db.session.commit()
+    client.login(world["users"]["inst_a"])
+    own = world["opps"]["a"]
+    response = client.htmx("POST", f"/opportunities/{own.id}/substates/{world['flow'].substates[1].id}/open")
+    assert response.status_code == 403
+    assert not own.substates
+
+
+def test_partner_without_company_sees_nothing(client, make, world):
+    orphan = make.user("partner")
+    client.login(orphan)
+    assert "0 opportunities" in client.get("/opportunities").get_data(as_text=True)
