@@ -1,6 +1,16 @@
 """SQLAlchemy 2.0 models by domain; importing this package registers every table."""
 
 from models.accounts import PERMISSIONS, ROLES, Channel, PartnerCompany, User, UserPermission
+from models.catalog import (
+    ActivityType,
+    AssignmentRule,
+    AssignmentRuleCompany,
+    EmailTemplate,
+    ExportTemplate,
+    ExternalSourceAction,
+    ReportTemplate,
+    SmtpCredential,
+)
 from models.flow import Action, OpportunityType, State, Substate
 from models.opportunity import Customer, Opportunity, OpportunitySubstate, SubstateEvent
 
@@ -8,12 +18,20 @@ __all__ = [
     "PERMISSIONS",
     "ROLES",
     "Action",
+    "ActivityType",
+    "AssignmentRule",
+    "AssignmentRuleCompany",
     "Channel",
     "Customer",
+    "EmailTemplate",
+    "ExportTemplate",
+    "ExternalSourceAction",
     "Opportunity",
     "OpportunitySubstate",
     "OpportunityType",
     "PartnerCompany",
+    "ReportTemplate",
+    "SmtpCredential",
     "State",
     "Substate",
     "SubstateEvent",

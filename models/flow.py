@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, Boolean, Column, DateTime, ForeignKey, Integer, String, Table
+from sqlalchemy import JSON, Boolean, Column, DateTime, ForeignKey, Integer, String, Table, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
@@ -49,6 +49,7 @@ class State(TranslatedName, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     type_id: Mapped[int] = mapped_column(ForeignKey("opportunity_type.id"), index=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
+    archived: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     type: Mapped[OpportunityType] = relationship(back_populates="states")
     substates: Mapped[list[Substate]] = relationship(
@@ -62,6 +63,7 @@ class Substate(TranslatedName, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     state_id: Mapped[int] = mapped_column(ForeignKey("state.id"), index=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
+    archived: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Partner users may open and close this substate on opportunities assigned to them.
     partner_can_act: Mapped[bool] = mapped_column(Boolean, default=False)
 
