@@ -1,4 +1,4 @@
-from flask import current_app, render_template
+from flask import render_template
 
 from blueprints.settings import bp
 from services.access import internal_required
@@ -8,4 +8,4 @@ from services.access import internal_required
 @internal_required
 def index():
     """Settings home: the sections this user may open."""
-    return render_template("settings/index.html", settings_endpoints=set(current_app.view_functions))
+    return render_template("settings/index.html")
