@@ -50,8 +50,16 @@ def start_embedded_redis(procs: list[subprocess.Popen]) -> str:
     raise SystemExit("embedded Redis did not start; see instance/redis.log")
 
 
+def _interrupt(signum, _frame):
+    raise KeyboardInterrupt
+
+
 def main() -> int:
     from services.demo import DEMO_LOGINS, DEMO_PASSWORD
+
+    # Explicit handlers: Ctrl-C and `kill` stop everything even when SIGINT was inherited as ignored.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
 
     procs: list[subprocess.Popen] = []
     env = dict(os.environ)
@@ -81,16 +89,19 @@ def main() -> int:
         print("\nStopping…")
         return 0
     finally:
-        for p in procs:
-            if p.poll() is None:
-                os.killpg(p.pid, signal.SIGTERM)
-        deadline = time.time() + 10
-        for p in procs:
+        stop(procs)
+
+
+def stop(procs: list[subprocess.Popen]) -> None:
+    """Stop web and worker first, Redis last, so none of them loses its connection while stopping."""
+    for p in reversed(procs):
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGTERM)
             try:
-                p.wait(timeout=max(0.1, deadline - time.time()))
+                p.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 os.killpg(p.pid, signal.SIGKILL)
-
+                p.wait()
 
 if __name__ == "__main__":
     sys.exit(main())
