@@ -1,0 +1,1 @@
+"""The automation engine, free of request code: action kinds now; triggers, dispatch and jobs later."""

@@ -1,0 +1,36 @@
+"""Shared by A1 and A2: assign the opportunity to a partner company chosen by the assignment criteria."""
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import or_
+from wtforms import BooleanField, Form
+
+from engine.kinds.base import Kind, Lookup, Missing, exists
+from models import AssignmentRule, AssignmentRuleCompany
+
+
+class AssignKind(Kind):
+    partner_kind = ""
+    needs_criteria = ""
+
+    class ConfigForm(Form):
+        reassign = BooleanField(_l("Reassign when the opportunity already has one"))
+
+    def prerequisites(self, substate) -> list[Missing]:
+        """An active criterion for this partner kind that applies to the substate's type and names a company."""
+        usable = exists(
+            AssignmentRule,
+            AssignmentRule.partner_kind == self.partner_kind,
+            AssignmentRule.active.is_(True),
+            or_(AssignmentRule.type_id.is_(None), AssignmentRule.type_id == substate.state.type_id),
+            AssignmentRule.companies.any(AssignmentRuleCompany.weight > 0),
+        )
+        return [] if usable else [Missing(str(self.needs_criteria), "assignment_criteria")]
+
+    def config_of(self, form) -> dict:
+        return {"reassign": bool(form.reassign.data)}
+
+    def summary(self, config: dict, lookup: Lookup) -> str:
+        text = str(_l("by the assignment criteria"))
+        if config.get("reassign"):
+            text += " · " + str(_l("reassigns"))
+        return text

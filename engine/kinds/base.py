@@ -1,0 +1,216 @@
+"""What every action kind shares: the Kind base, prerequisite notes, reference fields, recipients."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask import current_app, url_for
+from flask_babel import lazy_gettext as _l
+from jinja2 import TemplateSyntaxError
+from jinja2.sandbox import SandboxedEnvironment
+from sqlalchemy import select
+from wtforms import Form, SelectField, SelectMultipleField
+from wtforms.validators import StopValidation, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from extensions import db
+
+RECIPIENTS = {
+    "client": _l("Client"),
+    "installer": _l("Installer"),
+    "commercial": _l("Commercial"),
+    "owner": _l("Internal owner of the opportunity"),
+}
+
+# The settings page that fixes each missing prerequisite: (endpoint, shown name). The endpoints are
+# the names later issues give those pages; until one exists the page is named without a link.
+SETTINGS_PAGES = {
+    "assignment_criteria": ("settings.assignment_criteria", _l("Settings → Assignment criteria")),
+    "email_templates": ("settings.email_templates", _l("Settings → Email templates")),
+    "smtp_credentials": ("settings.smtp_credentials", _l("Settings → SMTP credentials")),
+    "report_templates": ("settings.report_templates", _l("Settings → Report templates")),
+    "activity_types": ("settings.activity_types", _l("Settings → Activity types")),
+    "export_templates": ("settings.export_templates", _l("Settings → Export templates")),
+    "external_sources": ("settings.external_source_actions", _l("Settings → External-source actions")),
+    "esignature": ("settings.esignature", _l("Settings → Electronic signature")),
+}
+
+
+@dataclass(frozen=True)
+class Missing:
+    """A prerequisite a kind lacks: what is missing, and the settings page that fixes it."""
+
+    message: str
+    page_key: str
+
+    @property
+    def page(self) -> str:
+        return str(SETTINGS_PAGES[self.page_key][1])
+
+    @property
+    def url(self) -> str | None:
+        endpoint = SETTINGS_PAGES[self.page_key][0]
+        return url_for(endpoint) if endpoint in current_app.view_functions else None
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.page})"
+
+
+def exists(model, *where) -> bool:
+    """Whether at least one row of `model` matches."""
+    return db.session.execute(select(model.id).where(*where).limit(1)).first() is not None
+
+
+def _int_or_none(value):
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+class RefField(SelectField):
+    """A select of existing records: empty or unknown ids are refused with the kind's own messages."""
+
+    def __init__(self, label=None, validators=None, required_message=None, missing_message=None, **kwargs):
+        super().__init__(label, validators, coerce=_int_or_none, validate_choice=False, **kwargs)
+        self.required_message = required_message
+        self.missing_message = missing_message
+        self.valid_ids: set[int] = set()
+
+    def set_records(self, pairs, groups: dict | None = None) -> None:
+        """Offer (id, label) pairs, or {group label: pairs} for optgroups."""
+        if groups is not None:
+            self.choices = {"": [("", "—")], **groups}
+            self.valid_ids = {i for pairs_ in groups.values() for i, _ in pairs_}
+        else:
+            pairs = list(pairs)
+            self.choices = [("", "—"), *pairs]
+            self.valid_ids = {i for i, _ in pairs}
+
+    def pre_validate(self, form) -> None:
+        if self.data is None:
+            if self.flags.required or self.required_message:
+                raise StopValidation(str(self.required_message))
+            return
+        if self.data not in self.valid_ids:
+            raise StopValidation(str(self.missing_message))
+
+
+class RefsField(SelectMultipleField):
+    """Several existing records as checkboxes; unknown ids are refused."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def __init__(self, label=None, validators=None, missing_message=None, **kwargs):
+        super().__init__(label, validators, coerce=int, validate_choice=False, **kwargs)
+        self.missing_message = missing_message
+
+    def process_data(self, value) -> None:
+        self.data = [v for v in (_int_or_none(x) for x in (value or [])) if v is not None]
+
+    def process_formdata(self, valuelist) -> None:
+        self.data = [v for v in (_int_or_none(x) for x in valuelist) if v is not None]
+
+    def pre_validate(self, form) -> None:
+        known = {value for value, _ in self.choices}
+        if any(v not in known for v in self.data or []):
+            raise StopValidation(str(self.missing_message))
+
+
+class RecipientField(SelectField):
+    """The recipient role of an email: client, installer, commercial or the internal owner."""
+
+    def __init__(self, label=None, **kwargs):
+        super().__init__(label, choices=[("", "—"), *RECIPIENTS.items()], validate_choice=False, **kwargs)
+
+    def pre_validate(self, form) -> None:
+        if self.data not in RECIPIENTS:
+            raise StopValidation(str(_l("Choose who receives the email.")))
+
+
+_sandbox = SandboxedEnvironment()
+
+
+def check_placeholders(form, field) -> None:
+    """WTForms validator: the text's placeholders must parse in the sandboxed template engine."""
+    try:
+        _sandbox.parse(field.data or "")
+    except TemplateSyntaxError as err:
+        raise ValidationError(
+            str(_l("The placeholders are not valid (line %(line)s): %(error)s", line=err.lineno, error=err.message))
+        ) from err
+
+
+@dataclass
+class Lookup:
+    """Names of referenced records for action summaries, each table loaded once per request."""
+
+    _cache: dict = field(default_factory=dict)
+
+    def name(self, model, record_id, whole_table: bool = True) -> str | None:
+        """The record's shown name; big tables (substates) go by the session's identity map instead."""
+        if record_id is None:
+            return None
+        if not whole_table:
+            record = db.session.get(model, record_id)
+            return _display(record) if record is not None else None
+        if model not in self._cache:
+            rows = db.session.execute(select(model)).scalars()
+            self._cache[model] = {r.id: _display(r) for r in rows}
+        return self._cache[model].get(record_id)
+
+
+def _display(record) -> str:
+    for attr in ("label", "name"):
+        value = getattr(record, attr, None)
+        if isinstance(value, str) and value:
+            return value
+    return f"#{record.id}"
+
+
+def quoted(value: str | None) -> str:
+    """A referenced record's name in quotes, or a visible mark that it no longer exists."""
+    return f"“{value}”" if value else str(_l("(deleted)"))
+
+
+class Kind:
+    """An action kind: key, label, config form, prerequisites and validation (execution comes later)."""
+
+    key = ""
+    label = ""
+    help = ""
+    # "open" or "close" when the kind opens or closes another substate (edges of the flow map).
+    effect: str | None = None
+
+    class ConfigForm(Form):
+        pass
+
+    def build_form(self, substate, formdata=None, data=None) -> Form:
+        """The kind's config form with its choices filled for this substate."""
+        form = self.ConfigForm(formdata=formdata, data=data or {}, prefix="config")
+        self.fill(form, substate)
+        return form
+
+    def fill(self, form: Form, substate) -> None:
+        """Put the current records in the form's selects."""
+
+    def prerequisites(self, substate) -> list[Missing]:
+        """What must exist before an action of this kind can be saved (SPEC D7)."""
+        return []
+
+    def check(self, form: Form, substate) -> dict[str, str]:
+        """Cross-field checks after the form validated: {field name: message}."""
+        return {}
+
+    def config_of(self, form: Form) -> dict:
+        """The JSON config stored on the action."""
+        return {name: f.data for name, f in form._fields.items()}
+
+    def summary(self, config: dict, lookup: Lookup) -> str:
+        """One line describing a configured action, for the panel's lists."""
+        return str(self.label)
+
+    def substate_refs(self, config: dict) -> list[int]:
+        """Substates this action refers to (kept valid when substates are deleted or copied)."""
+        return []

@@ -1,0 +1,51 @@
+"""A7 Create activity: an activity of a chosen type and description, present on the opportunity."""
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from wtforms import Form, TextAreaField
+from wtforms.validators import Length
+
+from engine.kinds.base import Kind, Lookup, Missing, RefField, check_placeholders, exists, quoted
+from extensions import db
+from models import ActivityType
+
+
+class CreateActivity(Kind):
+    key = "create_activity"
+    label = _l("Create activity")
+    help = _l("Creates an activity on the opportunity, e.g. type “Outbound call”, description “Call the client”.")
+
+    class ConfigForm(Form):
+        activity_type_id = RefField(
+            _l("Activity type"),
+            required_message=_l("Choose an activity type."),
+            missing_message=_l("The chosen activity type does not exist or is not active."),
+        )
+        description = TextAreaField(
+            _l("Description"),
+            validators=[Length(max=2000, message=_l("At most %(max)d characters.")), check_placeholders],
+            description=_l("Placeholders such as {{ opportunity.name }} and {{ client.name }} may be used."),
+        )
+
+    def fill(self, form, substate) -> None:
+        types = db.session.execute(
+            select(ActivityType).where(ActivityType.active.is_(True)).order_by(ActivityType.name)
+        ).scalars()
+        form.activity_type_id.set_records((t.id, t.label) for t in types)
+
+    def prerequisites(self, substate) -> list[Missing]:
+        if exists(ActivityType, ActivityType.active.is_(True)):
+            return []
+        return [Missing(str(_l("Create activity needs an active activity type.")), "activity_types")]
+
+    def config_of(self, form) -> dict:
+        return {"activity_type_id": form.activity_type_id.data, "description": (form.description.data or "").strip()}
+
+    def summary(self, config: dict, lookup: Lookup) -> str:
+        text = quoted(lookup.name(ActivityType, config.get("activity_type_id")))
+        if config.get("description"):
+            text += " · " + config["description"][:60]
+        return text
+
+
+KIND = CreateActivity()

@@ -1,0 +1,60 @@
+"""A5 Send email: an email template sent with SMTP credentials to a recipient role, plus internal users."""
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from wtforms import Form
+
+from engine.kinds import _refs
+from engine.kinds.base import RECIPIENTS, Kind, Lookup, Missing, RecipientField, RefsField, quoted
+from extensions import db
+from models import EmailTemplate, User
+
+
+def internal_users() -> list[tuple[int, str]]:
+    users = db.session.execute(
+        select(User).where(User.role != "partner", User.active.is_(True)).order_by(User.name)
+    ).scalars()
+    return [(u.id, u.name) for u in users]
+
+
+class SendEmail(Kind):
+    key = "send_email"
+    label = _l("Send email")
+    help = _l("Sends an email template to the client, the installer, the commercial or the internal owner; "
+              "it is written in the recipient's language.")
+
+    class ConfigForm(Form):
+        email_template_id = _refs.email_template_field()
+        smtp_credential_id = _refs.smtp_field()
+        recipient = RecipientField(_l("Recipient"))
+        extra_user_ids = RefsField(
+            _l("Also send to (optional)"),
+            missing_message=_l("One of the chosen users does not exist any more."),
+        )
+
+    def fill(self, form, substate) -> None:
+        _refs.fill_email_template(form.email_template_id)
+        _refs.fill_smtp(form.smtp_credential_id)
+        form.extra_user_ids.choices = internal_users()
+
+    def prerequisites(self, substate) -> list[Missing]:
+        return _refs.missing_records(self.label, ["email_template", "smtp"])
+
+    def config_of(self, form) -> dict:
+        return {
+            "email_template_id": form.email_template_id.data,
+            "smtp_credential_id": form.smtp_credential_id.data,
+            "recipient": form.recipient.data,
+            "extra_user_ids": sorted(set(form.extra_user_ids.data or [])),
+        }
+
+    def summary(self, config: dict, lookup: Lookup) -> str:
+        text = "{} → {}".format(quoted(lookup.name(EmailTemplate, config.get("email_template_id"))),
+                                RECIPIENTS.get(config.get("recipient"), "?"))
+        extra = len(config.get("extra_user_ids") or [])
+        if extra:
+            text += " " + str(_l("+ %(n)s users", n=extra))
+        return text
+
+
+KIND = SendEmail()

@@ -1,0 +1,220 @@
+"""The flow map (D10): edges that open/close-substate actions form between substates, the loops they
+could run into, and the geometry of a server-rendered SVG (states as columns, substates as nodes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from engine.kinds import KINDS
+from extensions import db
+from models import Action, OpportunityType, State, Substate
+from services.actions import delay_text
+
+
+@dataclass
+class Edge:
+    action_id: int
+    source: int
+    target: int
+    effect: str  # open | close
+    group: str  # on_open | on_close | scheduled
+    label: str
+    enabled: bool
+    looping: bool = False
+    path: str = ""
+    label_x: float = 0
+    label_y: float = 0
+
+
+@dataclass
+class Loop:
+    """Substates whose actions, once started, could keep opening and closing each other by themselves."""
+
+    substate_ids: set[int]
+    action_ids: set[int] = field(default_factory=set)
+
+
+def type_edges(type_id: int) -> list[Edge]:
+    """One edge per open/close-substate action of the type, labelled on open / on close / after N."""
+    edge_kinds = {key: kind.effect for key, kind in KINDS.items() if kind.effect}
+    rows = db.session.execute(
+        select(Action.id, Action.substate_id, Action.kind, Action.group, Action.config, Action.delay_amount,
+               Action.delay_unit, Action.enabled)
+        .join(Substate, Action.substate_id == Substate.id).join(State, Substate.state_id == State.id)
+        .where(State.type_id == type_id, Action.kind.in_(list(edge_kinds)))
+        .order_by(Action.substate_id, Action.position)
+    ).all()
+    labels = {"on_open": _("on open"), "on_close": _("on close")}
+    edges = []
+    for row in rows:
+        target = (row.config or {}).get("substate_id")
+        if not target:
+            continue
+        label = delay_text(row.delay_amount, row.delay_unit) if row.group == "scheduled" else labels[row.group]
+        edges.append(Edge(row.id, row.substate_id, target, edge_kinds[row.kind], row.group, label, row.enabled))
+    return edges
+
+
+def find_loops(edges: list[Edge]) -> list[Loop]:
+    """Loops automation alone could run into.
+
+    Events are (substate, opened) and (substate, closed). An enabled action of A on open or scheduled
+    leads from (A, opened), on close from (A, closed), to (B, opened) or (B, closed). Opening what is
+    already open does nothing, so a cycle of events only repeats when it opens *and* closes some
+    substate: a strongly connected group of events holding both events of one substate is reported.
+    """
+    graph: dict[tuple, list[tuple]] = {}
+    for e in edges:
+        if not e.enabled:
+            continue
+        start = (e.source, "closed" if e.group == "on_close" else "opened")
+        end = (e.target, "opened" if e.effect == "open" else "closed")
+        graph.setdefault(start, []).append(end)
+        graph.setdefault(end, [])
+    loops = []
+    for component in _strong_components(graph):
+        events = set(component)
+        subs = {sid for sid, _event in events}
+        if not any((sid, "opened") in events and (sid, "closed") in events for sid in subs):
+            continue
+        loop = Loop(subs)
+        for e in edges:
+            start = (e.source, "closed" if e.group == "on_close" else "opened")
+            end = (e.target, "opened" if e.effect == "open" else "closed")
+            if e.enabled and start in events and end in events:
+                loop.action_ids.add(e.action_id)
+                e.looping = True
+        loops.append(loop)
+    return loops
+
+
+def _strong_components(graph: dict) -> list[list]:
+    """Tarjan's algorithm, iterative (a long chain of actions must not hit the recursion limit)."""
+    index, low, on_stack, stack, result = {}, {}, set(), [], []
+    counter = 0
+    for root in graph:
+        if root in index:
+            continue
+        work = [(root, iter(graph[root]))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, successors = work[-1]
+            advanced = False
+            for nxt in successors:
+                if nxt not in index:
+                    index[nxt] = low[nxt] = counter
+                    counter += 1
+                    stack.append(nxt)
+                    on_stack.add(nxt)
+                    work.append((nxt, iter(graph[nxt])))
+                    advanced = True
+                    break
+                if nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+            if advanced:
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                result.append(component)
+    return result
+
+
+def loops_of_type(type_id: int) -> list[Loop]:
+    """The type's loops (for the designer board and the panel's warning)."""
+    return find_loops(type_edges(type_id))
+
+
+# -- geometry -----------------------------------------------------------------------------------------
+
+NODE_W, NODE_H, GAP_X, GAP_Y, PAD, HEAD = 180, 46, 90, 24, 20, 40
+
+
+@dataclass
+class Node:
+    substate: Substate
+    x: int
+    y: int
+    looping: bool
+    short: str
+
+
+@dataclass
+class Column:
+    state: State
+    x: int
+
+
+@dataclass
+class FlowMap:
+    columns: list[Column]
+    nodes: list[Node]
+    edges: list[Edge]
+    loops: list[Loop]
+    width: int
+    height: int
+    node_w: int = NODE_W
+    node_h: int = NODE_H
+
+
+def build_map(opp_type: OpportunityType) -> FlowMap:
+    """Place states as columns and substates as nodes, and draw every edge as a labelled curve."""
+    edges = type_edges(opp_type.id)
+    loops = find_loops(edges)
+    looping = set().union(*(loop.substate_ids for loop in loops)) if loops else set()
+    columns, nodes, where = [], [], {}
+    for col, state in enumerate(opp_type.states):
+        x = PAD + col * (NODE_W + GAP_X)
+        columns.append(Column(state, x))
+        for row, sub in enumerate(state.substates):
+            y = PAD + HEAD + row * (NODE_H + GAP_Y)
+            name = sub.label
+            nodes.append(Node(sub, x, y, sub.id in looping, name if len(name) <= 24 else name[:23] + "…"))
+            where[sub.id] = (x, y)
+    seen: dict[tuple, int] = {}
+    for e in edges:
+        if e.source in where and e.target in where:
+            nth = seen.get((e.source, e.target), 0)
+            seen[(e.source, e.target)] = nth + 1
+            _route(e, where[e.source], where[e.target], nth)
+    rows = max((len(s.substates) for s in opp_type.states), default=0)
+    width = PAD * 2 + max(1, len(columns)) * (NODE_W + GAP_X)
+    height = PAD * 2 + HEAD + max(1, rows) * (NODE_H + GAP_Y) + 40
+    return FlowMap(columns, nodes, [e for e in edges if e.path], loops, width, height)
+
+
+def _route(e: Edge, src: tuple[int, int], dst: tuple[int, int], nth: int) -> None:
+    """A cubic curve from one node to another; parallel edges fan out by `nth`."""
+    (sx, sy), (tx, ty) = src, dst
+    mid_s, mid_t = sy + NODE_H / 2, ty + NODE_H / 2
+    bend = 50 + 22 * nth
+    if e.source == e.target:
+        x0, y0, y1 = sx + NODE_W, sy + 10, sy + NODE_H - 10
+        pts = ((x0, y0), (x0 + bend, y0 - 24), (x0 + bend, y1 + 24), (x0, y1))
+    elif sx == tx:  # same column: an arc on its right
+        x0 = sx + NODE_W
+        pts = ((x0, mid_s), (x0 + bend, mid_s), (x0 + bend, mid_t), (x0, mid_t))
+    elif tx > sx:
+        x0, x1 = sx + NODE_W, tx
+        pts = ((x0, mid_s), (x0 + bend, mid_s + 8 * nth), (x1 - bend, mid_t + 8 * nth), (x1, mid_t))
+    else:  # backwards: leave from the left, enter from the right, arching over the nodes
+        x0, x1 = sx, tx + NODE_W
+        pts = ((x0, mid_s), (x0 - bend, mid_s - 30 - 10 * nth), (x1 + bend, mid_t - 30 - 10 * nth), (x1, mid_t))
+    (x0, y0), (c1x, c1y), (c2x, c2y), (x1, y1) = pts
+    e.path = f"M{x0:.0f},{y0:.0f} C{c1x:.0f},{c1y:.0f} {c2x:.0f},{c2y:.0f} {x1:.0f},{y1:.0f}"
+    e.label_x = (x0 + 3 * c1x + 3 * c2x + x1) / 8
+    e.label_y = (y0 + 3 * c1y + 3 * c2y + y1) / 8 - 4
