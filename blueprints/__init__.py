@@ -6,6 +6,7 @@ from flask import Flask
 def register_blueprints(app: Flask) -> None:
     from blueprints.auth import bp as auth_bp
     from blueprints.customers import bp as customers_bp
+    from blueprints.designer import bp as designer_bp
     from blueprints.opportunities import bp as opportunities_bp
     from blueprints.settings import bp as settings_bp
 
@@ -13,3 +14,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(opportunities_bp)
     app.register_blueprint(customers_bp, url_prefix="/customers")
     app.register_blueprint(settings_bp, url_prefix="/settings")
+    app.register_blueprint(designer_bp, url_prefix="/settings/types")

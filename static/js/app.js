@@ -46,7 +46,8 @@
 
   // Sortable lists (htmx sortable example): a form.sortable posts its ids in their new order on "end".
   function initSortables(root) {
-    var lists = root.querySelectorAll ? root.querySelectorAll(".sortable") : [];
+    var lists = root.querySelectorAll ? Array.prototype.slice.call(root.querySelectorAll(".sortable")) : [];
+    if (root.matches && root.matches(".sortable")) lists.unshift(root);  // a swapped-in list itself
     lists.forEach(function (el) {
       if (el._sortable) return;
       el._sortable = new Sortable(el, {

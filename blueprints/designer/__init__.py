@@ -1,0 +1,7 @@
+"""Settings → Opportunity types and processes: the visual flow designer (SPEC §1, D1–D10)."""
+
+from flask import Blueprint
+
+bp = Blueprint("designer", __name__)
+
+from blueprints.designer import routes_actions, routes_flow  # noqa: E402,F401

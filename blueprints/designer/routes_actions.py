@@ -1,0 +1,214 @@
+"""Automatic actions in the substate panel: add and edit step by step (the kind's fields swapped in by
+htmx), enable/disable, reorder, duplicate, copy to another type's substate, delete (D5–D8)."""
+
+from flask import render_template, request
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from blueprints.designer import bp
+from blueprints.designer.forms import ActionForm, CopyForm
+from blueprints.designer.views import (
+    EDIT_PERMISSION,
+    flow_changed,
+    get_action,
+    get_substate,
+    get_type,
+    render_panel,
+    render_substate,
+)
+from engine.kinds import get_kind
+from extensions import db
+from models import Action, Channel, OpportunityType, Substate
+from models.flow import ACTION_GROUPS
+from services import ServiceError
+from services import actions as svc
+from services import flow as flow_svc
+from services.access import permission_required
+
+
+def _channels() -> list[Channel]:
+    return list(db.session.execute(select(Channel).order_by(Channel.name)).scalars())
+
+
+def _render_form(opp_type: OpportunityType, sub: Substate, form: ActionForm, cfg, action=None, status=200,
+                 missing=None):
+    """The step-by-step form in the panel, with the chosen kind's own fields and prerequisite notes."""
+    kind = get_kind(form.kind.data)
+    if kind is not None and missing is None:
+        missing = kind.prerequisites(sub)
+    return render_panel(opp_type, "designer/_panel_action_form.html", status, selected=sub.id, substate=sub,
+                        form=form, kind=kind, cfg=cfg, missing=missing or [], action=action)
+
+
+def _save(opp_type: OpportunityType, sub: Substate, action: Action | None = None):
+    """Validate and save; on refusal the same form comes back (422) with every message in place."""
+    form = ActionForm(channels=_channels())
+    kind = get_kind(form.kind.data)
+    cfg = kind.build_form(sub, formdata=request.form) if kind else None
+    data = svc.ActionData(group=form.group.data or "", kind=form.kind.data or "",
+                          config=cfg.data if cfg else {}, delay_amount=form.delay_amount.data,
+                          delay_unit=form.delay_unit.data, respect_working_hours=form.respect_working_hours.data,
+                          channel_ids=form.channel_ids())
+    try:
+        svc.save_action(sub, data, action)
+        db.session.commit()
+    except svc.ActionRefused as err:
+        db.session.rollback()
+        for name, message in err.errors.items():
+            target = cfg if name.startswith("config-") and cfg is not None else form
+            field = target._fields.get(name.removeprefix("config-"))
+            if field is None:
+                form.form_errors.append(message)
+            else:
+                field.errors = [*field.errors, message]
+        return _render_form(opp_type, sub, form, cfg, action, 422, missing=err.missing)
+    return flow_changed(render_substate(opp_type, sub, "actions"))
+
+
+@bp.route("/<int:type_id>/substates/<int:substate_id>/actions/new")
+@permission_required(EDIT_PERMISSION)
+def new_action(type_id: int, substate_id: int):
+    """Panel: "Add action" — the group may come preselected (?group=scheduled)."""
+    opp_type = get_type(type_id)
+    sub = get_substate(opp_type, substate_id)
+    form = ActionForm(formdata=None, channels=_channels())
+    if request.args.get("group") in ACTION_GROUPS:
+        form.group.data = request.args["group"]
+    kind = get_kind(request.args.get("kind"))
+    form.kind.data = kind.key if kind else ""
+    return _render_form(opp_type, sub, form, kind.build_form(sub) if kind else None)
+
+
+@bp.route("/<int:type_id>/substates/<int:substate_id>/actions/new", methods=["POST"])
+@permission_required(EDIT_PERMISSION)
+def create_action(type_id: int, substate_id: int):
+    """Add an action to the substate, last in its group."""
+    opp_type = get_type(type_id)
+    return _save(opp_type, get_substate(opp_type, substate_id))
+
+
+@bp.route("/<int:type_id>/substates/<int:substate_id>/actions/kind-fields")
+@permission_required(EDIT_PERMISSION)
+def kind_fields(type_id: int, substate_id: int):
+    """The chosen kind's own fields and prerequisite notes, swapped into the form when the kind changes."""
+    opp_type = get_type(type_id)
+    sub = get_substate(opp_type, substate_id)
+    kind = get_kind(request.args.get("kind"))
+    return render_template("designer/_kind_fields.html", kind=kind, cfg=kind.build_form(sub) if kind else None,
+                           missing=kind.prerequisites(sub) if kind else [])
+
+
+@bp.route("/<int:type_id>/actions/<int:action_id>/edit")
+@permission_required(EDIT_PERMISSION)
+def edit_action(type_id: int, action_id: int):
+    """Panel: the form of a saved action."""
+    opp_type = get_type(type_id)
+    action = get_action(opp_type, action_id)
+    form = ActionForm(formdata=None, channels=_channels())
+    form.fill_action(action)
+    kind = get_kind(action.kind)
+    cfg = kind.build_form(action.substate, data=action.config) if kind else None
+    return _render_form(opp_type, action.substate, form, cfg, action)
+
+
+@bp.route("/<int:type_id>/actions/<int:action_id>/edit", methods=["POST"])
+@permission_required(EDIT_PERMISSION)
+def save_action(type_id: int, action_id: int):
+    """Save the changes to an action."""
+    opp_type = get_type(type_id)
+    action = get_action(opp_type, action_id)
+    return _save(opp_type, action.substate, action)
+
+
+@bp.route("/<int:type_id>/actions/<int:action_id>/toggle", methods=["POST"])
+@permission_required(EDIT_PERMISSION)
+def toggle_action(type_id: int, action_id: int):
+    """Enable (enabled=1) or disable (enabled=0) an action."""
+    opp_type = get_type(type_id)
+    action = svc.set_enabled(get_action(opp_type, action_id), request.form.get("enabled") == "1")
+    db.session.commit()
+    return flow_changed(render_substate(opp_type, action.substate, "actions"))
+
+
+@bp.route("/<int:type_id>/actions/<int:action_id>/delete", methods=["POST"])
+@permission_required(EDIT_PERMISSION)
+def delete_action(type_id: int, action_id: int):
+    """Delete an action (the page asks for confirmation first)."""
+    opp_type = get_type(type_id)
+    action = get_action(opp_type, action_id)
+    sub = action.substate
+    svc.delete_action(action)
+    db.session.commit()
+    return flow_changed(render_substate(opp_type, sub, "actions"))
+
+
+@bp.route("/<int:type_id>/actions/<int:action_id>/duplicate", methods=["POST"])
+@permission_required(EDIT_PERMISSION)
+def duplicate_action(type_id: int, action_id: int):
+    """Duplicate an action right after itself."""
+    opp_type = get_type(type_id)
+    action = get_action(opp_type, action_id)
+    svc.duplicate_action(action)
+    db.session.commit()
+    return flow_changed(render_substate(opp_type, action.substate, "actions"))
+
+
+@bp.route("/<int:type_id>/substates/<int:substate_id>/actions/<group>/order", methods=["POST"])
+@permission_required(EDIT_PERMISSION)
+def order_actions(type_id: int, substate_id: int, group: str):
+    """Save a group's order as dragged (ids in their new order)."""
+    opp_type = get_type(type_id)
+    sub = get_substate(opp_type, substate_id)
+    try:
+        svc.reorder_group(sub, group, request.form.getlist("ids", type=int))
+        db.session.commit()
+    except ServiceError as err:
+        db.session.rollback()
+        return render_substate(opp_type, sub, "actions", 422, notice=err.message)
+    return render_substate(opp_type, sub, "actions")
+
+
+def _copy_targets(action: Action) -> dict[str, list[tuple[int, str]]]:
+    """Every other substate, grouped "Type › State", other types first (D8)."""
+    groups: dict[str, list[tuple[int, str]]] = {}
+    own_type = action.substate.state.type_id
+    for opp_type in sorted(flow_svc.list_types(), key=lambda t: (t.id == own_type, t.archived, t.label)):
+        for state in opp_type.states:
+            pairs = [(s.id, s.label) for s in state.substates if s.id != action.substate_id and not s.archived]
+            if pairs:
+                groups[f"{opp_type.label} › {state.label}"] = pairs
+    return groups
+
+
+def _copy_panel(opp_type, action, form, status=200):
+    form.target.choices = _copy_targets(action)
+    return render_panel(opp_type, "designer/_panel_copy.html", status, selected=action.substate_id,
+                        substate=action.substate, action=action, form=form)
+
+
+@bp.route("/<int:type_id>/actions/<int:action_id>/copy")
+@permission_required(EDIT_PERMISSION)
+def copy_action_form(type_id: int, action_id: int):
+    """Panel: "Copy to…" — choose a substate of another type."""
+    opp_type = get_type(type_id)
+    return _copy_panel(opp_type, get_action(opp_type, action_id), CopyForm(formdata=None))
+
+
+@bp.route("/<int:type_id>/actions/<int:action_id>/copy", methods=["POST"])
+@permission_required(EDIT_PERMISSION)
+def copy_action(type_id: int, action_id: int):
+    """Replicate the action on the chosen substate; the panel then shows the substate it came from."""
+    opp_type = get_type(type_id)
+    action = get_action(opp_type, action_id)
+    form = CopyForm()
+    target = db.session.get(Substate, form.target.data) if form.target.data else None
+    try:
+        if target is None:
+            raise ServiceError(_("Choose the substate to copy the action to."), 422)
+        copy = svc.copy_action(action, target)
+        db.session.commit()
+    except ServiceError as err:
+        db.session.rollback()
+        form.target.errors = [err.message]
+        return _copy_panel(opp_type, get_action(opp_type, action_id), form, 422)
+    return flow_changed(render_substate(opp_type, action.substate, "actions", copied_to=copy.substate))
