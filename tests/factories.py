@@ -67,3 +67,57 @@ class Factory:
         db.session.add(opp)
         db.session.commit()
         return opp
+
+    # -- flow designer (issue 3): the records actions refer to, and actions -----------------------------
+
+    def email_template(self, name: str | None = None):
+        from models import EmailTemplate
+
+        return self._add(EmailTemplate(name=name or f"Email template {next(_seq)}",
+                                       subjects={"en": "Hello"}, bodies={"en": "<p>Hello</p>"}))
+
+    def smtp(self, name: str | None = None):
+        from models import SmtpCredential
+
+        return self._add(SmtpCredential(name=name or f"SMTP {next(_seq)}", host="127.0.0.1", port=25,
+                                        security="none", from_address="noreply@example.com"))
+
+    def report_template(self, label: str | None = None):
+        from models import ReportTemplate
+
+        return self._add(ReportTemplate(label=label or f"Report {next(_seq)}", html="<p>{{ opportunity.name }}</p>"))
+
+    def export_template(self, name: str | None = None):
+        from models import ExportTemplate
+
+        return self._add(ExportTemplate(name=name or f"Export {next(_seq)}", columns=["name", "amount"]))
+
+    def external_action(self, name: str | None = None):
+        from models import ExternalSourceAction
+
+        return self._add(ExternalSourceAction(name=name or f"External {next(_seq)}", source_name="esign"))
+
+    def activity_type(self, name: str | None = None, active: bool = True):
+        from models import ActivityType
+
+        return self._add(ActivityType(name=name or f"Activity {next(_seq)}", name_i18n={}, active=active))
+
+    def assignment_rule(self, partner_kind: str = "installer", company=None, **kw):
+        from models import AssignmentRule, AssignmentRuleCompany
+
+        company = company or self.company(partner_kind)
+        return self._add(AssignmentRule(partner_kind=partner_kind, companies=[
+            AssignmentRuleCompany(company_id=company.id, weight=1)], **kw))
+
+    def action(self, substate, kind: str = "open_substate", group: str = "on_open", config=None, **kw):
+        """An action saved as is (no validation): for tests that need a given shape quickly."""
+        from models import Action
+
+        position = kw.pop("position", len([a for a in substate.actions if a.group == group]))
+        return self._add(Action(substate=substate, kind=kind, group=group, config=config or {},
+                                position=position, **kw))
+
+    def _add(self, record):
+        db.session.add(record)
+        db.session.commit()
+        return record
