@@ -105,8 +105,10 @@ def save_action(substate: Substate, data: ActionData, action: Action | None = No
     config, channels = validate(substate, data)
     old_group = action.group if action else None
     if action is None:
-        action = Action(substate=substate, enabled=True)
+        action = Action(substate=substate, enabled=True, position=_next_position(substate, data.group))
         db.session.add(action)
+    elif old_group != data.group:
+        action.position = _next_position(substate, data.group)
     action.group, action.kind, action.config = data.group, data.kind, config
     if data.group == "scheduled":
         action.delay_amount, action.delay_unit = int(str(data.delay_amount).strip()), data.delay_unit
@@ -114,20 +116,18 @@ def save_action(substate: Substate, data: ActionData, action: Action | None = No
     else:
         action.delay_amount, action.delay_unit, action.respect_working_hours = None, None, False
     action.channels = channels
-    if old_group != data.group:
-        action.position = _next_position(substate, data.group, exclude=action)
-        db.session.flush()
-        if old_group:
-            _renumber_group(substate, old_group)
     db.session.flush()
+    if old_group and old_group != data.group:
+        _renumber_group(substate, old_group)
     return action
 
 
-def _next_position(substate: Substate, group: str, exclude: Action) -> int:
-    stmt = select(func.max(Action.position)).where(Action.substate_id == substate.id, Action.group == group)
-    if exclude.id:
-        stmt = stmt.where(Action.id != exclude.id)
-    top = db.session.scalar(stmt)
+def _next_position(substate: Substate, group: str) -> int:
+    """One past the last position in the group (read before the new action joins the session)."""
+    with db.session.no_autoflush:
+        top = db.session.scalar(
+            select(func.max(Action.position)).where(Action.substate_id == substate.id, Action.group == group)
+        )
     return 0 if top is None else top + 1
 
 
@@ -174,7 +174,7 @@ def _clone(action: Action, substate: Substate, config: dict) -> Action:
     copy = Action(substate=substate, group=action.group, kind=action.kind, config=config,
                   delay_amount=action.delay_amount, delay_unit=action.delay_unit,
                   respect_working_hours=action.respect_working_hours, enabled=action.enabled,
-                  channels=list(action.channels), position=_next_position(substate, action.group, action))
+                  channels=list(action.channels), position=_next_position(substate, action.group))
     db.session.add(copy)
     db.session.flush()
     return copy

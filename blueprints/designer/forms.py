@@ -5,7 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, StringField
 
 from engine.kinds import all_kinds
-from engine.kinds.base import RefsField
+from engine.kinds.base import BLANK, RefsField, options
 from models.flow import DELAY_UNITS
 
 GROUP_CHOICES = {"on_open": _l("On open"), "on_close": _l("On close"), "scheduled": _l("Scheduled")}
@@ -36,21 +36,21 @@ class SubstateForm(NameForm):
 class ActionForm(FlaskForm):
     """The step-by-step form of the seeds: when, which action and its details, channels, Submit."""
 
-    group = RadioField(_l("When"), choices=list(GROUP_CHOICES.items()), validate_choice=False, default="on_open")
+    group = RadioField(_l("When"), choices=options(GROUP_CHOICES), validate_choice=False, default="on_open")
     delay_amount = StringField(_l("After"), render_kw={"inputmode": "numeric", "size": 5, "autocomplete": "off"})
-    delay_unit = SelectField(_l("Unit"), choices=list(DELAY_UNITS.items()), validate_choice=False, default="days")
+    delay_unit = SelectField(_l("Unit"), choices=options(DELAY_UNITS), validate_choice=False, default="days")
     respect_working_hours = BooleanField(_l("Respect working hours"))
     kind = SelectField(_l("Action"), validate_choice=False)
     channel_scope = RadioField(
-        _l("Channels"), choices=[("all", _l("All channels")), ("some", _l("Only these channels"))],
+        _l("Channels"), choices=options([("all", _l("All channels")), ("some", _l("Only these channels"))]),
         validate_choice=False, default="all",
     )
     channels = RefsField(_l("Channels"))
 
     def __init__(self, *args, channels=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.kind.choices = [("", "—")] + [(k.key, k.label) for k in all_kinds()]
-        self.channels.choices = [(c.id, c.name) for c in channels]
+        self.kind.choices = options([BLANK] + [(k.key, k.label) for k in all_kinds()])
+        self.channels.choices = options((c.id, c.name) for c in channels)
 
     def fill_action(self, action) -> None:
         """Show a saved action's choices."""

@@ -17,6 +17,7 @@ from blueprints.designer.views import (
     render_substate,
 )
 from engine.kinds import get_kind
+from engine.kinds.base import BLANK, options
 from extensions import db
 from models import Action, Channel, OpportunityType, Substate
 from models.flow import ACTION_GROUPS
@@ -168,16 +169,15 @@ def order_actions(type_id: int, substate_id: int, group: str):
     return render_substate(opp_type, sub, "actions")
 
 
-def _copy_targets(action: Action) -> dict[str, list[tuple[int, str]]]:
+def _copy_targets(action: Action) -> list:
     """Every other substate, grouped "Type › State", other types first (D8)."""
-    groups: dict[str, list[tuple[int, str]]] = {}
+    choices = options([BLANK])
     own_type = action.substate.state.type_id
     for opp_type in sorted(flow_svc.list_types(), key=lambda t: (t.id == own_type, t.archived, t.label)):
         for state in opp_type.states:
             pairs = [(s.id, s.label) for s in state.substates if s.id != action.substate_id and not s.archived]
-            if pairs:
-                groups[f"{opp_type.label} › {state.label}"] = pairs
-    return groups
+            choices += options(pairs, f"{opp_type.label} › {state.label}")
+    return choices
 
 
 def _copy_panel(opp_type, action, form, status=200):

@@ -10,6 +10,7 @@ from jinja2 import TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import select
 from wtforms import Form, SelectField, SelectMultipleField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import StopValidation, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -56,6 +57,15 @@ class Missing:
         return f"{self.message} ({self.page})"
 
 
+def options(pairs, optgroup: str | None = None) -> list[SelectChoice]:
+    """WTForms choices from (value, label) pairs or a {value: label} dict (labels may be lazy)."""
+    items = pairs.items() if isinstance(pairs, dict) else pairs
+    return [SelectChoice(value, label, optgroup=optgroup) for value, label in items]
+
+
+BLANK = ("", "—")
+
+
 def exists(model, *where) -> bool:
     """Whether at least one row of `model` matches."""
     return db.session.execute(select(model.id).where(*where).limit(1)).first() is not None
@@ -80,11 +90,11 @@ class RefField(SelectField):
     def set_records(self, pairs, groups: dict | None = None) -> None:
         """Offer (id, label) pairs, or {group label: pairs} for optgroups."""
         if groups is not None:
-            self.choices = {"": [("", "—")], **groups}
+            self.choices = options([BLANK]) + [c for group, pairs_ in groups.items() for c in options(pairs_, group)]
             self.valid_ids = {i for pairs_ in groups.values() for i, _ in pairs_}
         else:
             pairs = list(pairs)
-            self.choices = [("", "—"), *pairs]
+            self.choices = options([BLANK, *pairs])
             self.valid_ids = {i for i, _ in pairs}
 
     def pre_validate(self, form) -> None:
@@ -113,7 +123,7 @@ class RefsField(SelectMultipleField):
         self.data = [v for v in (_int_or_none(x) for x in valuelist) if v is not None]
 
     def pre_validate(self, form) -> None:
-        known = {value for value, _ in self.choices}
+        known = {choice.value for choice in self.choices}
         if any(v not in known for v in self.data or []):
             raise StopValidation(str(self.missing_message))
 
@@ -122,7 +132,7 @@ class RecipientField(SelectField):
     """The recipient role of an email: client, installer, commercial or the internal owner."""
 
     def __init__(self, label=None, **kwargs):
-        super().__init__(label, choices=[("", "—"), *RECIPIENTS.items()], validate_choice=False, **kwargs)
+        super().__init__(label, choices=options([BLANK, *RECIPIENTS.items()]), validate_choice=False, **kwargs)
 
     def pre_validate(self, form) -> None:
         if self.data not in RECIPIENTS:

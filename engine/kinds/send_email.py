@@ -5,7 +5,7 @@ from sqlalchemy import select
 from wtforms import Form
 
 from engine.kinds import _refs
-from engine.kinds.base import RECIPIENTS, Kind, Lookup, Missing, RecipientField, RefsField, quoted
+from engine.kinds.base import RECIPIENTS, Kind, Lookup, Missing, RecipientField, RefsField, options, quoted
 from extensions import db
 from models import EmailTemplate, User
 
@@ -35,7 +35,7 @@ class SendEmail(Kind):
     def fill(self, form, substate) -> None:
         _refs.fill_email_template(form.email_template_id)
         _refs.fill_smtp(form.smtp_credential_id)
-        form.extra_user_ids.choices = internal_users()
+        form.extra_user_ids.choices = options(internal_users())
 
     def prerequisites(self, substate) -> list[Missing]:
         return _refs.missing_records(self.label, ["email_template", "smtp"])
