@@ -2,7 +2,7 @@
 
 import logging
 
-from flask import Flask, request, session, url_for
+from flask import Flask, has_request_context, request, session, url_for
 from flask_babel import format_currency, format_date, format_datetime, get_locale
 from flask_login import current_user
 
@@ -13,6 +13,8 @@ from extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
 def select_locale() -> str:
     """The user's setting, else the language chosen in this session, else Accept-Language, else en."""
     langs = ("it", "es", "en")
+    if not has_request_context():  # jobs and CLI: callers use force_locale for the recipient's language
+        return "en"
     if current_user and current_user.is_authenticated and current_user.language in langs:
         return current_user.language
     if session.get("lang") in langs:
@@ -21,6 +23,8 @@ def select_locale() -> str:
 
 
 def select_timezone() -> str | None:
+    if not has_request_context():
+        return None
     if current_user and current_user.is_authenticated:
         return current_user.timezone
     return None
@@ -45,6 +49,9 @@ def create_app(config: dict | None = None) -> Flask:
     _configure_sqlite(app)
 
     from blueprints import register_blueprints
+    from engine.kinds import load_plugins
+
+    load_plugins(app.config["OPPFLOW_KIND_PLUGINS"])
 
     register_blueprints(app)
     _register_template_helpers(app)

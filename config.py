@@ -65,3 +65,13 @@ class Config:
         self.PER_PAGE = 20
         self.MAX_CONTENT_LENGTH = 8 * 1024 * 1024
         self.RQ_QUEUE = os.environ.get("RQ_QUEUE", "oppflow")
+        # Engine (SPEC §4): retries, leases, sweeper, chain guard.
+        self.ENGINE_MAX_ATTEMPTS = int(os.environ.get("ENGINE_MAX_ATTEMPTS", "5"))
+        self.ENGINE_BACKOFF_BASE = float(os.environ.get("ENGINE_BACKOFF_BASE", "30"))
+        self.ENGINE_BACKOFF_MAX = float(os.environ.get("ENGINE_BACKOFF_MAX", "3600"))
+        self.ENGINE_LEASE_SECONDS = float(os.environ.get("ENGINE_LEASE_SECONDS", "300"))
+        self.ENGINE_JOB_TIMEOUT = int(os.environ.get("ENGINE_JOB_TIMEOUT", "600"))
+        self.ENGINE_SWEEP_INTERVAL = float(os.environ.get("ENGINE_SWEEP_INTERVAL", "0.5"))
+        self.ENGINE_REQUEUE_GRACE = float(os.environ.get("ENGINE_REQUEUE_GRACE", "10"))
+        self.ENGINE_CHAIN_DEPTH = int(os.environ.get("ENGINE_CHAIN_DEPTH", "10"))
+        self.OPPFLOW_KIND_PLUGINS = os.environ.get("OPPFLOW_KIND_PLUGINS", "")

@@ -13,11 +13,13 @@ from models.catalog import (
 )
 from models.flow import Action, OpportunityType, State, Substate
 from models.opportunity import Customer, Opportunity, OpportunitySubstate, SubstateEvent
+from models.runs import ActionRun
 
 __all__ = [
     "PERMISSIONS",
     "ROLES",
     "Action",
+    "ActionRun",
     "ActivityType",
     "AssignmentRule",
     "AssignmentRuleCompany",

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from engine import triggers
 from extensions import db
 from models import Opportunity, OpportunitySubstate, State, Substate, SubstateEvent, User
 from models.base import utcnow
@@ -57,8 +58,10 @@ def _record(opp: Opportunity, substate: Substate) -> OpportunitySubstate | None:
     ).scalar_one_or_none()
 
 
-def open_substate(opp: Opportunity, substate_id: int, user: User | None) -> OpportunitySubstate:
-    """Open a substate of the opportunity, recording who and when (user None: automation)."""
+def open_substate(opp: Opportunity, substate_id: int, user: User | None,
+                  chain: triggers.Chain | None = None) -> OpportunitySubstate:
+    """Open a substate, recording who and when (user None: automation), and create its action runs
+    in the same transaction; they are enqueued after the caller commits."""
     substate = _substate_of(opp, substate_id)
     if user is not None and not may_act(user, substate):
         raise ServiceError(_("You may not change this substate."), 403)
@@ -74,11 +77,14 @@ def open_substate(opp: Opportunity, substate_id: int, user: User | None) -> Oppo
     record.closed_at, record.closed_by = None, None
     db.session.add(SubstateEvent(opportunity_id=opp.id, substate=substate, event="opened", at=now, user=user))
     db.session.flush()
+    triggers.substate_event(opp, substate, "opened", now, user, chain)
     return record
 
 
-def close_substate(opp: Opportunity, substate_id: int, user: User | None) -> OpportunitySubstate:
-    """Close an open substate of the opportunity, recording who and when."""
+def close_substate(opp: Opportunity, substate_id: int, user: User | None,
+                   chain: triggers.Chain | None = None) -> OpportunitySubstate:
+    """Close an open substate, recording who and when; cancels its scheduled runs and creates the
+    on-close runs in the same transaction."""
     substate = _substate_of(opp, substate_id)
     if user is not None and not may_act(user, substate):
         raise ServiceError(_("You may not change this substate."), 403)
@@ -90,4 +96,5 @@ def close_substate(opp: Opportunity, substate_id: int, user: User | None) -> Opp
     record.closed_at, record.closed_by = now, user
     db.session.add(SubstateEvent(opportunity_id=opp.id, substate=substate, event="closed", at=now, user=user))
     db.session.flush()
+    triggers.substate_event(opp, substate, "closed", now, user, chain)
     return record

@@ -15,7 +15,7 @@ from redis import Redis
 from sqlalchemy import create_engine, text
 
 from app import create_app
-from extensions import db, limiter
+from extensions import db
 from tests import factories
 
 
@@ -117,7 +117,6 @@ def app(database_url, redis_url):
     })
     app.test_client_class = Client
     with app.app_context():
-        limiter.reset()  # counts of earlier tests (same client address) must not leak into this one
         if database_url not in _schema_ready:
             db.drop_all()
             db.create_all()
@@ -132,8 +131,32 @@ def app(database_url, redis_url):
 
 
 @pytest.fixture
+def engine_app(app):
+    """The app with the short engine timings the worker processes get too."""
+    from engine.kinds import load_plugins
+    from tests.engine_support import ENGINE_TEST_CONFIG
+
+    app.config.update(ENGINE_TEST_CONFIG)
+    load_plugins(ENGINE_TEST_CONFIG["OPPFLOW_KIND_PLUGINS"])
+    return app
+
+
+@pytest.fixture
+def workers(engine_app, tmp_path):
+    """Real `python worker.py` processes (RQ worker + sweeper) on this test's database and queue."""
+    from tests.engine_support import Workers
+
+    pool = Workers(engine_app, tmp_path)
+    yield pool
+    pool.stop_all()
+
+
+@pytest.fixture
 def client(app) -> Client:
-    return app.test_client()
+    """A test client with an address of its own, so login rate limits never carry over between tests."""
+    test_client = app.test_client()
+    test_client.environ_base["REMOTE_ADDR"] = "127.{}.{}.{}".format(*secrets.token_bytes(3))
+    return test_client
 
 
 @pytest.fixture

@@ -1,0 +1,170 @@
+"""Getting runs to the workers: enqueue after commit, and the sweeper that makes the database the
+source of truth (SPEC E6) — it re-enqueues every run that is due and neither finished nor held by a
+live worker, whatever Redis lost."""
+
+import logging
+import threading
+import uuid
+from datetime import timedelta
+
+from flask import Flask, current_app
+from redis import Redis
+from rq import Queue
+from rq.job import Job, JobStatus
+from sqlalchemy import and_, event, exists, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from extensions import db
+from models.base import utcnow
+from models.runs import FINAL_STATUSES, WAITING_STATUSES, ActionRun
+
+log = logging.getLogger("oppflow.engine")
+_PENDING_KEY = "oppflow_enqueue"
+_LIVE_JOB = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+
+
+def redis_conn(app: Flask | None = None) -> Redis:
+    """One Redis client per app (connection-pooled)."""
+    app = app or current_app
+    conn = app.extensions.get("oppflow_redis")
+    if conn is None:
+        conn = app.extensions["oppflow_redis"] = Redis.from_url(app.config["REDIS_URL"])
+    return conn
+
+
+def get_queue(app: Flask | None = None) -> Queue:
+    app = app or current_app
+    return Queue(app.config["RQ_QUEUE"], connection=redis_conn(app))
+
+
+def _arm(runs: list[ActionRun]) -> list[tuple[int, str]]:
+    """Give each run a fresh job id and mark it enqueued, in the caller's transaction."""
+    now = utcnow()
+    out = []
+    for run in runs:
+        run.job_id = uuid.uuid4().hex
+        run.enqueued_at = now
+        out.append((run.id, run.job_id))
+    return out
+
+
+def enqueue_after_commit(runs: list[ActionRun]) -> None:
+    """Enqueue these runs once the current transaction commits; nothing is sent if it rolls back."""
+    if not runs:
+        return
+    session = db.session()
+    session.info.setdefault(_PENDING_KEY, []).extend(_arm(runs))
+
+
+def push(jobs: list[tuple[int, str]], app: Flask | None = None) -> None:
+    """Put (run id, job id) pairs on the queue in one round trip. A failure is logged, not raised:
+    the sweeper enqueues the runs again once it sees their jobs missing."""
+    if not jobs:
+        return
+    app = app or current_app
+    queue = get_queue(app)
+    timeout = app.config["ENGINE_JOB_TIMEOUT"]
+    try:
+        queue.enqueue_many([
+            Queue.prepare_data("engine.jobs.run_action", args=(run_id,), job_id=job_id, timeout=timeout,
+                               result_ttl=60, failure_ttl=24 * 3600)
+            for run_id, job_id in jobs
+        ])
+    except Exception:  # noqa: BLE001 - Redis down must not undo a committed user action
+        log.exception("could not enqueue %d run(s); the sweeper will retry", len(jobs))
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    jobs = session.info.pop(_PENDING_KEY, None)
+    if jobs:
+        push(jobs)
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING_KEY, None)
+
+
+def ready_clause(now):
+    """Waiting runs that are due and whose predecessor in the configured order has finished."""
+    prev = aliased(ActionRun)
+    predecessor_done = or_(
+        ActionRun.after_run_id.is_(None),
+        exists().where(prev.id == ActionRun.after_run_id, prev.status.in_(FINAL_STATUSES)),
+    )
+    return and_(ActionRun.status.in_(WAITING_STATUSES), ActionRun.due_at <= now, predecessor_done)
+
+
+def _lost_jobs(runs: list[ActionRun]) -> list[ActionRun]:
+    """Runs whose job Redis no longer holds as queued or running (flushed, restarted, or the job ended)."""
+    if not runs:
+        return []
+    jobs = Job.fetch_many([r.job_id or "-" for r in runs], connection=redis_conn())
+    lost = []
+    for run, job in zip(runs, jobs, strict=True):
+        if job is None or job.get_status(refresh=False) not in _LIVE_JOB:
+            lost.append(run)
+    return lost
+
+
+def sweep(batch: int = 500) -> int:
+    """Enqueue every run that is due and not in the hands of a live worker; returns how many."""
+    now = utcnow()
+    grace = timedelta(seconds=current_app.config["ENGINE_REQUEUE_GRACE"])
+    never_sent = db.session.execute(
+        select(ActionRun).where(ready_clause(now), ActionRun.enqueued_at.is_(None))
+        .order_by(ActionRun.due_at, ActionRun.id).limit(batch)
+    ).scalars().all()
+    sent_long_ago = db.session.execute(
+        select(ActionRun).where(ready_clause(now), ActionRun.enqueued_at < now - grace)
+        .order_by(ActionRun.due_at, ActionRun.id).limit(batch)
+    ).scalars().all()
+    # A lease that ran out means its worker died or hung: the lease, not Redis, is the authority.
+    expired = and_(ActionRun.status == "running", ActionRun.lease_until < now)
+    lease_expired = db.session.execute(
+        select(ActionRun).where(expired, or_(ActionRun.enqueued_at.is_(None),
+                                             ActionRun.enqueued_at < ActionRun.lease_until)).limit(batch)
+    ).scalars().all()
+    requeued_long_ago = db.session.execute(
+        select(ActionRun).where(expired, ActionRun.enqueued_at >= ActionRun.lease_until,
+                                ActionRun.enqueued_at < now - grace).limit(batch)
+    ).scalars().all()
+    runs = never_sent + lease_expired + _lost_jobs(sent_long_ago + requeued_long_ago)
+    jobs = _arm(runs)
+    db.session.commit()
+    push(jobs)
+    return len(jobs)
+
+
+class Sweeper(threading.Thread):
+    """Runs sweep() every ENGINE_SWEEP_INTERVAL seconds in one process at a time (a Redis lease)."""
+
+    def __init__(self, app: Flask) -> None:
+        super().__init__(name="oppflow-sweeper", daemon=True)
+        self.app = app
+        self.stopping = threading.Event()
+        self.token = uuid.uuid4().hex
+
+    def _lead(self, conn: Redis, ttl_ms: int) -> bool:
+        key = f"oppflow:sweeper:{self.app.config['RQ_QUEUE']}"
+        if conn.set(key, self.token, nx=True, px=ttl_ms):
+            return True
+        if conn.get(key) == self.token.encode():
+            conn.pexpire(key, ttl_ms)
+            return True
+        return False
+
+    def run(self) -> None:
+        interval = self.app.config["ENGINE_SWEEP_INTERVAL"]
+        while not self.stopping.is_set():
+            try:
+                with self.app.app_context():
+                    if self._lead(redis_conn(self.app), int(interval * 4000)):
+                        sweep()
+            except Exception:  # noqa: BLE001 - a database or Redis hiccup must not end the loop
+                log.exception("sweep failed; trying again")
+            self.stopping.wait(interval)
+
+    def stop(self) -> None:
+        self.stopping.set()

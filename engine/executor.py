@@ -1,0 +1,124 @@
+"""Running one action run: claim with a conditional update and a lease, execute the kind, record the
+outcome — each effect once (SPEC E7), transient errors retried with backoff (E8)."""
+
+import logging
+import os
+import socket
+import uuid
+from datetime import timedelta
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import OperationalError
+
+from engine import dispatch
+from engine.errors import PermanentError, Skip, TransientError
+from engine.kinds import get_kind
+from extensions import db
+from models.base import utcnow
+from models.runs import WAITING_STATUSES, ActionRun
+from services import ServiceError
+
+log = logging.getLogger("oppflow.engine")
+_HOST = socket.gethostname()
+
+
+def claim(run_id: int) -> str | None:
+    """Take the run if it is due and free (or its holder's lease ran out); the token fences later writes."""
+    now = utcnow()
+    token = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    lease = timedelta(seconds=current_app.config["ENGINE_LEASE_SECONDS"])
+    claimable = or_(
+        dispatch.ready_clause(now),
+        and_(ActionRun.status == "running", ActionRun.lease_until < now),
+    )
+    result = db.session.execute(
+        update(ActionRun).where(ActionRun.id == run_id, claimable)
+        .values(status="running", claimed_by=token, lease_until=now + lease, started_at=now,
+                attempts=ActionRun.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return token if result.rowcount == 1 else None
+
+
+def _record(run_id: int, token: str, **values) -> bool:
+    """Write the outcome only if this worker still holds the run; False means another took it over."""
+    result = db.session.execute(
+        update(ActionRun).where(ActionRun.id == run_id, ActionRun.claimed_by == token,
+                                ActionRun.status == "running")
+        .values(lease_until=None, **values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def _backoff(attempts: int) -> timedelta:
+    cfg = current_app.config
+    return timedelta(seconds=min(cfg["ENGINE_BACKOFF_MAX"], cfg["ENGINE_BACKOFF_BASE"] * 2 ** (attempts - 1)))
+
+
+def _outcome(run: ActionRun, token: str, status: str, **values) -> None:
+    if _record(run.id, token, status=status, finished_at=utcnow(), **values):
+        db.session.commit()
+    else:
+        db.session.rollback()
+        log.warning("run %s: lost its lease before finishing; its outcome was not recorded", run.id)
+
+
+def _failed(run_id: int, token: str, attempts: int, error: str, transient: bool) -> None:
+    db.session.rollback()
+    run = db.session.get(ActionRun, run_id)
+    if transient and attempts < current_app.config["ENGINE_MAX_ATTEMPTS"]:
+        # Back to waiting with a later due time; the sweeper enqueues it then.
+        if _record(run_id, token, status="pending", due_at=utcnow() + _backoff(attempts),
+                   enqueued_at=None, error=error):
+            db.session.commit()
+        return
+    _outcome(run, token, "failed", error=error)
+
+
+def execute(run_id: int) -> str:
+    """Claim, run and record one run; returns its final word (for RQ's job result)."""
+    token = claim(run_id)
+    if token is None:
+        return "not claimed"
+    run = db.session.get(ActionRun, run_id)
+    attempts = run.attempts
+    kind = get_kind(run.kind)
+    try:
+        run_kind = getattr(kind, "execute", None)
+        if run_kind is None:
+            raise PermanentError(_("Actions of this kind cannot run yet: %(kind)s.", kind=run.kind))
+        result = run_kind(run) or {}
+        if not _record(run_id, token, status="succeeded", finished_at=utcnow(), result=result, error=None):
+            db.session.rollback()  # another worker holds it now: undo our effect
+            return "lost lease"
+        db.session.commit()
+    except Skip as reason:
+        db.session.rollback()
+        _outcome(run, token, "skipped", reason=str(reason))
+    except (TransientError, OperationalError) as err:
+        _failed(run_id, token, attempts, str(err) or type(err).__name__, transient=True)
+    except (PermanentError, ServiceError) as err:
+        _failed(run_id, token, attempts, getattr(err, "message", None) or str(err), transient=False)
+    except Exception as err:  # noqa: BLE001 - recorded on the run, never swallowed
+        log.exception("run %s failed", run_id)
+        _failed(run_id, token, attempts, f"{type(err).__name__}: {err}", transient=False)
+    _release_next(run_id)
+    return db.session.get(ActionRun, run_id).status
+
+
+def _release_next(run_id: int) -> None:
+    """The next run in the configured order may go now that this one is done."""
+    if db.session.get(ActionRun, run_id).status not in ("succeeded", "failed", "skipped", "cancelled",
+                                                          "needs_review"):
+        return
+    following = db.session.execute(
+        select(ActionRun).where(ActionRun.after_run_id == run_id, ActionRun.status.in_(WAITING_STATUSES),
+                                ActionRun.enqueued_at.is_(None))
+    ).scalars().all()
+    if following:
+        dispatch.enqueue_after_commit(following)
+        db.session.commit()

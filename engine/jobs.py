@@ -1,0 +1,25 @@
+"""RQ entry points. Jobs take ids, never objects, and build their own app context."""
+
+from flask import current_app, has_app_context
+
+_app = None
+
+
+def _application():
+    """The worker's preloaded app when there is one, else one built for this process."""
+    global _app
+    if has_app_context():
+        return current_app._get_current_object()
+    if _app is None:
+        from app import create_app
+
+        _app = create_app()
+    return _app
+
+
+def run_action(run_id: int) -> str:
+    """Execute one action run (claim, effect, outcome); a second delivery of the same run does nothing."""
+    from engine.executor import execute
+
+    with _application().app_context():  # a fresh context: a fresh database session per job
+        return execute(run_id)

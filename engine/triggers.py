@@ -1,0 +1,126 @@
+"""Substate opened or closed -> ActionRun rows, in the caller's transaction (SPEC E1, E3, E4, E5)."""
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from engine import dispatch
+from engine.calendar import next_working_moment
+from extensions import db
+from models import Action, Opportunity, Substate, User
+from models.runs import WAITING_STATUSES, ActionRun
+
+# "seconds" is not offered in the designer; tests use it for short delays.
+_UNIT = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
+
+
+@dataclass
+class Chain:
+    """The chain a substate event belongs to: started by a person, or by a run of an earlier action."""
+
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    depth: int = 0
+    parent_run_id: int | None = None
+
+    @classmethod
+    def from_run(cls, run: ActionRun) -> "Chain":
+        return cls(id=run.chain_id, depth=run.chain_depth + 1, parent_run_id=run.id)
+
+
+def delay_of(action: Action) -> timedelta:
+    return timedelta(seconds=(action.delay_amount or 0) * _UNIT.get(action.delay_unit or "minutes", 60))
+
+
+def _applies(action: Action, opp: Opportunity) -> bool:
+    """The channel filter (E4): no channels chosen means every channel."""
+    return not action.channels or any(c.id == opp.channel_id for c in action.channels)
+
+
+def _already_in_chain(chain: Chain, action: Action, opp: Opportunity) -> bool:
+    if chain.depth == 0:
+        return False
+    return db.session.execute(
+        select(ActionRun.id).where(ActionRun.chain_id == chain.id, ActionRun.action_id == action.id,
+                                   ActionRun.opportunity_id == opp.id).limit(1)
+    ).first() is not None
+
+
+def _new_run(action: Action, opp: Opportunity, substate: Substate, trigger: str, chain: Chain,
+             user: User | None, due_at: datetime, sequence: int) -> ActionRun:
+    return ActionRun(action=action, opportunity_id=opp.id, substate_id=substate.id, kind=action.kind,
+                     config=dict(action.config or {}), trigger=trigger, due_at=due_at, sequence=sequence,
+                     chain_id=chain.id, chain_depth=chain.depth, parent_run_id=chain.parent_run_id,
+                     user_id=user.id if user else None, result={}, attempts=0)
+
+
+def _immediate_runs(actions: list[Action], opp, substate, trigger, chain, user, now) -> list[ActionRun]:
+    """Runs of one group, in the configured order, each waiting for the one before it."""
+    runs, previous = [], None
+    max_depth = current_app.config["ENGINE_CHAIN_DEPTH"]
+    for seq, action in enumerate(actions):
+        run = _new_run(action, opp, substate, trigger, chain, user, now, seq)
+        if not _applies(action, opp):
+            run.status, run.reason = "skipped", "channel"
+        elif chain.depth > max_depth:
+            run.status, run.error = "failed", "chain_depth"
+        elif _already_in_chain(chain, action, opp):
+            run.status, run.reason = "skipped", "chain_guard"
+        else:
+            run.status = "pending"
+            run.after_run = previous
+            previous = run
+        if run.is_final:
+            run.finished_at = now
+        runs.append(run)
+    return runs
+
+
+def _scheduled_runs(actions: list[Action], opp, substate, chain, user, opened_at) -> list[ActionRun]:
+    runs = []
+    for seq, action in enumerate(actions):
+        due = opened_at + delay_of(action)
+        if action.respect_working_hours:
+            due = next_working_moment(due, opp.owner)
+        run = _new_run(action, opp, substate, "scheduled", chain, user, due, seq)
+        if _applies(action, opp):
+            run.status = "scheduled"
+        else:
+            run.status, run.reason, run.finished_at = "skipped", "channel", opened_at
+        runs.append(run)
+    return runs
+
+
+def cancel_scheduled(opp: Opportunity, substate: Substate, at: datetime) -> int:
+    """Closing a substate cancels its scheduled runs that are not yet running (E3)."""
+    result = db.session.execute(
+        update(ActionRun)
+        .where(ActionRun.opportunity_id == opp.id, ActionRun.substate_id == substate.id,
+               ActionRun.trigger == "scheduled", ActionRun.status.in_(WAITING_STATUSES))
+        .values(status="cancelled", finished_at=at, reason="closed_before_due")
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+def substate_event(opp: Opportunity, substate: Substate, event: str, at: datetime, user: User | None,
+                   chain: Chain | None = None) -> list[ActionRun]:
+    """Create the runs an opening or closing calls for; they are enqueued after the commit."""
+    chain = chain or Chain()
+    enabled = [a for a in substate.actions if a.enabled]
+    if event == "opened":
+        immediate = _immediate_runs([a for a in enabled if a.group == "on_open"], opp, substate, "on_open",
+                                    chain, user, at)
+        runs = immediate + _scheduled_runs([a for a in enabled if a.group == "scheduled"], opp, substate,
+                                           chain, user, at)
+    else:
+        cancel_scheduled(opp, substate, at)
+        runs = _immediate_runs([a for a in enabled if a.group == "on_close"], opp, substate, "on_close",
+                               chain, user, at)
+    db.session.add_all(runs)
+    db.session.flush()
+    # Only the first of each ordered group goes now; the others follow as each one finishes.
+    dispatch.enqueue_after_commit([r for r in runs if r.status == "pending" and r.after_run_id is None])
+    return runs

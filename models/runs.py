@@ -1,0 +1,105 @@
+"""Action runs: one row per execution of an automatic action (SPEC §4–5). The database is the source
+of truth; Redis only carries run ids to the workers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from extensions import db
+from models.base import utcnow
+from models.flow import Action, Substate
+from models.opportunity import Opportunity
+
+RUN_STATUSES = {
+    "pending": _l("Pending"),
+    "scheduled": _l("Scheduled"),
+    "running": _l("Running"),
+    "succeeded": _l("Succeeded"),
+    "failed": _l("Failed"),
+    "cancelled": _l("Cancelled"),
+    "skipped": _l("Skipped"),
+    "needs_review": _l("Needs review"),
+}
+# A run in one of these states will not run again by itself.
+FINAL_STATUSES = ("succeeded", "failed", "cancelled", "skipped", "needs_review")
+WAITING_STATUSES = ("pending", "scheduled")
+# Why a run was skipped, cancelled or stopped, stored as a code and shown in the reader's language.
+REASONS = {
+    "channel": _l("Not for this opportunity's channel."),
+    "closed_before_due": _l("The substate was closed before the action was due."),
+    "chain_guard": _l("Already ran for this opportunity in the same chain (loop guard)."),
+    "chain_depth": _l("Stopped: the chain of automatic actions went deeper than allowed."),
+    "already_open": _l("The substate was already open."),
+    "not_open": _l("The substate was not open."),
+    "lost": _l("The worker stopped while sending: check whether it went out before retrying."),
+}
+TRIGGERS = {
+    "on_open": _l("On open"),
+    "on_close": _l("On close"),
+    "scheduled": _l("Scheduled"),
+    "retry": _l("Retry"),
+}
+
+
+class ActionRun(db.Model):
+    __tablename__ = "action_run"
+    __table_args__ = (
+        Index("ix_action_run_status_due", "status", "due_at"),
+        Index("ix_action_run_opportunity", "opportunity_id", "id"),
+        Index("ix_action_run_kind", "kind", "id"),
+        Index("ix_action_run_chain", "chain_id", "action_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_id: Mapped[int | None] = mapped_column(ForeignKey("action.id", ondelete="SET NULL"))
+    opportunity_id: Mapped[int] = mapped_column(ForeignKey("opportunity.id", ondelete="CASCADE"))
+    substate_id: Mapped[int | None] = mapped_column(ForeignKey("substate.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(40))
+    # The action's config when the run was created: what ran is what the history shows.
+    config: Mapped[dict] = mapped_column(JSON, default=dict)
+    trigger: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    due_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    enqueued_at: Mapped[datetime | None] = mapped_column(DateTime)
+    job_id: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+    chain_id: Mapped[str] = mapped_column(String(32))
+    chain_depth: Mapped[int] = mapped_column(Integer, default=0)
+    parent_run_id: Mapped[int | None] = mapped_column(ForeignKey("action_run.id", ondelete="SET NULL"))
+    # Runs of one event run in the configured order: this one waits for that one to finish.
+    after_run_id: Mapped[int | None] = mapped_column(ForeignKey("action_run.id", ondelete="SET NULL"))
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    result: Mapped[dict] = mapped_column(JSON, default=dict)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+
+    action: Mapped[Action | None] = relationship()
+    after_run: Mapped[ActionRun | None] = relationship(remote_side=[id], foreign_keys=[after_run_id])
+    opportunity: Mapped[Opportunity] = relationship()
+    substate: Mapped[Substate | None] = relationship()
+
+    @property
+    def status_label(self) -> str:
+        return str(RUN_STATUSES.get(self.status, self.status))
+
+    @property
+    def reason_text(self) -> str | None:
+        return str(REASONS[self.reason]) if self.reason in REASONS else self.reason
+
+    @property
+    def error_text(self) -> str | None:
+        return str(REASONS[self.error]) if self.error in REASONS else self.error
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES

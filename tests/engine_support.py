@@ -1,0 +1,136 @@
+"""Real RQ workers for engine tests: `python worker.py` subprocesses on the test's database and Redis."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from redis import Redis
+from rq import Queue, Worker
+
+ROOT = Path(__file__).resolve().parent.parent
+ENGINE_TEST_CONFIG = {
+    "ENGINE_LEASE_SECONDS": 2.0,
+    "ENGINE_SWEEP_INTERVAL": 0.2,
+    "ENGINE_REQUEUE_GRACE": 1.0,
+    "ENGINE_BACKOFF_BASE": 0.3,
+    "ENGINE_BACKOFF_MAX": 1.0,
+    "ENGINE_MAX_ATTEMPTS": 3,
+    "ENGINE_CHAIN_DEPTH": 10,
+    "OPPFLOW_KIND_PLUGINS": "tests.kind_slow,tests.kind_flaky",
+}
+
+
+def wait_for(predicate, timeout: float = 15.0, interval: float = 0.05, message: str = "condition"):
+    """Poll `predicate` until it returns a truthy value; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+
+
+class Workers:
+    """Start, kill and stop worker processes bound to one app's database, Redis and queue."""
+
+    def __init__(self, app, logdir: Path) -> None:
+        self.app = app
+        self.logdir = logdir
+        self.procs: list[subprocess.Popen] = []
+        cfg = app.config
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": cfg["SQLALCHEMY_DATABASE_URI"],
+            "REDIS_URL": cfg["REDIS_URL"],
+            "RQ_QUEUE": cfg["RQ_QUEUE"],
+            "SECRET_KEY": cfg["SECRET_KEY"],
+            "PYTHONPATH": str(ROOT),
+            **{k: str(v) for k, v in ENGINE_TEST_CONFIG.items()},
+        }
+
+    @property
+    def queue(self) -> Queue:
+        return Queue(self.app.config["RQ_QUEUE"], connection=Redis.from_url(self.app.config["REDIS_URL"]))
+
+    def start(self, count: int = 1, **env) -> list[subprocess.Popen]:
+        started = []
+        for _ in range(count):
+            log = open(self.logdir / f"worker-{len(self.procs)}.log", "w")  # noqa: SIM115 - closed with the process
+            proc = subprocess.Popen([sys.executable, str(ROOT / "worker.py")], cwd=ROOT,
+                                    env={**self.env, **{k: str(v) for k, v in env.items()}},
+                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            proc.log = log
+            self.procs.append(proc)
+            started.append(proc)
+        expected = len([p for p in self.procs if p.poll() is None])
+        wait_for(lambda: len(Worker.all(queue=self.queue)) >= expected, timeout=20, message="workers to start")
+        return started
+
+    def kill9(self, proc: subprocess.Popen) -> None:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(5)
+
+    def stop_all(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+            proc.log.close()
+        # A killed worker stays registered in Redis until its key expires: clear it for the next test.
+        for worker in Worker.all(queue=self.queue):
+            worker.register_death()
+        self.procs.clear()
+
+    def logs(self) -> str:
+        return "\n".join((self.logdir / f"worker-{i}.log").read_text() for i in range(len(list(self.logdir.glob("worker-*.log")))))
+
+
+def add_action(substate, group: str, kind: str, channels=(), delay=None, **config):
+    """An enabled action at the end of its group; `delay` is (amount, unit)."""
+    from extensions import db
+    from models import Action
+
+    position = len([a for a in substate.actions if a.group == group])
+    action = Action(substate=substate, group=group, kind=kind, config=config, position=position,
+                    enabled=True, channels=list(channels))
+    if delay:
+        action.delay_amount, action.delay_unit = delay
+    db.session.add(action)
+    db.session.commit()
+    return action
+
+
+def runs(**where):
+    """Every run (fresh from the database), oldest first, filtered by column values."""
+    from sqlalchemy import select
+
+    from extensions import db
+    from models import ActionRun
+
+    db.session.expire_all()
+    stmt = select(ActionRun).order_by(ActionRun.id)
+    for key, value in where.items():
+        stmt = stmt.where(getattr(ActionRun, key) == value)
+    return db.session.execute(stmt).scalars().all()
+
+
+def status_of(opp, substate) -> str | None:
+    from sqlalchemy import select
+
+    from extensions import db
+    from models import OpportunitySubstate
+
+    db.session.expire_all()
+    return db.session.execute(
+        select(OpportunitySubstate.status).where(OpportunitySubstate.opportunity_id == opp.id,
+                                                 OpportunitySubstate.substate_id == substate.id)
+    ).scalar_one_or_none()
