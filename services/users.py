@@ -39,10 +39,10 @@ def supervisor_choices(user: User | None = None) -> list[User]:
     return [u for u in users if (u.active or u.id == keep) and (user is None or u.id != user.id)]
 
 
-def company_choices(keep: int | None = None) -> list[PartnerCompany]:
-    """Partner companies a user may belong to: active ones plus the one with id `keep`."""
+def company_choices(keep: int | None = None, everyone: bool = False) -> list[PartnerCompany]:
+    """Partner companies a user may belong to: active ones plus the one with id `keep` (or all of them)."""
     stmt = select(PartnerCompany).order_by(PartnerCompany.name)
-    return [c for c in db.session.execute(stmt).scalars() if c.active or c.id == keep]
+    return [c for c in db.session.execute(stmt).scalars() if everyone or c.active or c.id == keep]
 
 
 def create_user(data: dict, actor: User) -> User:

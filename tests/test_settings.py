@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from extensions import db
-from models import Action, AssignmentRule, Channel, PartnerCompany, User
+from models import Action, AssignmentRule, Channel, PartnerCompany, User, UserPermission
 from services import users as user_svc
 from services.validation import InvalidData
 
@@ -135,7 +135,7 @@ def test_granted_settings_manage_opens_the_pages(client, make):
     manager = make.user("manager")
     client.login(manager)
     assert client.get("/settings/users").status_code == 403
-    manager.granted = [user_svc.UserPermission(name="settings.manage")]
+    manager.granted = [UserPermission(name="settings.manage")]
     db.session.commit()
     assert client.get("/settings/users").status_code == 200
     assert "/settings/users" in client.get("/settings/").get_data(as_text=True)
@@ -383,7 +383,7 @@ def test_admin_cannot_deactivate_or_demote_themselves(client, admin):
 
 def test_manager_with_granted_settings_cannot_drop_their_own_grant(client, make):
     manager = make.user("manager")
-    manager.granted = [user_svc.UserPermission(name="settings.manage")]
+    manager.granted = [UserPermission(name="settings.manage")]
     db.session.commit()
     client.login(manager)
     response = client.post(f"/settings/users/{manager.id}", data=edit_data(manager, extra_permissions=[]))
@@ -429,6 +429,8 @@ def test_inactive_company_is_not_offered_to_new_users_but_kept_for_its_users(cli
     company = make.company(name="Chiusa Srl", active=False)
     member = make.user("partner", company=company)
     assert "Chiusa Srl</option>" not in client.get("/settings/users/new").get_data(as_text=True)
+    # The list's filter still offers it: its users are still there to find.
+    assert "Chiusa Srl</option>" in client.get("/settings/users").get_data(as_text=True)
     assert "Chiusa Srl</option>" in client.get(f"/settings/users/{member.id}").get_data(as_text=True)
     assert client.post(f"/settings/users/{member.id}", data=edit_data(member, name="Still here")).status_code == 302
 

@@ -28,7 +28,7 @@ def users():
     page = db.paginate(stmt, per_page=current_app.config["PER_PAGE"], error_out=False)
     template = "settings/users/_table.html" if request.htmx and request.htmx.target == "user-table" \
         else "settings/users/index.html"
-    return render_template(template, page=page, filters=filters, companies=svc.company_choices(),
+    return render_template(template, page=page, filters=filters, companies=svc.company_choices(everyone=True),
                            roles=ROLES)
 
 
