@@ -27,6 +27,7 @@ class Edge:
     path: str = ""
     label_x: float = 0
     label_y: float = 0
+    anchor: str = "middle"
 
 
 @dataclass
@@ -141,7 +142,7 @@ def loops_of_type(type_id: int) -> list[Loop]:
 
 # -- geometry -----------------------------------------------------------------------------------------
 
-NODE_W, NODE_H, GAP_X, GAP_Y, PAD, HEAD = 180, 46, 90, 24, 20, 40
+NODE_W, NODE_H, GAP_X, GAP_Y, PAD, HEAD = 180, 46, 130, 34, 20, 40
 
 
 @dataclass
@@ -198,23 +199,38 @@ def build_map(opp_type: OpportunityType) -> FlowMap:
 
 
 def _route(e: Edge, src: tuple[int, int], dst: tuple[int, int], nth: int) -> None:
-    """A cubic curve from one node to another; parallel edges fan out by `nth`."""
+    """A cubic curve from one node to another; parallel edges fan out by `nth`, labels kept apart."""
     (sx, sy), (tx, ty) = src, dst
     mid_s, mid_t = sy + NODE_H / 2, ty + NODE_H / 2
-    bend = 50 + 22 * nth
-    if e.source == e.target:
-        x0, y0, y1 = sx + NODE_W, sy + 10, sy + NODE_H - 10
-        pts = ((x0, y0), (x0 + bend, y0 - 24), (x0 + bend, y1 + 24), (x0, y1))
-    elif sx == tx:  # same column: an arc on its right
+    if e.source == e.target:  # a loop on the node's right, its label beside the loop
+        bend = 44 + 30 * nth
         x0 = sx + NODE_W
-        pts = ((x0, mid_s), (x0 + bend, mid_s), (x0 + bend, mid_t), (x0, mid_t))
-    elif tx > sx:
+        pts = ((x0, sy + 10), (x0 + bend, sy - 16 - 8 * nth), (x0 + bend, sy + NODE_H + 16 + 8 * nth),
+               (x0, sy + NODE_H - 10))
+        _set(e, pts, x0 + 0.75 * bend + 4, sy + 14 + 14 * nth, "start")
+        return
+    if sx == tx:  # same column: downwards on the right, upwards on the left, label at the apex
+        bend = 36 + 18 * nth
+        right = ty > sy
+        x0 = sx + NODE_W if right else sx
+        out = bend if right else -bend
+        pts = ((x0, mid_s), (x0 + out, mid_s), (x0 + out, mid_t), (x0, mid_t))
+        _set(e, pts, x0 + 0.75 * out + (4 if right else -4), (mid_s + mid_t) / 2 + 4, "start" if right else "end")
+        return
+    bend = 50 + 22 * nth
+    if tx > sx:
         x0, x1 = sx + NODE_W, tx
         pts = ((x0, mid_s), (x0 + bend, mid_s + 8 * nth), (x1 - bend, mid_t + 8 * nth), (x1, mid_t))
     else:  # backwards: leave from the left, enter from the right, arching over the nodes
         x0, x1 = sx, tx + NODE_W
         pts = ((x0, mid_s), (x0 - bend, mid_s - 30 - 10 * nth), (x1 + bend, mid_t - 30 - 10 * nth), (x1, mid_t))
+    # The label sits three quarters along, near the target: arcs within a column keep the source side.
+    (p0x, p0y), (c1x, c1y), (c2x, c2y), (p1x, p1y) = pts
+    _set(e, pts, (p0x + 9 * c1x + 27 * c2x + 27 * p1x) / 64, (p0y + 9 * c1y + 27 * c2y + 27 * p1y) / 64 - 5,
+         "middle")
+
+
+def _set(e: Edge, pts, label_x: float, label_y: float, anchor: str) -> None:
     (x0, y0), (c1x, c1y), (c2x, c2y), (x1, y1) = pts
     e.path = f"M{x0:.0f},{y0:.0f} C{c1x:.0f},{c1y:.0f} {c2x:.0f},{c2y:.0f} {x1:.0f},{y1:.0f}"
-    e.label_x = (x0 + 3 * c1x + 3 * c2x + x1) / 8
-    e.label_y = (y0 + 3 * c1y + 3 * c2y + y1) / 8 - 4
+    e.label_x, e.label_y, e.anchor = label_x, label_y, anchor

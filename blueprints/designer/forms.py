@@ -5,7 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, StringField
 
 from engine.kinds import all_kinds
-from engine.kinds.base import BLANK, RefsField, options
+from engine.kinds.base import BLANK, RefField, RefsField, options
 from models.flow import DELAY_UNITS
 
 GROUP_CHOICES = {"on_open": _l("On open"), "on_close": _l("On close"), "scheduled": _l("Scheduled")}
@@ -68,5 +68,5 @@ class ActionForm(FlaskForm):
 
 
 class CopyForm(FlaskForm):
-    target = SelectField(_l("Copy to substate"), coerce=int, validate_choice=False)
+    target = RefField(_l("Copy to substate"))
 

@@ -17,7 +17,6 @@ from blueprints.designer.views import (
     render_substate,
 )
 from engine.kinds import get_kind
-from engine.kinds.base import BLANK, options
 from extensions import db
 from models import Action, Channel, OpportunityType, Substate
 from models.flow import ACTION_GROUPS
@@ -169,19 +168,20 @@ def order_actions(type_id: int, substate_id: int, group: str):
     return render_substate(opp_type, sub, "actions")
 
 
-def _copy_targets(action: Action) -> list:
+def _copy_targets(action: Action) -> dict[str, list[tuple[int, str]]]:
     """Every other substate, grouped "Type › State", other types first (D8)."""
-    choices = options([BLANK])
+    groups: dict[str, list[tuple[int, str]]] = {}
     own_type = action.substate.state.type_id
     for opp_type in sorted(flow_svc.list_types(), key=lambda t: (t.id == own_type, t.archived, t.label)):
         for state in opp_type.states:
             pairs = [(s.id, s.label) for s in state.substates if s.id != action.substate_id and not s.archived]
-            choices += options(pairs, f"{opp_type.label} › {state.label}")
-    return choices
+            if pairs:
+                groups[f"{opp_type.label} › {state.label}"] = pairs
+    return groups
 
 
 def _copy_panel(opp_type, action, form, status=200):
-    form.target.choices = _copy_targets(action)
+    form.target.set_records(None, groups=_copy_targets(action))
     return render_panel(opp_type, "designer/_panel_copy.html", status, selected=action.substate_id,
                         substate=action.substate, action=action, form=form)
 

