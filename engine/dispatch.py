@@ -86,14 +86,17 @@ def _after_rollback(session: Session) -> None:
     session.info.pop(_PENDING_KEY, None)
 
 
+# A named alias: the same SQL text every time, so SQLAlchemy's statement cache serves it.
+_prev = aliased(ActionRun, name="prev_run")
+_predecessor_done = or_(
+    ActionRun.after_run_id.is_(None),
+    exists().where(_prev.id == ActionRun.after_run_id, _prev.status.in_(FINAL_STATUSES)),
+)
+
+
 def ready_clause(now):
     """Waiting runs that are due and whose predecessor in the configured order has finished."""
-    prev = aliased(ActionRun)
-    predecessor_done = or_(
-        ActionRun.after_run_id.is_(None),
-        exists().where(prev.id == ActionRun.after_run_id, prev.status.in_(FINAL_STATUSES)),
-    )
-    return and_(ActionRun.status.in_(WAITING_STATUSES), ActionRun.due_at <= now, predecessor_done)
+    return and_(ActionRun.status.in_(WAITING_STATUSES), ActionRun.due_at <= now, _predecessor_done)
 
 
 def _lost_jobs(runs: list[ActionRun]) -> list[ActionRun]:

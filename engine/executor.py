@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.exc import OperationalError
 
 from engine import dispatch
@@ -24,21 +24,26 @@ log = logging.getLogger("oppflow.engine")
 _HOST = socket.gethostname()
 
 
+# Built once with bind parameters: this runs for every job, and building it anew costs more than running it.
+_CLAIM = (
+    update(ActionRun)
+    .where(ActionRun.id == bindparam("run_id"),
+           or_(dispatch.ready_clause(bindparam("now")),
+               and_(ActionRun.status == "running", ActionRun.lease_until < bindparam("now"))))
+    .values(status="running", claimed_by=bindparam("token"), lease_until=bindparam("lease_until"),
+            started_at=bindparam("now"), attempts=ActionRun.attempts + 1)
+    .execution_options(synchronize_session=False)
+)
+_RECORD_WHERE = and_(ActionRun.id == bindparam("run_id"), ActionRun.claimed_by == bindparam("token"),
+                     ActionRun.status == "running")
+
+
 def claim(run_id: int) -> str | None:
     """Take the run if it is due and free (or its holder's lease ran out); the token fences later writes."""
     now = utcnow()
     token = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-    lease = timedelta(seconds=current_app.config["ENGINE_LEASE_SECONDS"])
-    claimable = or_(
-        dispatch.ready_clause(now),
-        and_(ActionRun.status == "running", ActionRun.lease_until < now),
-    )
-    result = db.session.execute(
-        update(ActionRun).where(ActionRun.id == run_id, claimable)
-        .values(status="running", claimed_by=token, lease_until=now + lease, started_at=now,
-                attempts=ActionRun.attempts + 1)
-        .execution_options(synchronize_session=False)
-    )
+    lease_until = now + timedelta(seconds=current_app.config["ENGINE_LEASE_SECONDS"])
+    result = db.session.execute(_CLAIM, {"run_id": run_id, "now": now, "token": token, "lease_until": lease_until})
     db.session.commit()
     return token if result.rowcount == 1 else None
 
@@ -46,10 +51,9 @@ def claim(run_id: int) -> str | None:
 def _record(run_id: int, token: str, **values) -> bool:
     """Write the outcome only if this worker still holds the run; False means another took it over."""
     result = db.session.execute(
-        update(ActionRun).where(ActionRun.id == run_id, ActionRun.claimed_by == token,
-                                ActionRun.status == "running")
-        .values(lease_until=None, **values)
-        .execution_options(synchronize_session=False)
+        update(ActionRun).where(_RECORD_WHERE).values(lease_until=None, **values)
+        .execution_options(synchronize_session=False),
+        {"run_id": run_id, "token": token},
     )
     return result.rowcount == 1
 
@@ -67,7 +71,8 @@ def _outcome(run: ActionRun, token: str, status: str, **values) -> None:
         log.warning("run %s: lost its lease before finishing; its outcome was not recorded", run.id)
 
 
-def _failed(run_id: int, token: str, attempts: int, error: str, transient: bool) -> None:
+def _failed(run_id: int, token: str, attempts: int, error: str, transient: bool) -> bool:
+    """Record a failure; False when the run will be retried later rather than having ended."""
     db.session.rollback()
     run = db.session.get(ActionRun, run_id)
     if transient and attempts < current_app.config["ENGINE_MAX_ATTEMPTS"]:
@@ -75,8 +80,9 @@ def _failed(run_id: int, token: str, attempts: int, error: str, transient: bool)
         if _record(run_id, token, status="pending", due_at=utcnow() + _backoff(attempts),
                    enqueued_at=None, error=error):
             db.session.commit()
-        return
+        return False
     _outcome(run, token, "failed", error=error)
+    return True
 
 
 def execute(run_id: int) -> str:
@@ -87,6 +93,7 @@ def execute(run_id: int) -> str:
     run = db.session.get(ActionRun, run_id)
     attempts = run.attempts
     kind = get_kind(run.kind)
+    ended = True
     try:
         run_kind = getattr(kind, "execute", None)
         if run_kind is None:
@@ -100,21 +107,19 @@ def execute(run_id: int) -> str:
         db.session.rollback()
         _outcome(run, token, "skipped", reason=str(reason))
     except (TransientError, OperationalError) as err:
-        _failed(run_id, token, attempts, str(err) or type(err).__name__, transient=True)
+        ended = _failed(run_id, token, attempts, str(err) or type(err).__name__, transient=True)
     except (PermanentError, ServiceError) as err:
         _failed(run_id, token, attempts, getattr(err, "message", None) or str(err), transient=False)
     except Exception as err:  # noqa: BLE001 - recorded on the run, never swallowed
         log.exception("run %s failed", run_id)
         _failed(run_id, token, attempts, f"{type(err).__name__}: {err}", transient=False)
-    _release_next(run_id)
-    return db.session.get(ActionRun, run_id).status
+    if ended:
+        _release_next(run_id)
+    return "done"
 
 
 def _release_next(run_id: int) -> None:
-    """The next run in the configured order may go now that this one is done."""
-    if db.session.get(ActionRun, run_id).status not in ("succeeded", "failed", "skipped", "cancelled",
-                                                          "needs_review"):
-        return
+    """The next run in the configured order may go now that this one is done (or will retry later)."""
     following = db.session.execute(
         select(ActionRun).where(ActionRun.after_run_id == run_id, ActionRun.status.in_(WAITING_STATUSES),
                                 ActionRun.enqueued_at.is_(None))

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
 
 from engine import dispatch
 from engine.calendar import next_working_moment
@@ -109,7 +110,10 @@ def substate_event(opp: Opportunity, substate: Substate, event: str, at: datetim
                    chain: Chain | None = None) -> list[ActionRun]:
     """Create the runs an opening or closing calls for; they are enqueued after the commit."""
     chain = chain or Chain()
-    enabled = [a for a in substate.actions if a.enabled]
+    enabled = db.session.execute(
+        select(Action).options(selectinload(Action.channels))
+        .where(Action.substate_id == substate.id, Action.enabled.is_(True)).order_by(Action.position, Action.id)
+    ).scalars().all()
     if event == "opened":
         immediate = _immediate_runs([a for a in enabled if a.group == "on_open"], opp, substate, "on_open",
                                     chain, user, at)

@@ -52,6 +52,7 @@ class ActionRun(db.Model):
         Index("ix_action_run_opportunity", "opportunity_id", "id"),
         Index("ix_action_run_kind", "kind", "id"),
         Index("ix_action_run_chain", "chain_id", "action_id"),
+        Index("ix_action_run_after", "after_run_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -44,8 +44,10 @@ def may_act(user: User, substate: Substate) -> bool:
 
 
 def _substate_of(opp: Opportunity, substate_id: int) -> Substate:
-    substate = db.session.get(Substate, substate_id)
-    if substate is None or substate.state.type_id != opp.type_id:
+    substate = db.session.execute(
+        select(Substate).join(State).where(Substate.id == substate_id, State.type_id == opp.type_id)
+    ).scalar_one_or_none() if isinstance(substate_id, int) else None
+    if substate is None:
         raise ServiceError(_("This substate does not belong to the flow of this opportunity."), 404)
     return substate
 

@@ -1,0 +1,213 @@
+"""Engine pipeline figures (issue 4): HTTP close-substate → effect latency, sustained runs/s with 1 and 2
+workers against a no-op RQ job's throughput on the same Redis, and scheduled lateness.
+
+    .venv/bin/python bench/pipeline.py [--database-url postgresql://…] [--runs 1500] [--latency 200]
+
+Starts its own Redis (unless REDIS_URL is set), database (a temporary SQLite file by default) and
+workers. Ends with one JSON line: latency_p50_ms, latency_p99_ms, runs_per_s_1w, runs_per_s_2w,
+ceiling_ratio, lateness_p99_s.
+"""
+
+import argparse
+import json
+import time
+import uuid
+
+from support import Browser, LiveServer, WorkerPool, database_url, percentile, redis_url
+
+
+def build(app):
+    """A manager, a flow S1..S4 with database-only actions, and a customer/channel to hang opportunities on."""
+    from extensions import db
+    from models import Action, Channel, Customer, OpportunityType, State, Substate, User
+
+    db.create_all()
+    user = User(email="bench@example.com", name="Bench", role="manager")
+    user.set_password("bench-password")
+    flow = OpportunityType(name="Bench flow", name_i18n={})
+    state = State(name="S", name_i18n={}, position=0)
+    subs = [Substate(name=f"S{i}", name_i18n={}, position=i) for i in range(1, 5)]
+    state.substates.extend(subs)
+    flow.states.append(state)
+    db.session.add_all([user, flow, Channel(name="Web"), Customer(name="Bench customer")])
+    db.session.flush()
+    s1, s2, s3, s4 = subs
+    db.session.add_all([
+        Action(substate=s1, group="on_close", kind="open_substate", config={"substate_id": s2.id}, position=0),
+        Action(substate=s3, group="on_open", kind="open_substate", config={"substate_id": s2.id}, position=0),
+        Action(substate=s4, group="scheduled", kind="open_substate", config={"substate_id": s2.id}, position=0,
+               delay_amount=3, delay_unit="seconds"),
+    ])
+    db.session.commit()
+    return user, flow, subs
+
+
+def opportunities(flow, count: int) -> list[int]:
+    from extensions import db
+    from models import Channel, Customer, Opportunity
+
+    channel = db.session.query(Channel).first()
+    customer = db.session.query(Customer).first()
+    opps = [Opportunity(name=f"Bench {uuid.uuid4().hex[:6]}", type=flow, channel=channel, customer=customer)
+            for _ in range(count)]
+    db.session.add_all(opps)
+    db.session.commit()
+    return [o.id for o in opps]
+
+
+def open_all(ids: list[int], substate_id: int) -> None:
+    from extensions import db
+    from models import Opportunity
+    from services.substates import open_substate
+
+    for oid in ids:
+        open_substate(db.session.get(Opportunity, oid), substate_id, None)
+    db.session.commit()
+
+
+def final_count(ids: list[int]) -> int:
+    from sqlalchemy import func, select
+
+    from extensions import db
+    from models import ActionRun
+    from models.runs import FINAL_STATUSES
+
+    db.session.expire_all()
+    return db.session.scalar(select(func.count()).select_from(ActionRun).where(
+        ActionRun.opportunity_id.in_(ids), ActionRun.status.in_(FINAL_STATUSES)))
+
+
+def latency(app, server, subs, user_email: str, n: int) -> list[float]:
+    """Milliseconds from sending the HTTP close of S1 to the commit of S2's opening by a worker."""
+    from sqlalchemy import select
+
+    from extensions import db
+    from models import SubstateEvent
+    from models.base import utcnow
+
+    s1, s2 = subs[0], subs[1]
+    ids = opportunities(s1.state.type, n)
+    open_all(ids, s1.id)
+    browser = Browser(server.base)
+    browser.login(user_email, "bench-password")
+    out = []
+    for oid in ids:
+        sent = utcnow()
+        browser.post(f"/opportunities/{oid}/substates/{s1.id}/close", htmx=True)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            db.session.rollback()
+            at = db.session.execute(select(SubstateEvent.at).where(
+                SubstateEvent.opportunity_id == oid, SubstateEvent.substate_id == s2.id)).scalar()
+            if at:
+                out.append((at - sent).total_seconds() * 1000)
+                break
+            time.sleep(0.002)
+    return out
+
+
+def throughput(flow, s3, count: int) -> float:
+    """Runs/s: `count` database-only runs enqueued at once, until every one is final."""
+    ids = opportunities(flow, count)
+    open_all(ids, s3.id)  # the commit enqueues all of them
+    start = time.perf_counter()
+    while final_count(ids) < count:
+        time.sleep(0.02)
+    return count / (time.perf_counter() - start)
+
+
+def ceiling(queue, count: int) -> float:
+    """No-op RQ jobs/s on the same Redis and worker class."""
+    from rq import Queue
+    from rq.registry import FinishedJobRegistry
+
+    registry = FinishedJobRegistry(queue=queue)
+    before = registry.count
+    start = time.perf_counter()
+    queue.enqueue_many([Queue.prepare_data("bench.noop.noop", result_ttl=600) for _ in range(count)])
+    while registry.count - before < count:
+        time.sleep(0.02)
+    return count / (time.perf_counter() - start)
+
+
+def lateness(s4, count: int) -> list[float]:
+    """Seconds between due time and claim, for scheduled runs due over a few seconds."""
+    from sqlalchemy import select
+
+    from extensions import db
+    from models import ActionRun
+
+    ids = opportunities(s4.state.type, count)
+    batches = [ids[i::10] for i in range(10)]
+    for batch in batches:
+        open_all(batch, s4.id)
+        time.sleep(0.25)
+    deadline = time.time() + 30
+    while final_count(ids) < count and time.time() < deadline:
+        time.sleep(0.05)
+    rows = db.session.execute(select(ActionRun.due_at, ActionRun.started_at).where(
+        ActionRun.opportunity_id.in_(ids), ActionRun.trigger == "scheduled")).all()
+    return [(started - due).total_seconds() for due, started in rows if started]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url")
+    parser.add_argument("--runs", type=int, default=1500)
+    parser.add_argument("--latency", type=int, default=200)
+    parser.add_argument("--scheduled", type=int, default=200)
+    args = parser.parse_args()
+
+    from redis import Redis
+    from rq import Queue
+
+    from app import create_app
+
+    redis, redis_proc = redis_url()
+    db_url = database_url(args.database_url)
+    queue_name = f"bench-{uuid.uuid4().hex[:8]}"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": db_url, "REDIS_URL": redis, "RQ_QUEUE": queue_name})
+    queue = Queue(queue_name, connection=Redis.from_url(redis))
+    pool = WorkerPool({"DATABASE_URL": db_url, "REDIS_URL": redis, "RQ_QUEUE": queue_name,
+                       "SECRET_KEY": app.config["SECRET_KEY"]})
+    results = {}
+    try:
+        with app.app_context():
+            user, flow, subs = build(app)
+            server = LiveServer(app)
+            pool.start(1, queue)
+            lat = latency(app, server, subs, user.email, args.latency)
+            results["latency_p50_ms"] = round(percentile(lat, 50), 1)
+            results["latency_p95_ms"] = round(percentile(lat, 95), 1)
+            results["latency_p99_ms"] = round(percentile(lat, 99), 1)
+            print(f"latency HTTP close → effect committed ({len(lat)} requests, 1 worker): "
+                  f"p50 {results['latency_p50_ms']} ms, p95 {results['latency_p95_ms']} ms, "
+                  f"p99 {results['latency_p99_ms']} ms")
+            noop_1w = ceiling(queue, args.runs)
+            results["runs_per_s_1w"] = round(throughput(flow, subs[2], args.runs), 1)
+            results["noop_jobs_per_s_1w"] = round(noop_1w, 1)
+            results["ceiling_ratio"] = round(results["runs_per_s_1w"] / noop_1w, 3)
+            print(f"throughput, 1 worker: {results['runs_per_s_1w']} runs/s; no-op RQ jobs: {noop_1w:.1f}/s; "
+                  f"ratio {results['ceiling_ratio']}")
+            pool.start(1, queue)
+            results["runs_per_s_2w"] = round(throughput(flow, subs[2], args.runs), 1)
+            results["noop_jobs_per_s_2w"] = round(ceiling(queue, args.runs), 1)
+            print(f"throughput, 2 workers: {results['runs_per_s_2w']} runs/s; "
+                  f"no-op RQ jobs: {results['noop_jobs_per_s_2w']}/s")
+            late = lateness(subs[3], args.scheduled)
+            results["lateness_p50_s"] = round(percentile(late, 50), 3)
+            results["lateness_p99_s"] = round(percentile(late, 99), 3)
+            results["lateness_max_s"] = round(max(late), 3) if late else None
+            print(f"scheduled lateness ({len(late)} runs, 2 workers): p50 {results['lateness_p50_s']} s, "
+                  f"p99 {results['lateness_p99_s']} s, max {results['lateness_max_s']} s")
+            server.stop()
+    finally:
+        pool.stop(queue)
+        if redis_proc:
+            redis_proc.terminate()
+    keys = ["latency_p50_ms", "latency_p99_ms", "runs_per_s_1w", "runs_per_s_2w", "ceiling_ratio", "lateness_p99_s"]
+    print(json.dumps({k: results.get(k) for k in keys}))
+
+
+if __name__ == "__main__":
+    main()
