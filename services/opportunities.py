@@ -75,7 +75,7 @@ def filter_choices() -> dict:
     return {"types": types, "channels": channels, "states": states}
 
 
-def _check_refs(data: dict) -> None:
+def _check_refs(data: dict, opp: Opportunity | None = None) -> None:
     checks = [
         (OpportunityType, "type_id", _("Choose an opportunity type.")),
         (Channel, "channel_id", _("Choose a channel.")),
@@ -84,6 +84,9 @@ def _check_refs(data: dict) -> None:
     for model, key, message in checks:
         if not data.get(key) or db.session.get(model, data[key]) is None:
             raise ServiceError(message)
+    channel = db.session.get(Channel, data["channel_id"])
+    if not channel.active and (opp is None or opp.channel_id != channel.id):
+        raise ServiceError(_("This channel is deactivated; choose another one."))
     if data.get("amount") is not None and Decimal(data["amount"]) < 0:
         raise ServiceError(_("The amount cannot be negative."))
 
@@ -112,7 +115,7 @@ def create_opportunity(data: dict) -> Opportunity:
 
 def update_opportunity(opp: Opportunity, data: dict) -> Opportunity:
     """Update an opportunity; its type cannot change once substates were opened on it."""
-    _check_refs(data)
+    _check_refs(data, opp)
     if data["type_id"] != opp.type_id and opp.substates:
         raise ServiceError(_("The type cannot change once the flow has started on this opportunity."))
     for key, value in _clean(data).items():

@@ -154,3 +154,18 @@ def test_unknown_opportunity_is_404_page(client, make):
     client.login(make.user("manager"))
     response = client.get("/opportunities/424242")
     assert response.status_code == 404 and "Not found" in response.get_data(as_text=True)
+
+
+def test_deactivated_channel_is_not_offered_for_new_opportunities(client, make):
+    manager = make.user("manager")
+    flow, customer = make.flow(), make.customer()
+    old = make.channel("Old fair")
+    old.active = False
+    db.session.commit()
+    client.login(manager)
+    assert "Old fair" not in client.get("/opportunities/new").get_data(as_text=True)
+    form = {"name": "X", "type_id": flow.id, "channel_id": old.id, "customer_id": customer.id, "amount": "1"}
+    response = client.post("/opportunities/new", data=form)
+    assert response.status_code == 422 and 'class="error"' in response.get_data(as_text=True)
+    existing = make.opportunity(flow, channel=old)
+    assert "Old fair" in client.get(f"/opportunities/{existing.id}/edit").get_data(as_text=True)

@@ -1,7 +1,7 @@
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from blueprints.opportunities import bp
 from blueprints.opportunities.forms import OpportunityForm
@@ -58,14 +58,15 @@ def change_substate(opp_id: int, substate_id: int, action: str):
     return redirect(url_for("opportunities.detail", opp_id=opp.id))
 
 
-def _fill_choices(form: OpportunityForm) -> None:
+def _fill_choices(form: OpportunityForm, opp=None) -> None:
     types = db.session.execute(
         select(OpportunityType).where(OpportunityType.archived.is_(False)).order_by(OpportunityType.name)
     ).scalars()
     form.type_id.choices = [(0, "—")] + [(t.id, t.label) for t in types]
-    form.channel_id.choices = [(0, "—")] + [
-        (c.id, c.name) for c in db.session.execute(select(Channel).order_by(Channel.name)).scalars()
-    ]
+    # Deactivated channels are not offered, except the one an opportunity already has.
+    current = opp.channel_id if opp else None
+    channels = select(Channel).where(or_(Channel.active.is_(True), Channel.id == current)).order_by(Channel.name)
+    form.channel_id.choices = [(0, "—")] + [(c.id, c.name) for c in db.session.execute(channels).scalars()]
     form.customer_id.choices = [(0, "—")] + [
         (c.id, c.name) for c in db.session.execute(select(Customer).order_by(Customer.name)).scalars()
     ]
@@ -74,7 +75,7 @@ def _fill_choices(form: OpportunityForm) -> None:
 
 
 def _save(form: OpportunityForm, opp=None):
-    _fill_choices(form)
+    _fill_choices(form, opp)
     if form.validate_on_submit():
         try:
             data = form.data_for_service()
