@@ -18,6 +18,7 @@ RUN_STATUSES = {
     "pending": _l("Pending"),
     "scheduled": _l("Scheduled"),
     "running": _l("Running"),
+    "sending": _l("Sending"),
     "succeeded": _l("Succeeded"),
     "failed": _l("Failed"),
     "cancelled": _l("Cancelled"),
