@@ -56,6 +56,9 @@
         group: el.dataset.group || undefined,
         draggable: el.dataset.draggable || ".sortable-item",
         ghostClass: "sortable-ghost",
+        // data-fallback: drag by mouse events rather than native drag and drop (steadier on nested lists).
+        forceFallback: el.dataset.fallback === "true",
+        fallbackOnBody: el.dataset.fallback === "true",
         onEnd: function () { this.option("disabled", true); },
       });
       el.addEventListener("htmx:afterSwap", function () { el._sortable.option("disabled", false); });
