@@ -14,13 +14,16 @@ from models.catalog import (
 from models.flow import Action, OpportunityType, State, Substate
 from models.opportunity import Customer, Opportunity, OpportunitySubstate, SubstateEvent
 from models.runs import ActionRun
+from models.work import Activity, Assignment
 
 __all__ = [
     "PERMISSIONS",
     "ROLES",
     "Action",
     "ActionRun",
+    "Activity",
     "ActivityType",
+    "Assignment",
     "AssignmentRule",
     "AssignmentRuleCompany",
     "Channel",

@@ -7,6 +7,7 @@ build their settings pages extend them.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text
@@ -14,6 +15,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
 from models.base import TranslatedName, utcnow
+
+if TYPE_CHECKING:
+    from models.accounts import Channel, PartnerCompany
+    from models.flow import OpportunityType
 
 ASSIGNMENT_STRATEGIES = {
     "round_robin": _l("Round robin"),
@@ -51,6 +56,12 @@ class AssignmentRule(db.Model):
     companies: Mapped[list[AssignmentRuleCompany]] = relationship(
         back_populates="rule", cascade="all, delete-orphan"
     )
+    type: Mapped[OpportunityType | None] = relationship()
+    channel: Mapped[Channel | None] = relationship()
+
+    @property
+    def strategy_label(self) -> str:
+        return str(ASSIGNMENT_STRATEGIES.get(self.strategy, self.strategy))
 
 
 class AssignmentRuleCompany(db.Model):
@@ -61,6 +72,7 @@ class AssignmentRuleCompany(db.Model):
     weight: Mapped[int] = mapped_column(Integer, default=1)
 
     rule: Mapped[AssignmentRule] = relationship(back_populates="companies")
+    company: Mapped[PartnerCompany] = relationship()
 
 
 class SmtpCredential(db.Model):
