@@ -6,6 +6,10 @@ from wtforms import BooleanField, Form
 
 from engine.kinds.base import Kind, Lookup, Missing, exists
 from models import AssignmentRule, AssignmentRuleCompany
+from models.runs import REASONS
+
+# Why a run was skipped, shown in the reader's language (the engine keeps the code on the run).
+REASONS.setdefault("already_assigned", _l("The opportunity already had a company of this kind assigned."))
 
 
 class AssignKind(Kind):
@@ -34,3 +38,19 @@ class AssignKind(Kind):
         if config.get("reassign"):
             text += " · " + str(_l("reassigns"))
         return text
+
+    def execute(self, run) -> dict:
+        """Assign by the criteria in the run's transaction (services.assignment documents the precedence
+        and the strategies); an opportunity already assigned is skipped unless the action reassigns."""
+        from engine.errors import PermanentError, Skip
+        from services import assignment as svc
+
+        opp = run.opportunity
+        if getattr(opp, svc.FIELD[self.partner_kind]) is not None and not (run.config or {}).get("reassign"):
+            raise Skip("already_assigned")
+        try:
+            done = svc.assign(opp, self.partner_kind, run_id=run.id)
+        except svc.NoCandidate as err:
+            raise PermanentError(err.message) from err
+        return {"assignment_id": done.id, "company_id": done.company_id, "company": done.company.name,
+                "rule_id": done.rule_id, "strategy": done.strategy, "unchanged": done.run_id != run.id}

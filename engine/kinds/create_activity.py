@@ -1,6 +1,9 @@
 """A7 Create activity: an activity of a chosen type and description, present on the opportunity."""
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from jinja2 import TemplateError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 from sqlalchemy import select
 from wtforms import Form, TextAreaField
 from wtforms.validators import Length
@@ -8,6 +11,21 @@ from wtforms.validators import Length
 from engine.kinds.base import Kind, Lookup, Missing, RefField, check_placeholders, exists, quoted
 from extensions import db
 from models import ActivityType
+
+# Plain values only: templates never reach a model object (and through it the session).
+_env = ImmutableSandboxedEnvironment(autoescape=False)
+
+
+def placeholders(opp) -> dict:
+    """What a description may name: {{ opportunity.name }}, {{ client.name }}, {{ opportunity.amount }}…"""
+    customer = opp.customer
+    return {
+        "opportunity": {"id": opp.id, "name": opp.name, "amount": opp.amount, "type": opp.type.label,
+                        "channel": opp.channel.name, "province": opp.province or "",
+                        "postal_code": opp.postal_code or ""},
+        "client": {"name": customer.name, "email": customer.email or "", "phone": customer.phone or "",
+                   "city": customer.city or "", "address": customer.address or ""},
+    }
 
 
 class CreateActivity(Kind):
@@ -46,6 +64,26 @@ class CreateActivity(Kind):
         if config.get("description"):
             text += " · " + config["description"][:60]
         return text
+
+    def execute(self, run) -> dict:
+        """Create the activity, its description's placeholders filled, in the run's transaction."""
+        from engine.errors import PermanentError
+        from services.activities import create_activity
+
+        config = run.config or {}
+        activity_type = db.session.get(ActivityType, config.get("activity_type_id") or 0)
+        if activity_type is None:
+            raise PermanentError(_("The activity type of this action no longer exists."))
+        if not activity_type.active:
+            raise PermanentError(_("The activity type “%(name)s” is deactivated: activate it in Settings → "
+                                   "Activity types, or choose another one in the action.", name=activity_type.name))
+        try:
+            description = _env.from_string(config.get("description") or "").render(placeholders(run.opportunity))
+        except TemplateError as err:
+            raise PermanentError(_("The description's placeholders could not be filled: %(error)s",
+                                   error=str(err))) from err
+        activity = create_activity(run.opportunity, activity_type, description, run_id=run.id)
+        return {"activity_id": activity.id, "activity_type_id": activity_type.id}
 
 
 KIND = CreateActivity()
