@@ -104,7 +104,7 @@ def test_open_and_close_a_substate_with_the_flow_buttons(page, live_server):
     page.reload()
     expect(item).to_have_class(re.compile(r"\bstatus-closed\b"))
     expect(item.locator(".badge")).to_have_text("Closed")
-    expect(item.get_by_role("button", name="Open", exact=True)).to_be_visible()  # may be reopened
+    expect(item.get_by_role("button", name="Reopen", exact=True)).to_be_visible()
 
 
 def test_search_updates_the_table_and_the_url(page, live_server):
