@@ -89,7 +89,7 @@ def test_drag_a_substate_within_its_state_and_into_another(page, live_server, ow
 def test_move_buttons_do_what_a_drag_does(page, live_server, own_type):
     login(page, MANAGER, lang="en")
     page.goto(f"/settings/types/{own_type}")
-    page.get_by_role("button", name="Move “Documents archived” down").click()
+    page.get_by_role("button", name="Move down: Documents archived").click()
     expect(column(page, "Contract").locator(".sub-name").first).to_have_text("Documents archived")
     page.reload()
     assert names_in(page, "Contract") == ["Documents archived", "Contract sent", "Contract signed"]
