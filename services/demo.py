@@ -7,7 +7,22 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from extensions import db
-from models import Channel, Customer, Opportunity, OpportunityType, PartnerCompany, State, Substate, User
+from models import (
+    Action,
+    Activity,
+    ActivityType,
+    Assignment,
+    AssignmentRule,
+    AssignmentRuleCompany,
+    Channel,
+    Customer,
+    Opportunity,
+    OpportunityType,
+    PartnerCompany,
+    State,
+    Substate,
+    User,
+)
 from models.base import utcnow
 from services import substates
 
@@ -63,6 +78,15 @@ CUSTOMERS = [
 ]
 
 
+# (it, es, en) names of the demo's activity types (Settings → Activity types).
+ACTIVITY_TYPES = [
+    ("Chiamata in uscita", "Llamada saliente", "Outbound call"),
+    ("Chiamata in entrata", "Llamada entrante", "Inbound call"),
+    ("Email", "Email", "Email"),
+    ("Visita", "Visita", "Visit"),
+]
+
+
 def already_loaded() -> bool:
     return bool(db.session.scalar(select(func.count()).select_from(User)))
 
@@ -104,6 +128,7 @@ def load(seed: int = 7) -> None:
     commercial2 = PartnerCompany(name="Comercial Verde Ibérica S.L.", kind="commercial",
                                  email="info@verdeiberica.example.com", province="B")
     db.session.add_all([installer, installer2, commercial, commercial2])
+    db.session.flush()
 
     admin = _user("admin@example.com", "Anna Amministratrice", "admin", "en")
     manager = _user("manager@example.com", "Marco Manager", "manager", "it", supervisor=admin)
@@ -143,3 +168,41 @@ def load(seed: int = 7) -> None:
             substates.close_substate(opp, sub.id, None)
         if k < len(subs):
             substates.open_substate(opp, subs[k].id, None)
+    _work(pv, [installer, installer2], [commercial, commercial2], rng)
+
+
+def _work(pv: OpportunityType, installers: list, commercials: list, rng: random.Random) -> None:
+    """Activity types, assignment criteria, the automatic actions that use them, and the assignments
+    and activities the existing opportunities would have by now."""
+    types = [ActivityType(name=en, name_i18n={"it": it, "es": es, "en": en}) for it, es, en in ACTIVITY_TYPES]
+    db.session.add_all(types)
+    installer_rule = AssignmentRule(partner_kind="installer", strategy="round_robin", companies=[
+        AssignmentRuleCompany(company_id=c.id, weight=1) for c in installers])
+    commercial_rule = AssignmentRule(partner_kind="commercial", strategy="weighted", companies=[
+        AssignmentRuleCompany(company_id=c.id, weight=w) for c, w in zip(commercials, (2, 1), strict=True)])
+    db.session.add_all([installer_rule, commercial_rule])
+    db.session.flush()
+    by_name = {s.name: s for s in pv.substates}
+    db.session.add_all([
+        Action(substate=by_name["Pending documentation"], group="on_open", position=0, kind="assign_commercial",
+               config={"reassign": False}),
+        Action(substate=by_name["Pending documentation"], group="on_open", position=1, kind="create_activity",
+               config={"activity_type_id": types[0].id, "description": "Chiama il cliente {{ client.name }}"}),
+        Action(substate=by_name["Installer assignment"], group="on_open", position=0, kind="assign_installer",
+               config={"reassign": False}),
+    ])
+    now = utcnow()
+    for opp in db.session.execute(select(Opportunity).order_by(Opportunity.id)).scalars():
+        for company_id, kind, rule in ((opp.installer_id, "installer", installer_rule),
+                                       (opp.commercial_id, "commercial", commercial_rule)):
+            if company_id:
+                pending = rng.random() < 0.3
+                db.session.add(Assignment(opportunity_id=opp.id, company_id=company_id, partner_kind=kind,
+                                          rule_id=rule.id, strategy=rule.strategy, assigned_at=opp.created_at,
+                                          status="pending" if pending else "accepted",
+                                          responded_at=None if pending else opp.created_at + timedelta(hours=5)))
+        if rng.random() < 0.5:
+            done = rng.random() < 0.4
+            db.session.add(Activity(opportunity_id=opp.id, type_id=rng.choice(types).id,
+                                    description=f"Chiamare {opp.customer.name}", created_at=opp.created_at,
+                                    completed_at=now if done else None))
