@@ -121,3 +121,22 @@ class Factory:
         db.session.add(record)
         db.session.commit()
         return record
+
+    # -- activities and assignment (issue 4, A1/A2/A7) -------------------------------------------------
+
+    def rule(self, partner_kind: str = "installer", companies=(), strategy: str = "round_robin", weights=None,
+             **conditions):
+        """An active assignment criterion naming `companies` (created when none given), with weights."""
+        from models import AssignmentRule, AssignmentRuleCompany
+
+        companies = list(companies) or [self.company(partner_kind)]
+        weights = list(weights or [1] * len(companies))
+        return self._add(AssignmentRule(partner_kind=partner_kind, strategy=strategy, active=True, companies=[
+            AssignmentRuleCompany(company_id=c.id, weight=w) for c, w in zip(companies, weights, strict=True)],
+            **conditions))
+
+    def activity(self, opp, activity_type=None, description: str = "Call the client", **kw):
+        from models import Activity
+
+        return self._add(Activity(opportunity_id=opp.id, type_id=(activity_type or self.activity_type()).id,
+                                  description=description, **kw))

@@ -69,6 +69,20 @@ ROUTES = [
     ("POST", "/settings/channels/{channel}/activate"),
     ("POST", "/settings/channels/{channel}/deactivate"),
     ("POST", "/settings/channels/{channel}/delete"),
+    ("GET", "/settings/activity-types"),
+    ("POST", "/settings/activity-types/new"),
+    ("GET", "/settings/activity-types/{activity_type}"),
+    ("POST", "/settings/activity-types/{activity_type}"),
+    ("POST", "/settings/activity-types/{activity_type}/activate"),
+    ("POST", "/settings/activity-types/{activity_type}/deactivate"),
+    ("GET", "/settings/assignment-criteria"),
+    ("GET", "/settings/assignment-criteria/new"),
+    ("POST", "/settings/assignment-criteria/new"),
+    ("GET", "/settings/assignment-criteria/{rule}"),
+    ("POST", "/settings/assignment-criteria/{rule}"),
+    ("POST", "/settings/assignment-criteria/{rule}/activate"),
+    ("POST", "/settings/assignment-criteria/{rule}/deactivate"),
+    ("POST", "/settings/assignment-criteria/{rule}/delete"),
 ]
 
 
@@ -76,7 +90,8 @@ ROUTES = [
 def targets(make):
     company = make.company(name="Target Srl")
     return {"user": make.user("agent", name="Target User").id, "company": company.id,
-            "channel": make.channel("Target channel").id}
+            "channel": make.channel("Target channel").id, "activity_type": make.activity_type("Target type").id,
+            "rule": make.rule(companies=[company]).id}
 
 
 def snapshot():
@@ -89,7 +104,8 @@ def snapshot():
 
 
 def test_routes_list_covers_every_settings_endpoint(app):
-    placeholders = {"{user}": "<int:user_id>", "{company}": "<int:company_id>", "{channel}": "<int:channel_id>"}
+    placeholders = {"{user}": "<int:user_id>", "{company}": "<int:company_id>", "{channel}": "<int:channel_id>",
+                    "{activity_type}": "<int:type_id>", "{rule}": "<int:rule_id>"}
     listed = set()
     for method, url in ROUTES:
         for key, arg in placeholders.items():
