@@ -32,53 +32,36 @@ VIEWPORT = {"width": 1440, "height": 900}
 
 
 def seed_designer(app) -> tuple[int, int]:
-    """Things actions refer to, and the seeds' example actions on the photovoltaic flow (with one loop)."""
+    """An email template and SMTP credentials, and the seeds' example actions on the photovoltaic flow (the
+    demo data has the assign and create-activity ones already), with one loop for the flow map to show."""
     from extensions import db
-    from models import (
-        ActivityType,
-        AssignmentRule,
-        AssignmentRuleCompany,
-        EmailTemplate,
-        OpportunityType,
-        PartnerCompany,
-        SmtpCredential,
-    )
+    from models import EmailTemplate, OpportunityType, SmtpCredential
     from services import actions
 
     with app.app_context():
         pv = db.session.execute(select(OpportunityType).order_by(OpportunityType.id)).scalars().first()
         subs = {s.name: s for s in pv.substates}
-        installer = db.session.execute(select(PartnerCompany).where(PartnerCompany.kind == "installer")).scalar()
-        db.session.add_all([
-            EmailTemplate(name="Documentation reminder", subjects={"en": "We need your documents"}, bodies={}),
-            SmtpCredential(name="Company mail", host="127.0.0.1", port=25, security="none",
-                           from_address="noreply@example.com"),
-            ActivityType(name="Outbound call", name_i18n={"it": "Chiamata in uscita", "es": "Llamada saliente"}),
-            AssignmentRule(partner_kind="installer", strategy="round_robin",
-                           companies=[AssignmentRuleCompany(company_id=installer.id, weight=1)]),
-        ])
+        template = EmailTemplate(name="Documentation reminder", subjects={"en": "We need your documents"}, bodies={})
+        smtp = SmtpCredential(name="Company mail", host="127.0.0.1", port=25, security="none",
+                              from_address="noreply@example.com")
+        db.session.add_all([template, smtp])
         db.session.flush()
-        template = db.session.execute(select(EmailTemplate)).scalar()
-        smtp = db.session.execute(select(SmtpCredential)).scalar()
-        activity = db.session.execute(select(ActivityType)).scalar()
         pending, validation = subs["Pending documentation"], subs["Documentation validation"]
+        scheduled = subs["Installation scheduled"]
         plan = [
-            (pending, "on_open", "create_activity", {"activity_type_id": activity.id, "description": "Call the client"}),
             (pending, "on_close", "open_substate", {"substate_id": validation.id}),
             (pending, "scheduled", "send_email", {"email_template_id": template.id, "smtp_credential_id": smtp.id,
                                                   "recipient": "client"}, 4),
             (validation, "on_close", "open_substate", {"substate_id": subs["Contract sent"].id}),
-            (subs["Installer assignment"], "on_open", "assign_installer", {"reassign": False}),
-            (subs["Installer assignment"], "on_close", "open_substate", {"substate_id": subs["Installation scheduled"].id}),
-            # A loop the map shows: scheduled close, and reopening on close.
-            (subs["Installation scheduled"], "scheduled", "close_substate",
-             {"substate_id": subs["Installation scheduled"].id}, 2),
-            (subs["Installation scheduled"], "on_close", "open_substate", {"substate_id": subs["Installation scheduled"].id}),
+            (subs["Installer assignment"], "on_close", "open_substate", {"substate_id": scheduled.id}),
+            # A loop the map shows: it closes itself two days after opening, and reopens when closed.
+            (scheduled, "scheduled", "close_substate", {"substate_id": scheduled.id}, 2),
+            (scheduled, "on_close", "open_substate", {"substate_id": scheduled.id}),
         ]
         for sub, group, kind, config, *delay in plan:
-            data = actions.ActionData(group=group, kind=kind, config=config,
-                                      delay_amount=delay[0] if delay else None, delay_unit="days" if delay else None)
-            actions.save_action(sub, data)
+            actions.save_action(sub, actions.ActionData(group=group, kind=kind, config=config,
+                                                        delay_amount=delay[0] if delay else None,
+                                                        delay_unit="days" if delay else None))
         db.session.commit()
         return pv.id, pending.id
 
