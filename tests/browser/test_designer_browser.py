@@ -150,3 +150,26 @@ def test_invalid_action_shows_messages_in_the_panel(page, live_server, own_type)
     panel.get_by_role("button", name="Submit").click()
     expect(panel.locator("small.error").first).to_have_text("The delay must be a whole number of days from 1 to 365.")
     expect(panel.locator("small.error").nth(1)).to_have_text("Choose a substate.")
+
+
+def test_drag_an_action_to_reorder_its_group(page, live_server, own_type):
+    with live_server.app.app_context():
+        t = db.session.get(OpportunityType, own_type)
+        subs = {s.name: s for s in t.substates}
+        pending = subs["Pending documentation"]
+        for target in ("Documentation validation", "Contract sent"):
+            db.session.add(Action(substate=pending, group="on_open", kind="open_substate",
+                                  config={"substate_id": subs[target].id}, position=len(pending.actions)))
+        db.session.commit()
+        pending_id = pending.id
+    login(page, MANAGER, lang="en")
+    page.goto(f"/settings/types/{own_type}/substates/{pending_id}")
+    rows = page.locator("#panel section.action-group[data-group=on_open] .action-row")
+    expect(rows).to_have_count(2)
+    assert "Documentation validation" in rows.nth(0).inner_text()
+    drag(page, rows.nth(1).locator(".drag-handle"), rows.nth(0))
+    expect(rows.nth(0)).to_contain_text("Contract sent")
+    page.reload()
+    rows = page.locator("#panel section.action-group[data-group=on_open] .action-row")
+    expect(rows.nth(0)).to_contain_text("Contract sent")
+    expect(rows.nth(1)).to_contain_text("Documentation validation")
