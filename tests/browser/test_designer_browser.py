@@ -59,7 +59,7 @@ def drag(page, source, target, below: bool = False) -> None:
     """Drag with real mouse steps, as a user does; Sortable then posts the order (wait for the answer)."""
     src, dst = source.bounding_box(), target.bounding_box()
     with page.expect_response(lambda r: r.url.endswith("/order") and r.request.method == "POST") as answer:
-        page.mouse.move(src["x"] + src["width"] / 2, src["y"] + 12)
+        page.mouse.move(src["x"] + src["width"] / 2, src["y"] + min(12, src["height"] / 2))
         page.mouse.down()
         page.mouse.move(src["x"] + src["width"] / 2 + 5, src["y"] + 20, steps=4)
         y = dst["y"] + (dst["height"] - 6 if below else 6)
