@@ -18,9 +18,10 @@ counter lives outside the database and a restart changes nothing:
 - round robin: the company with the fewest assignments from this criterion; ties go to the one
   whose last assignment is oldest (never assigned first), then the lowest id. Over any number of
   assignments the counts differ by at most one. A company added later catches up first.
-- weighted: smooth weighted round robin in closed form: the company furthest behind its share,
-  i.e. the largest (n + 1)·weight − total_weight·count, where n is the criterion's assignments so far.
-  Counts stay proportional to the weights over time.
+- weighted: Balinski and Young's quota method: among the companies still below their share of the
+  next assignment (count < (n + 1)·weight / total weight, n the criterion's assignments so far), the
+  largest weight / (count + 1). Each company's count stays within one of its exact share
+  n·weight / total weight after every assignment, and the turns interleave (2:1 gives A B A A B A…).
 - least loaded: the company with the fewest open (pending or accepted) assignments of that kind,
   across all criteria; ties as for round robin.
 
@@ -32,6 +33,7 @@ why, and the next assignment of that opportunity leaves that company out.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -125,10 +127,11 @@ def pick(strategy: str, weights: dict[int, int], counts: dict[int, int], last: d
     def tie(cid: int) -> tuple:
         return (last.get(cid, 0), cid)  # never assigned (0) first, then the oldest last assignment
 
-    if strategy == "weighted":
+    if strategy == "weighted":  # Balinski and Young's quota method
         n, total = sum(counts.get(c, 0) for c in weights), sum(weights.values())
-        return min(weights, key=lambda c: (-((n + 1) * weights[c] - total * counts.get(c, 0)),
-                                           -weights[c], *tie(c)))
+        # Below its upper quota at n + 1 (never empty: the quotas add up to n + 1 > n).
+        eligible = [c for c in weights if counts.get(c, 0) * total < (n + 1) * weights[c]]
+        return min(eligible, key=lambda c: (-Fraction(weights[c], counts.get(c, 0) + 1), *tie(c)))
     if strategy == "least_loaded":
         return min(weights, key=lambda c: ((load or {}).get(c, 0), *tie(c)))
     return min(weights, key=lambda c: (counts.get(c, 0), *tie(c)))
