@@ -132,13 +132,17 @@ def app(database_url, redis_url):
 
 @pytest.fixture
 def engine_app(app):
-    """The app with the short engine timings the worker processes get too."""
-    from engine.kinds import load_plugins
+    """The app with the short engine timings the worker processes get too; the test kinds it registers
+    are gone again afterwards (the registry is global: later tests list exactly the nine kinds)."""
+    from engine.kinds import KINDS, load_plugins
     from tests.engine_support import ENGINE_TEST_CONFIG
 
+    registered = dict(KINDS)
     app.config.update(ENGINE_TEST_CONFIG)
     load_plugins(ENGINE_TEST_CONFIG["OPPFLOW_KIND_PLUGINS"])
-    return app
+    yield app
+    KINDS.clear()
+    KINDS.update(registered)
 
 
 @pytest.fixture
