@@ -92,6 +92,25 @@ def build(db) -> tuple[int, list[int]]:
     return opp_type.id, [s.id for s in subs]
 
 
+def _private_schema(url: str):
+    """On PostgreSQL, a schema of the bench's own (dropped at the end), so no one else's tables are touched."""
+    if not url.startswith("postgresql"):
+        return url, lambda: None
+    from sqlalchemy import create_engine, text
+
+    schema = f"oppflow_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+
+    def drop() -> None:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}", drop
+
+
 def timed(client, url: str, runs: int, headers=None, urls=None) -> list[float]:
     """Milliseconds per request, after a few warm-up requests."""
     for _ in range(5):
@@ -112,11 +131,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=200)
     args = parser.parse_args()
     redis, redis_proc = redis_url()
+    url, drop_schema = _private_schema(database_url(args.database_url))
     try:
         from app import create_app
         from extensions import db
 
-        app = create_app({"SQLALCHEMY_DATABASE_URI": database_url(args.database_url), "REDIS_URL": redis,
+        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": redis,
                           "SECRET_KEY": uuid.uuid4().hex, "RATELIMIT_KEY_PREFIX": f"bench-{uuid.uuid4().hex}",
                           "WTF_CSRF_ENABLED": False})
         with app.app_context():
@@ -129,8 +149,9 @@ def main() -> None:
             panel_urls = [f"/settings/types/{type_id}/substates/{sid}" for sid in sub_ids]
             panel = timed(client, panel_urls[0], args.runs, headers={"HX-Request": "true"}, urls=panel_urls)
             db.session.remove()
-            db.drop_all() if args.database_url else None
+            db.engine.dispose()
     finally:
+        drop_schema()
         if redis_proc:
             redis_proc.terminate()
     figures = {}
