@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from extensions import db
 from models import Assignment, AssignmentRule, AssignmentRuleCompany, Opportunity, PartnerCompany, User
@@ -184,7 +184,11 @@ def assign(opp: Opportunity, partner_kind: str, run_id: int | None = None) -> As
     """Give the opportunity to the company the criteria pick: set its installer or commercial and record
     a pending assignment, in the caller's transaction. An open assignment to another company is replaced;
     one to the company picked again is kept as it is (and returned)."""
-    db.session.execute(select(Opportunity.id).where(Opportunity.id == opp.id).with_for_update())
+    # Write first: the transaction then holds SQLite's write lock (PostgreSQL: the row) while it counts,
+    # so concurrent workers choose one after the other and round robin stays even.
+    column = getattr(Opportunity, FIELD[partner_kind])
+    db.session.execute(update(Opportunity).where(Opportunity.id == opp.id).values({column: column})
+                       .execution_options(synchronize_session=False))
     choice = choose(opp, partner_kind)
     previous = current_assignment(opp, partner_kind)
     if previous is not None and previous.company_id == choice.company.id:

@@ -286,3 +286,22 @@ def test_no_match_through_a_worker_fails_with_the_reason(make, workers):
     db.session.commit()
     (run,) = wait_for(lambda: [r for r in runs() if r.is_final], message="run final")
     assert run.status == "failed" and "commercial companies" in run.error and run.attempts == 1
+
+
+def test_concurrent_workers_keep_round_robin_even(make, workers):
+    """Two workers assigning at once from one criterion: each choice sees the ones before it."""
+    a, b = make.company("installer"), make.company("installer")
+    make.rule(companies=[a, b])
+    flow = make.flow((1,))
+    (sub,) = flow.substates
+    add_action(sub, "on_open", "assign_installer")
+    opps = [make.opportunity(flow) for _ in range(12)]
+    workers.start(2)
+    for opp in opps:
+        open_substate(opp, sub.id, None)
+    db.session.commit()
+    wait_for(lambda: len([r for r in runs() if r.is_final]) == 12, timeout=30, message="twelve runs done")
+    assert [r.status for r in runs()] == ["succeeded"] * 12
+    counts = dict(db.session.execute(select(Assignment.company_id, func.count())
+                                     .group_by(Assignment.company_id)).all())
+    assert counts == {a.id: 6, b.id: 6}
