@@ -30,10 +30,14 @@ def flow_of(opp: Opportunity) -> list[tuple[State, list[SubstateRow]]]:
             select(OpportunitySubstate).where(OpportunitySubstate.opportunity_id == opp.id)
         ).scalars()
     }
-    return [
-        (state, [SubstateRow(sub, records.get(sub.id)) for sub in state.substates])
-        for state in opp.type.states
-    ]
+    # Archived states and substates are left out, unless this opportunity has been through them.
+    flow = []
+    for state in opp.type.states:
+        rows = [SubstateRow(sub, records.get(sub.id)) for sub in state.substates
+                if not (sub.archived or state.archived) or sub.id in records]
+        if rows:
+            flow.append((state, rows))
+    return flow
 
 
 def may_act(user: User, substate: Substate) -> bool:

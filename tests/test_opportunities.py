@@ -169,3 +169,18 @@ def test_deactivated_channel_is_not_offered_for_new_opportunities(client, make):
     assert response.status_code == 422 and 'class="error"' in response.get_data(as_text=True)
     existing = make.opportunity(flow, channel=old)
     assert "Old fair" in client.get(f"/opportunities/{existing.id}/edit").get_data(as_text=True)
+
+
+def test_archived_substates_hidden_unless_the_opportunity_went_through_them(client, make):
+    manager = make.user("manager")
+    flow = make.flow((3,))
+    used, unused, live = flow.substates
+    opp = make.opportunity(flow)
+    from services.substates import open_substate
+
+    open_substate(opp, used.id, None)
+    used.archived = unused.archived = True
+    db.session.commit()
+    client.login(manager)
+    body = client.get(f"/opportunities/{opp.id}").get_data(as_text=True)
+    assert used.name in body and live.name in body and unused.name not in body

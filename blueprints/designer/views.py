@@ -15,7 +15,7 @@ from services import actions as action_svc
 from services import flowmap
 
 EDIT_PERMISSION = "opportunity_states.modify"
-TABS = ("actions", "triggers", "fields", "tasks", "settings")
+TABS = ("actions", "settings")
 
 
 def can_edit() -> bool:
