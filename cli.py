@@ -1,4 +1,4 @@
-"""Flask CLI commands: demo data, users, translations."""
+"""Flask CLI commands: demo data, users, encryption keys, translations."""
 
 import subprocess
 import sys
@@ -46,6 +46,26 @@ def register_cli(app: Flask) -> None:
         db.session.add(user)
         db.session.commit()
         click.echo(f"User {email} created.")
+
+    @app.cli.command("rotate-keys")
+    def rotate_keys() -> None:
+        """Re-encrypt every stored secret with the newest key of OPPFLOW_ENCRYPTION_KEYS (see README)."""
+        from services import secrets
+
+        try:
+            count = secrets.rotate_all()
+        except secrets.SecretError as err:
+            db.session.rollback()
+            raise click.ClickException(err.message) from err
+        db.session.commit()
+        click.echo(f"{count} secret(s) re-encrypted with the newest key; older keys may now be removed.")
+
+    @app.cli.command("generate-key")
+    def generate_key() -> None:
+        """Print a new Fernet key to put first in OPPFLOW_ENCRYPTION_KEYS."""
+        from services import secrets
+
+        click.echo(secrets.generate_key())
 
     @app.cli.group()
     def translate() -> None:

@@ -20,6 +20,20 @@ def _secret_key() -> str:
     return path.read_text().strip()
 
 
+def _encryption_keys() -> str:
+    """OPPFLOW_ENCRYPTION_KEYS from the environment, else one Fernet key kept in instance/ (embedded mode)."""
+    if os.environ.get("OPPFLOW_ENCRYPTION_KEYS", "").strip():
+        return os.environ["OPPFLOW_ENCRYPTION_KEYS"]
+    from cryptography.fernet import Fernet
+
+    INSTANCE_DIR.mkdir(exist_ok=True)
+    path = INSTANCE_DIR / "encryption_key"
+    if not path.exists():
+        path.write_bytes(Fernet.generate_key())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 def _database_url() -> str:
     url = os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'oppflow.db'}")
     # Accept the postgres:// and postgresql:// spellings and use psycopg 3 for both.
@@ -46,7 +60,7 @@ class Config:
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
         self.REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
         # Fernet key(s) for secrets at rest, newest first, comma separated (MultiFernet).
-        self.ENCRYPTION_KEYS = os.environ.get("OPPFLOW_ENCRYPTION_KEYS", "")
+        self.ENCRYPTION_KEYS = _encryption_keys()
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL
         self.RATELIMIT_STRATEGY = "fixed-window"
         self.RATELIMIT_HEADERS_ENABLED = True
@@ -74,4 +88,9 @@ class Config:
         self.ENGINE_SWEEP_INTERVAL = float(os.environ.get("ENGINE_SWEEP_INTERVAL", "0.5"))
         self.ENGINE_REQUEUE_GRACE = float(os.environ.get("ENGINE_REQUEUE_GRACE", "10"))
         self.ENGINE_CHAIN_DEPTH = int(os.environ.get("ENGINE_CHAIN_DEPTH", "10"))
+        # Email (SPEC A5, S1): size limit of one message with its attachments, SMTP timeouts, extra CA.
+        self.MAIL_MAX_BYTES = int(os.environ.get("MAIL_MAX_BYTES", str(10 * 1024 * 1024)))
+        self.MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT", "30"))
+        self.MAIL_TEST_TIMEOUT = float(os.environ.get("MAIL_TEST_TIMEOUT", "8"))
+        self.MAIL_CA_FILE = os.environ.get("MAIL_CA_FILE") or None
         self.OPPFLOW_KIND_PLUGINS = os.environ.get("OPPFLOW_KIND_PLUGINS", "")
