@@ -11,6 +11,7 @@ from models.catalog import (
     ReportTemplate,
     SmtpCredential,
 )
+from models.comms import OutgoingEmail
 from models.flow import Action, OpportunityType, State, Substate
 from models.opportunity import Customer, Opportunity, OpportunitySubstate, SubstateEvent
 from models.runs import ActionRun
@@ -34,6 +35,7 @@ __all__ = [
     "Opportunity",
     "OpportunitySubstate",
     "OpportunityType",
+    "OutgoingEmail",
     "PartnerCompany",
     "ReportTemplate",
     "SmtpCredential",

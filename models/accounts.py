@@ -46,6 +46,8 @@ class PartnerCompany(db.Model):
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(40))
     province: Mapped[str | None] = mapped_column(String(60))
+    # Emails to the company (as installer or commercial of an opportunity) are written in this language.
+    language: Mapped[str] = mapped_column(String(5), default="it", server_default="it")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 

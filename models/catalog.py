@@ -88,6 +88,10 @@ class SmtpCredential(db.Model):
     from_address: Mapped[str] = mapped_column(String(254))
     from_name: Mapped[str | None] = mapped_column(String(120))
 
+    @property
+    def security_label(self) -> str:
+        return str(SMTP_SECURITY.get(self.security, self.security))
+
 
 class EmailTemplate(db.Model):
     __tablename__ = "email_template"

@@ -13,7 +13,7 @@ from services.validation import InvalidData
 
 log = logging.getLogger("oppflow")
 
-FIELDS = ("name", "kind", "email", "phone", "province", "active")
+FIELDS = ("name", "kind", "email", "phone", "province", "language", "active")
 
 
 def search(kind: str | None = None) -> Select:
@@ -45,6 +45,7 @@ def update_company(company: PartnerCompany, data: dict, actor: User) -> PartnerC
 
 
 def _apply(company: PartnerCompany, data: dict) -> None:
+    data = {**data, "language": data.get("language") or company.language or "it"}
     for key in FIELDS:
         value = data.get(key)
         setattr(company, key, (value.strip() or None) if isinstance(value, str) else value)

@@ -119,6 +119,8 @@ class PartnerCompanyForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[Optional(), Email(check_deliverability=False), Length(max=254)])
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)])
     province = StringField(_l("Province"), validators=[Optional(), Length(max=60)])
+    language = SelectField(_l("Email language"), choices=options(LANGUAGE_NAMES), default="it",
+                           description=_l("Automatic emails to the company are written in this language."))
     active = BooleanField(_l("Active"), default=True)
 
     def service_data(self) -> dict:
