@@ -11,7 +11,7 @@ from flask import Flask, current_app
 from redis import Redis
 from rq import Queue
 from rq.job import Job, JobStatus
-from sqlalchemy import and_, event, exists, or_, select
+from sqlalchemy import and_, event, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from extensions import db
@@ -66,8 +66,9 @@ def push(jobs: list[tuple[int, str]], app: Flask | None = None) -> None:
     timeout = app.config["ENGINE_JOB_TIMEOUT"]
     try:
         queue.enqueue_many([
+            # result_ttl=0: the run row holds the outcome; RQ need not keep a copy.
             Queue.prepare_data("engine.jobs.run_action", args=(run_id,), job_id=job_id, timeout=timeout,
-                               result_ttl=60, failure_ttl=24 * 3600)
+                               result_ttl=0, failure_ttl=24 * 3600)
             for run_id, job_id in jobs
         ])
     except Exception:  # noqa: BLE001 - Redis down must not undo a committed user action
@@ -111,9 +112,24 @@ def _lost_jobs(runs: list[ActionRun]) -> list[ActionRun]:
     return lost
 
 
+def stop_lost_effects(now) -> int:
+    """A run left `sending` past its lease had a worker die during an external effect (an email may or
+    may not have gone out): it is never done again by itself but put to `needs_review` (reason "lost"),
+    for a person to check with the Message-ID in hand and retry. Returns how many."""
+    result = db.session.execute(
+        update(ActionRun).where(ActionRun.status == "sending", ActionRun.lease_until < now)
+        .values(status="needs_review", reason="lost", finished_at=now, lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount:
+        log.warning("%d run(s) stopped while sending: marked for review", result.rowcount)
+    return result.rowcount
+
+
 def sweep(batch: int = 500) -> int:
     """Enqueue every run that is due and not in the hands of a live worker; returns how many."""
     now = utcnow()
+    stop_lost_effects(now)  # first: the runs ordered after them may then go in this same sweep
     grace = timedelta(seconds=current_app.config["ENGINE_REQUEUE_GRACE"])
     never_sent = db.session.execute(
         select(ActionRun).where(ready_clause(now), ActionRun.enqueued_at.is_(None))

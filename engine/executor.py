@@ -5,12 +5,14 @@ import logging
 import os
 import socket
 import uuid
+from contextvars import ContextVar
 from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import joinedload
 
 from engine import dispatch
 from engine.errors import PermanentError, Skip, TransientError
@@ -34,8 +36,16 @@ _CLAIM = (
             started_at=bindparam("now"), attempts=ActionRun.attempts + 1)
     .execution_options(synchronize_session=False)
 )
+# A run holds its claim while "running" and, once it talks to the outside world, while "sending".
+_HELD = ("running", "sending")
 _RECORD_WHERE = and_(ActionRun.id == bindparam("run_id"), ActionRun.claimed_by == bindparam("token"),
-                     ActionRun.status == "running")
+                     ActionRun.status.in_(_HELD))
+# The claim of the run this job executes, for the external-effect API below.
+_claim: ContextVar[tuple[int, str] | None] = ContextVar("oppflow_claim", default=None)
+
+
+class LeaseLost(Exception):
+    """The run is no longer this worker's (the sweeper or another worker took it): stop, record nothing."""
 
 
 def claim(run_id: int) -> str | None:
@@ -56,6 +66,36 @@ def _record(run_id: int, token: str, **values) -> bool:
         {"run_id": run_id, "token": token},
     )
     return result.rowcount == 1
+
+
+def begin_external(run: ActionRun, **values) -> None:
+    """Before an effect outside the database (email, report, export, signature request): record the run
+    as `sending` with what identifies the effect (e.g. Message-IDs in `result`), commit it fenced by the
+    claim, and renew the lease. From here on a worker that dies leaves the run `sending`; the sweeper then
+    turns it into `needs_review` instead of doing the effect again (docs/engine.md, "External effects").
+    Whatever the kind added to the session so far is committed with it. Raises LeaseLost."""
+    _fenced_commit(run, status="sending", **values)
+
+
+def checkpoint(run: ActionRun, **values) -> None:
+    """Commit progress of an external effect (one message of several sent), fenced; renews the lease."""
+    _fenced_commit(run, **values)
+
+
+def _fenced_commit(run: ActionRun, **values) -> None:
+    held = _claim.get()
+    if held is None or held[0] != run.id:
+        raise RuntimeError("begin_external/checkpoint called outside the run's own job")
+    lease_until = utcnow() + timedelta(seconds=current_app.config["ENGINE_LEASE_SECONDS"])
+    result = db.session.execute(
+        update(ActionRun).where(_RECORD_WHERE).values(lease_until=lease_until, **values)
+        .execution_options(synchronize_session=False),
+        {"run_id": run.id, "token": held[1]},
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        raise LeaseLost(f"run {run.id}")
+    db.session.commit()
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -90,10 +130,11 @@ def execute(run_id: int) -> str:
     token = claim(run_id)
     if token is None:
         return "not claimed"
-    run = db.session.get(ActionRun, run_id)
-    attempts = run.attempts
+    run = db.session.get(ActionRun, run_id, options=[joinedload(ActionRun.opportunity)])
+    attempts, has_next = run.attempts, run.has_next
     kind = get_kind(run.kind)
     ended = True
+    claim_var = _claim.set((run_id, token))
     try:
         run_kind = getattr(kind, "execute", None)
         if run_kind is None:
@@ -103,6 +144,10 @@ def execute(run_id: int) -> str:
             db.session.rollback()  # another worker holds it now: undo our effect
             return "lost lease"
         db.session.commit()
+    except LeaseLost:
+        db.session.rollback()
+        log.warning("run %s: lost its claim during an external effect; left to the sweeper", run_id)
+        return "lost lease"
     except Skip as reason:
         db.session.rollback()
         _outcome(run, token, "skipped", reason=str(reason))
@@ -113,7 +158,9 @@ def execute(run_id: int) -> str:
     except Exception as err:  # noqa: BLE001 - recorded on the run, never swallowed
         log.exception("run %s failed", run_id)
         _failed(run_id, token, attempts, f"{type(err).__name__}: {err}", transient=False)
-    if ended:
+    finally:
+        _claim.reset(claim_var)
+    if ended and has_next:
         _release_next(run_id)
     return "done"
 
