@@ -1,5 +1,10 @@
-"""A5 Send email: an email template sent with SMTP credentials to a recipient role, plus internal users."""
+"""A5 Send email: an email template sent with SMTP credentials to a recipient role, plus internal users.
 
+Each recipient gets the template in their own language (engine.recipients says whose language that is);
+sending follows the external-effect rule through engine.outbox.
+"""
+
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms import Form
@@ -55,6 +60,31 @@ class SendEmail(Kind):
         if extra:
             text += " " + str(_l("+ %(n)s users", n=extra))
         return text
+
+    def execute(self, run) -> dict:
+        """Render the template for each recipient in their language and send it, each message once."""
+        from engine import outbox, recipients, render
+        from engine.errors import PermanentError
+
+        config = run.config or {}
+        role = config.get("recipient")
+        template = db.session.get(EmailTemplate, config.get("email_template_id") or 0)
+        cred, left_out = None, []
+        try:
+            if template is None:
+                raise PermanentError(_("The email template of this action no longer exists."))
+            cred = outbox.check_credentials(config.get("smtp_credential_id"))
+            people = [recipients.for_role(run.opportunity, role)] if role else []
+            users, left_out = recipients.internal_users(config.get("extra_user_ids"))
+            people = recipients.unique(people + users)
+            if not people:
+                raise PermanentError(_("Nobody to send the email to: the chosen users are no longer active."))
+            outgoing = [outbox.Outgoing(p, render.compose(template, run.opportunity, p)) for p in people]
+        except PermanentError as err:
+            outbox.record_failure(run, str(err), role, template.name if template else None, cred)
+            raise
+        extra = {"left_out_user_ids": left_out} if left_out else None
+        return outbox.send(run, cred, template.name, outgoing, extra)
 
 
 KIND = SendEmail()

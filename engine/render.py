@@ -1,0 +1,291 @@
+"""Placeholders in user-written templates (SPEC A5, S2, S3): one sandboxed engine, one context.
+
+Templates run in Jinja's ImmutableSandboxedEnvironment over plain values only (strings in dicts, never a
+model object, so nothing reaches the session). A missing value renders empty. A template that does not
+parse, or that reaches for internals (`''.__class__`, `x.__globals__`, `x['_y']`) is refused when it is
+saved (`check_source`), so sending never meets it. Email and report kinds share `context` and `render`.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
+from html.parser import HTMLParser
+
+from flask import current_app
+from flask_babel import force_locale, format_currency, format_date
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from jinja2 import ChainableUndefined, TemplateError, TemplateSyntaxError, nodes
+from jinja2 import sandbox as _sandbox
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+
+LANGUAGES = ("it", "es", "en")
+_INTERNAL_NAMES = frozenset().union(
+    _sandbox.UNSAFE_FUNCTION_ATTRIBUTES, _sandbox.UNSAFE_METHOD_ATTRIBUTES, _sandbox.UNSAFE_GENERATOR_ATTRIBUTES,
+    _sandbox.UNSAFE_COROUTINE_ATTRIBUTES, _sandbox.UNSAFE_ASYNC_GENERATOR_ATTRIBUTES, {"mro"},
+)
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """The sandbox, where reaching for an internal attribute fails loudly instead of rendering empty."""
+
+    def is_safe_attribute(self, obj, attr, value) -> bool:
+        return attr not in _INTERNAL_NAMES and super().is_safe_attribute(obj, attr, value)
+
+    def unsafe_undefined(self, obj, attribute):
+        raise SecurityError(_("“%(name)s” is not a placeholder that may be used.", name=attribute))
+
+
+_html_env = _Sandbox(autoescape=True, undefined=ChainableUndefined)
+_text_env = _Sandbox(autoescape=False, undefined=ChainableUndefined)
+
+
+# -- the placeholders ---------------------------------------------------------------------------------
+
+def _money(value) -> str:
+    return format_currency(value or 0, current_app.config["CURRENCY"])
+
+
+# {group: (how to reach the group's record from (opportunity, recipient), [(key, description, getter)])}.
+# The context, the list beside the editor and the preview all read this one table.
+_GROUPS = {
+    "opportunity": (lambda opp, rcpt: opp, [
+        ("name", _l("Opportunity name"), lambda o: o.name),
+        ("amount", _l("Amount, formatted in the recipient's language"), lambda o: _money(o.amount)),
+        ("type", _l("Opportunity type"), lambda o: o.type.label),
+        ("channel", _l("Channel"), lambda o: o.channel.name),
+        ("province", _l("Province"), lambda o: o.province),
+        ("postal_code", _l("Postal code"), lambda o: o.postal_code),
+        ("created", _l("Date it was created"), lambda o: format_date(o.created_at, "long") if o.created_at else ""),
+        ("id", _l("Number"), lambda o: o.id),
+    ]),
+    "client": (lambda opp, rcpt: opp.customer, [
+        ("name", _l("Client name"), lambda c: c.name),
+        ("email", _l("Client email"), lambda c: c.email),
+        ("phone", _l("Client phone"), lambda c: c.phone),
+        ("address", _l("Address"), lambda c: c.address),
+        ("city", _l("City"), lambda c: c.city),
+        ("postal_code", _l("Postal code"), lambda c: c.postal_code),
+        ("province", _l("Province"), lambda c: c.province),
+        ("tax_code", _l("Tax code"), lambda c: c.tax_code),
+    ]),
+    "installer": (lambda opp, rcpt: opp.installer, [
+        ("name", _l("Installer company"), lambda p: p.name),
+        ("email", _l("Installer email"), lambda p: p.email),
+        ("phone", _l("Installer phone"), lambda p: p.phone),
+    ]),
+    "commercial": (lambda opp, rcpt: opp.commercial, [
+        ("name", _l("Commercial company"), lambda p: p.name),
+        ("email", _l("Commercial email"), lambda p: p.email),
+        ("phone", _l("Commercial phone"), lambda p: p.phone),
+    ]),
+    "owner": (lambda opp, rcpt: opp.owner, [
+        ("name", _l("Internal owner of the opportunity"), lambda u: u.name),
+        ("email", _l("Owner email"), lambda u: u.email),
+    ]),
+    "recipient": (lambda opp, rcpt: rcpt, [
+        ("name", _l("Name of who receives this email"), lambda r: r.name),
+        ("email", _l("Address of who receives this email"), lambda r: r.address),
+    ]),
+}
+
+
+def placeholders() -> list[tuple[str, str]]:
+    """Every placeholder with its description, e.g. ("{{ client.name }}", "Client name")."""
+    return [(f"{{{{ {group}.{key} }}}}", str(label))
+            for group, (_root, fields) in _GROUPS.items() for key, label, _get in fields]
+
+
+def context(opp, recipient=None) -> dict:
+    """The placeholder values for one opportunity (and recipient), formatted in the current locale.
+
+    `recipient` is anything with `name` and `address` (engine.recipients.Recipient)."""
+    values = {}
+    for group, (root_of, fields) in _GROUPS.items():
+        root = root_of(opp, recipient) if opp is not None or group == "recipient" else None
+        values[group] = {key: _plain(get(root)) if root is not None else "" for key, _label, get in fields}
+    return values
+
+
+def _plain(value) -> str:
+    return "" if value is None else str(value)
+
+
+# -- checking at save and rendering -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Problem:
+    line: int | None
+    reason: str
+
+
+@lru_cache(maxsize=512)
+def _compiled(source: str, html: bool):
+    return (_html_env if html else _text_env).from_string(source)
+
+
+def check_source(source: str, html: bool, sample: dict | None = None) -> Problem | None:
+    """Why a template cannot be saved, or None: syntax, internals, includes, or a failing sample render."""
+    env = _html_env if html else _text_env
+    try:
+        tree = env.parse(source)
+        env.compile(tree)  # unknown filters and tests are found here
+    except TemplateSyntaxError as err:
+        return Problem(err.lineno, err.message or str(err))
+    problem = _reaches_outside(tree)
+    if problem:
+        return problem
+    try:
+        _compiled(source, html).render(sample if sample is not None else context(None))
+    except (TemplateError, ArithmeticError, TypeError, ValueError, LookupError, AttributeError) as err:
+        return Problem(_template_line(), _reason(err))
+    return None
+
+
+def _reaches_outside(tree) -> Problem | None:
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Filter, nodes.Include, nodes.Import,
+                               nodes.FromImport, nodes.Extends)):
+        if isinstance(node, nodes.Getattr):
+            name = node.attr
+        elif isinstance(node, nodes.Getitem):
+            name = _const(node.arg)
+        elif isinstance(node, nodes.Filter):
+            name = _const(node.args[0]) if node.name == "attr" and node.args else ""
+        else:
+            return Problem(node.lineno, _("Templates cannot include, import or extend other templates."))
+        if name.startswith("_") or name in _INTERNAL_NAMES:
+            return Problem(node.lineno, _("“%(name)s” is not a placeholder that may be used.", name=name))
+    return None
+
+
+def _const(node) -> str:
+    return node.value if isinstance(node, nodes.Const) and isinstance(node.value, str) else ""
+
+
+def _template_line() -> int | None:
+    """The template line a render error came from (Jinja rewrites tracebacks to point at it)."""
+    tb, line = sys.exc_info()[2], None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def _reason(err: Exception) -> str:
+    if isinstance(err, SecurityError):
+        return str(err)
+    return f"{type(err).__name__}: {err}" if not isinstance(err, TemplateError) else (err.message or str(err))
+
+
+def render(source: str, values: dict, html: bool) -> str:
+    """Render a checked template; an error is raised as jinja2.TemplateError (or the value's own error)."""
+    return _compiled(source or "", html).render(values)
+
+
+def render_subject(source: str, values: dict) -> str:
+    """A subject on one line: header values cannot hold line breaks."""
+    return re.sub(r"\s+", " ", render(source, values, html=False)).strip()
+
+
+def html_document(body: str, lang: str) -> str:
+    """The HTML part: the template's fragment in a complete document, unless it already is one."""
+    if re.search(r"<html[\s>]", body, re.IGNORECASE):
+        return body
+    return (f'<!doctype html>\n<html lang="{lang}"><head><meta charset="utf-8"></head>\n'
+            f"<body>\n{body}\n</body></html>\n")
+
+
+# -- an email template for one recipient --------------------------------------------------------------
+
+def usable_languages(template) -> list[str]:
+    """The languages in which the template has both a subject and a body."""
+    subjects, bodies = template.subjects or {}, template.bodies or {}
+    return [lang for lang in LANGUAGES if (subjects.get(lang) or "").strip() and (bodies.get(lang) or "").strip()]
+
+
+def pick_language(template, wanted: str) -> str | None:
+    """The recipient's language if the template has text in it, else the default language, else the
+    first of it, es, en that it has (documented in docs/email.md)."""
+    usable = usable_languages(template)
+    for lang in (wanted, current_app.config["BABEL_DEFAULT_LOCALE"], *LANGUAGES):
+        if lang in usable:
+            return lang
+    return None
+
+
+def compose(template, opp, recipient, attachments=()):
+    """The template rendered for one recipient, in their language (`force_locale`: amounts and dates too),
+    as an engine.mail.Letter with its HTML and generated plain-text parts."""
+    from engine.errors import PermanentError
+    from engine.mail import Letter
+
+    lang = pick_language(template, recipient.language)
+    if lang is None:
+        raise PermanentError(_("The email template “%(name)s” has no subject and body in any language.",
+                               name=template.name))
+    try:
+        with force_locale(lang):
+            values = context(opp, recipient)
+            subject = render_subject(template.subjects[lang], values)
+            body = render(template.bodies[lang], values, html=True)
+    except (TemplateError, ArithmeticError, TypeError, ValueError, LookupError, AttributeError) as err:
+        raise PermanentError(_("The email template “%(name)s” could not be filled in: %(error)s",
+                               name=template.name, error=_reason(err))) from err
+    return Letter(to=recipient.address, to_name=recipient.name, subject=subject, html=html_document(body, lang),
+                  text=html_to_text(body), language=lang, attachments=list(attachments))
+
+
+# -- the plain-text part ------------------------------------------------------------------------------
+
+_BLOCKS = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "table", "tr", "blockquote", "section",
+           "header", "footer", "article", "pre", "hr"}
+_SKIP = {"style", "script", "head", "title"}
+
+
+class _Text(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.out: list[str] = []
+        self.links: list[str | None] = []
+        self.skip = 0
+
+    def handle_starttag(self, tag, attrs) -> None:
+        if tag in _SKIP:
+            self.skip += 1
+        elif tag == "br":
+            self.out.append("\n")
+        elif tag == "li":
+            self.out.append("\n- ")
+        elif tag in ("td", "th"):
+            self.out.append("\t")
+        elif tag in _BLOCKS:
+            self.out.append("\n\n")
+        if tag == "a":
+            self.links.append(dict(attrs).get("href"))
+
+    def handle_endtag(self, tag) -> None:
+        if tag in _SKIP:
+            self.skip = max(0, self.skip - 1)
+        elif tag in _BLOCKS:
+            self.out.append("\n\n")
+        elif tag == "a" and self.links:
+            href = self.links.pop()
+            if href and not href.startswith(("#", "mailto:")) and href not in self.out[-1:]:
+                self.out.append(f" ({href})")
+
+    def handle_data(self, data) -> None:
+        if not self.skip:
+            self.out.append(re.sub(r"\s+", " ", data))
+
+
+def html_to_text(html: str) -> str:
+    """A readable plain-text version of an HTML body: paragraphs, line breaks, list items, link targets."""
+    parser = _Text()
+    parser.feed(html or "")
+    parser.close()
+    lines = [line.strip() for line in "".join(parser.out).split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() + "\n"
