@@ -2,4 +2,13 @@ from flask import Blueprint
 
 bp = Blueprint("settings", __name__)
 
-from blueprints.settings import activity_types, assignment, channels, partners, routes, users  # noqa: E402,F401
+from blueprints.settings import (  # noqa: E402,F401
+    activity_types,
+    assignment,
+    channels,
+    email_templates,
+    partners,
+    routes,
+    smtp,
+    users,
+)
