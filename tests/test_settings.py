@@ -83,6 +83,21 @@ ROUTES = [
     ("POST", "/settings/assignment-criteria/{rule}/activate"),
     ("POST", "/settings/assignment-criteria/{rule}/deactivate"),
     ("POST", "/settings/assignment-criteria/{rule}/delete"),
+    ("GET", "/settings/smtp-credentials"),
+    ("GET", "/settings/smtp-credentials/new"),
+    ("POST", "/settings/smtp-credentials/new"),
+    ("GET", "/settings/smtp-credentials/{smtp}"),
+    ("POST", "/settings/smtp-credentials/{smtp}"),
+    ("POST", "/settings/smtp-credentials/{smtp}/delete"),
+    ("POST", "/settings/smtp-credentials/test"),
+    ("POST", "/settings/smtp-credentials/{smtp}/test"),
+    ("GET", "/settings/email-templates"),
+    ("GET", "/settings/email-templates/new"),
+    ("POST", "/settings/email-templates/new"),
+    ("GET", "/settings/email-templates/{email_template}"),
+    ("POST", "/settings/email-templates/{email_template}"),
+    ("POST", "/settings/email-templates/{email_template}/delete"),
+    ("POST", "/settings/email-templates/preview"),
 ]
 
 
@@ -91,7 +106,8 @@ def targets(make):
     company = make.company(name="Target Srl")
     return {"user": make.user("agent", name="Target User").id, "company": company.id,
             "channel": make.channel("Target channel").id, "activity_type": make.activity_type("Target type").id,
-            "rule": make.rule(companies=[company]).id}
+            "rule": make.rule(companies=[company]).id, "smtp": make.smtp("Target SMTP").id,
+            "email_template": make.email_template("Target template").id}
 
 
 def snapshot():
@@ -105,7 +121,8 @@ def snapshot():
 
 def test_routes_list_covers_every_settings_endpoint(app):
     placeholders = {"{user}": "<int:user_id>", "{company}": "<int:company_id>", "{channel}": "<int:channel_id>",
-                    "{activity_type}": "<int:type_id>", "{rule}": "<int:rule_id>"}
+                    "{activity_type}": "<int:type_id>", "{rule}": "<int:rule_id>", "{smtp}": "<int:cred_id>",
+                    "{email_template}": "<int:template_id>"}
     listed = set()
     for method, url in ROUTES:
         for key, arg in placeholders.items():
