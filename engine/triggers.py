@@ -51,7 +51,7 @@ def _already_in_chain(chain: Chain, action: Action, opp: Opportunity) -> bool:
 
 def _new_run(action: Action, opp: Opportunity, substate: Substate, trigger: str, chain: Chain,
              user: User | None, due_at: datetime, sequence: int) -> ActionRun:
-    return ActionRun(action=action, opportunity_id=opp.id, substate_id=substate.id, kind=action.kind,
+    return ActionRun(has_next=False, action=action, opportunity_id=opp.id, substate_id=substate.id, kind=action.kind,
                      config=dict(action.config or {}), trigger=trigger, due_at=due_at, sequence=sequence,
                      chain_id=chain.id, chain_depth=chain.depth, parent_run_id=chain.parent_run_id,
                      user_id=user.id if user else None, result={}, attempts=0)
@@ -72,6 +72,8 @@ def _immediate_runs(actions: list[Action], opp, substate, trigger, chain, user, 
         else:
             run.status = "pending"
             run.after_run = previous
+            if previous is not None:
+                previous.has_next = True
             previous = run
         if run.is_final:
             run.finished_at = now

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
@@ -82,6 +82,8 @@ class ActionRun(db.Model):
     # Runs of one event run in the configured order: this one waits for that one to finish.
     after_run_id: Mapped[int | None] = mapped_column(ForeignKey("action_run.id", ondelete="SET NULL"))
     sequence: Mapped[int] = mapped_column(Integer, default=0)
+    # Another run waits for this one (spares a query per run when nothing does).
+    has_next: Mapped[bool] = mapped_column(Boolean, default=False)
     result: Mapped[dict] = mapped_column(JSON, default=dict)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
 

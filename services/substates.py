@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from engine import triggers
 from extensions import db
@@ -74,17 +74,22 @@ def open_substate(opp: Opportunity, substate_id: int, user: User | None,
     record = _record(opp, substate)
     if record is not None and record.status == "open":
         raise ServiceError(_("“%(name)s” is already open.", name=substate.label), 409)
-    now = utcnow()
+    now, user_id = utcnow(), user.id if user else None
     if record is None:
-        record = OpportunitySubstate(opportunity=opp, substate=substate)
+        record = OpportunitySubstate(opportunity_id=opp.id, substate_id=substate.id)
         db.session.add(record)
     record.status = "open"
-    record.opened_at, record.opened_by = now, user
-    record.closed_at, record.closed_by = None, None
-    db.session.add(SubstateEvent(opportunity_id=opp.id, substate=substate, event="opened", at=now, user=user))
-    db.session.flush()
+    record.opened_at, record.opened_by_id = now, user_id
+    record.closed_at, record.closed_by_id = None, None
+    _log(opp, substate, "opened", now, user_id)
     triggers.substate_event(opp, substate, "opened", now, user, chain)
     return record
+
+
+def _log(opp: Opportunity, substate: Substate, event: str, at, user_id: int | None) -> None:
+    """Append to the timeline; a plain insert, as this runs for every change the automation makes."""
+    db.session.execute(insert(SubstateEvent).values(opportunity_id=opp.id, substate_id=substate.id, event=event,
+                                                    at=at, user_id=user_id))
 
 
 def close_substate(opp: Opportunity, substate_id: int, user: User | None,
@@ -99,8 +104,7 @@ def close_substate(opp: Opportunity, substate_id: int, user: User | None,
         raise ServiceError(_("“%(name)s” is not open.", name=substate.label), 409)
     now = utcnow()
     record.status = "closed"
-    record.closed_at, record.closed_by = now, user
-    db.session.add(SubstateEvent(opportunity_id=opp.id, substate=substate, event="closed", at=now, user=user))
-    db.session.flush()
+    record.closed_at, record.closed_by_id = now, user.id if user else None
+    _log(opp, substate, "closed", now, record.closed_by_id)
     triggers.substate_event(opp, substate, "closed", now, user, chain)
     return record

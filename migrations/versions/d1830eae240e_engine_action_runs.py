@@ -43,6 +43,7 @@ def upgrade():
     sa.Column('parent_run_id', sa.Integer(), nullable=True),
     sa.Column('after_run_id', sa.Integer(), nullable=True),
     sa.Column('sequence', sa.Integer(), nullable=False),
+    sa.Column('has_next', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.Column('result', sa.JSON(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['action_id'], ['action.id'], ondelete='SET NULL'),
