@@ -13,7 +13,7 @@ import json
 import time
 import uuid
 
-from support import Browser, LiveServer, WorkerPool, database_url, percentile, redis_url
+from support import Browser, LiveServer, WorkerPool, database_url, drop_schemas, percentile, redis_url
 
 
 def build(app):
@@ -204,6 +204,7 @@ def main() -> None:
         pool.stop(queue)
         if redis_proc:
             redis_proc.terminate()
+        drop_schemas()
     keys = ["latency_p50_ms", "latency_p99_ms", "runs_per_s_1w", "runs_per_s_2w", "ceiling_ratio", "lateness_p99_s"]
     print(json.dumps({k: results.get(k) for k in keys}))
 

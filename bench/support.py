@@ -45,9 +45,32 @@ def redis_url() -> tuple[str, subprocess.Popen | None]:
 
 
 def database_url(arg: str | None) -> str:
-    if arg:
-        return arg.replace("postgresql://", "postgresql+psycopg://", 1)
-    return f"sqlite:///{tempfile.mkdtemp(prefix='oppflow-bench-')}/bench.db"
+    """A temporary SQLite file, or a fresh private schema in the given PostgreSQL database."""
+    if not arg:
+        return f"sqlite:///{tempfile.mkdtemp(prefix='oppflow-bench-')}/bench.db"
+    from sqlalchemy import create_engine, text
+
+    base = arg.replace("postgresql://", "postgresql+psycopg://", 1)
+    schema = f"bench_{os.getpid()}_{int(time.time())}"
+    with create_engine(base).begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    _SCHEMAS.append((base, schema))
+    option = f"options=-csearch_path%3D{schema}"
+    return f"{base}{'&' if '?' in base else '?'}{option}" if "options=" not in base else \
+        base.replace("options=", f"{option}%20", 1)
+
+
+_SCHEMAS: list[tuple[str, str]] = []
+
+
+def drop_schemas() -> None:
+    """Drop the PostgreSQL schemas database_url() made."""
+    from sqlalchemy import create_engine, text
+
+    for base, schema in _SCHEMAS:
+        with create_engine(base).begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    _SCHEMAS.clear()
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -4,6 +4,7 @@ live worker, whatever Redis lost."""
 
 import logging
 import threading
+import time
 import uuid
 from datetime import timedelta
 
@@ -20,7 +21,7 @@ from models.runs import FINAL_STATUSES, WAITING_STATUSES, ActionRun
 
 log = logging.getLogger("oppflow.engine")
 _PENDING_KEY = "oppflow_enqueue"
-_LIVE_JOB = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+_LIVE_JOB = {s.value for s in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED)}
 
 
 def redis_conn(app: Flask | None = None) -> Redis:
@@ -100,14 +101,31 @@ def ready_clause(now):
     return and_(ActionRun.status.in_(WAITING_STATUSES), ActionRun.due_at <= now, _predecessor_done)
 
 
+_alive_until: dict[str, float] = {}  # job id -> until when it was last seen queued or running
+
+
 def _lost_jobs(runs: list[ActionRun]) -> list[ActionRun]:
-    """Runs whose job Redis no longer holds as queued or running (flushed, restarted, or the job ended)."""
+    """Runs whose job Redis no longer holds as queued or running (flushed, restarted, or the job ended).
+    One pipelined HGET per job, and a job seen alive is not asked about again for a grace period:
+    under a long backlog this check must stay cheap."""
     if not runs:
         return []
-    jobs = Job.fetch_many([r.job_id or "-" for r in runs], connection=redis_conn())
-    lost = []
-    for run, job in zip(runs, jobs, strict=True):
-        if job is None or job.get_status(refresh=False) not in _LIVE_JOB:
+    clock = time.monotonic()
+    for job_id, until in list(_alive_until.items()):
+        if until < clock:
+            del _alive_until[job_id]
+    unknown = [r for r in runs if r.job_id not in _alive_until]
+    if not unknown:
+        return []
+    pipe = redis_conn().pipeline(transaction=False)
+    for run in unknown:
+        pipe.hget(Job.key_for(run.job_id or "-"), "status")
+    statuses = pipe.execute()
+    lost, grace = [], current_app.config["ENGINE_REQUEUE_GRACE"]
+    for run, status in zip(unknown, statuses, strict=True):
+        if status is not None and status.decode() in _LIVE_JOB:
+            _alive_until[run.job_id] = clock + grace
+        else:
             lost.append(run)
     return lost
 
