@@ -148,17 +148,29 @@ def check_source(source: str, html: bool, sample: dict | None = None) -> Problem
 def _reaches_outside(tree) -> Problem | None:
     for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Filter, nodes.Include, nodes.Import,
                                nodes.FromImport, nodes.Extends)):
-        if isinstance(node, nodes.Getattr):
-            name = node.attr
-        elif isinstance(node, nodes.Getitem):
-            name = _const(node.arg)
-        elif isinstance(node, nodes.Filter):
-            name = _const(node.args[0]) if node.name == "attr" and node.args else ""
-        else:
+        if isinstance(node, (nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends)):
             return Problem(node.lineno, _("Templates cannot include, import or extend other templates."))
-        if name.startswith("_") or name in _INTERNAL_NAMES:
+        name = _internal_name(node)
+        if name:
+            inner = node.node  # name the first step out, as written: ''.__class__ in ''.__class__.__mro__
+            while isinstance(inner, (nodes.Getattr, nodes.Getitem, nodes.Filter)):
+                name = _internal_name(inner) or name
+                inner = inner.node
             return Problem(node.lineno, _("“%(name)s” is not a placeholder that may be used.", name=name))
     return None
+
+
+def _internal_name(node) -> str:
+    """The internal name a Getattr, Getitem or |attr() node reaches for, or ""."""
+    if isinstance(node, nodes.Getattr):
+        name = node.attr
+    elif isinstance(node, nodes.Getitem):
+        name = _const(node.arg)
+    elif isinstance(node, nodes.Filter):
+        name = _const(node.args[0]) if node.name == "attr" and node.args else ""
+    else:
+        return ""
+    return name if name.startswith("_") or name in _INTERNAL_NAMES else ""
 
 
 def _const(node) -> str:

@@ -86,7 +86,7 @@ BAD = [
     ({"body_en": "{{ opportunity.name.__globals__ }}"}, "body_en", "“__globals__” is not a placeholder"),
     ({"body_it": "{{ client['__class__'] }}"}, "body_it", "“__class__” is not a placeholder"),
     ({"body_it": "{{ client|attr('__dict__') }}"}, "body_it", "“__dict__” is not a placeholder"),
-    ({"body_it": "{{ cycler.__init__.__globals__.os }}"}, "body_it", "is not a placeholder that may be used"),
+    ({"body_it": "{{ cycler.__init__.__globals__.os }}"}, "body_it", "“__init__” is not a placeholder"),
     ({"body_it": "{{ x.mro() }}"}, "body_it", "“mro” is not a placeholder"),
     ({"body_es": "{% include 'secrets.html' %}"}, "body_es", "cannot include, import or extend"),
     ({"body_en": "a\nb\n{{ opportunity.name | nosuchfilter }}"}, "body_en", "Body in English, line 3: No filter named"),
