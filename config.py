@@ -29,8 +29,16 @@ def _encryption_keys() -> str:
     INSTANCE_DIR.mkdir(exist_ok=True)
     path = INSTANCE_DIR / "encryption_key"
     if not path.exists():
-        path.write_bytes(Fernet.generate_key())
-        path.chmod(0o600)
+        # Written aside and linked into place: processes starting together all end up with the same key.
+        tmp = INSTANCE_DIR / f".encryption_key.{os.getpid()}"
+        tmp.write_bytes(Fernet.generate_key())
+        tmp.chmod(0o600)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
     return path.read_text().strip()
 
 
