@@ -21,6 +21,7 @@ from models import (
     PartnerCompany,
     State,
     Substate,
+    SubstateEvent,
     User,
 )
 from models.base import utcnow
@@ -87,6 +88,27 @@ ACTIVITY_TYPES = [
 ]
 
 
+SIZES_KWP = ("3 kWp", "4.5 kWp", "6 kWp", "8 kWp", "10 kWp", "20 kWp")
+SIZES_KWH = ("5 kWh", "10 kWh", "13.5 kWh", "20 kWh")
+
+
+def _spread_in_time(opp: Opportunity, now, rng: random.Random) -> None:
+    """Give the walk through the flow plausible times between the opportunity's creation and now."""
+    events = db.session.execute(
+        select(SubstateEvent).where(SubstateEvent.opportunity_id == opp.id).order_by(SubstateEvent.id)
+    ).scalars().all()
+    span = (now - opp.created_at) / (len(events) + 1)
+    at = opp.created_at
+    for event in events:
+        at += span * rng.uniform(0.5, 1.0)
+        event.at = at
+        record = next(r for r in opp.substates if r.substate_id == event.substate_id)
+        if event.event == "opened":
+            record.opened_at = at
+        else:
+            record.closed_at = at
+
+
 def already_loaded() -> bool:
     return bool(db.session.scalar(select(func.count()).select_from(User)))
 
@@ -151,7 +173,8 @@ def load(seed: int = 7) -> None:
         cust = rng.choice(customers)
         opp_type = pv if i % 5 else storage
         opp = Opportunity(
-            name=f"{opp_type.name_i18n[cust.language if cust.language in ('it', 'es') else 'en']} – {cust.name}",
+            # Sizes read the same in every language; the type says what it is.
+            name=f"{cust.name} – {rng.choice(SIZES_KWP) if opp_type is pv else rng.choice(SIZES_KWH)}",
             type=opp_type, channel=rng.choice(channels), customer=cust, owner=rng.choice([manager, agent]),
             amount=Decimal(rng.randrange(4000, 40000, 50)), postal_code=cust.postal_code, province=cust.province,
             installer=rng.choice([installer, installer2, None]),
@@ -168,6 +191,7 @@ def load(seed: int = 7) -> None:
             substates.close_substate(opp, sub.id, None)
         if k < len(subs):
             substates.open_substate(opp, subs[k].id, None)
+        _spread_in_time(opp, now, rng)
     _work(pv, [installer, installer2], [commercial, commercial2], rng)
 
 
