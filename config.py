@@ -101,4 +101,6 @@ class Config:
         self.MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT", "30"))
         self.MAIL_TEST_TIMEOUT = float(os.environ.get("MAIL_TEST_TIMEOUT", "8"))
         self.MAIL_CA_FILE = os.environ.get("MAIL_CA_FILE") or None
+        # Reports and exports that were sent, kept for download (SPEC A6, A9).
+        self.FILES_DIR = os.environ.get("FILES_DIR") or str(INSTANCE_DIR / "files")
         self.OPPFLOW_KIND_PLUGINS = os.environ.get("OPPFLOW_KIND_PLUGINS", "")

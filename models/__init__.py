@@ -12,9 +12,11 @@ from models.catalog import (
     SmtpCredential,
 )
 from models.comms import OutgoingEmail
+from models.files import StoredFile
 from models.flow import Action, OpportunityType, State, Substate
 from models.opportunity import Customer, Opportunity, OpportunitySubstate, SubstateEvent
 from models.runs import ActionRun
+from models.signatures import ExternalSource, SignatureRequest
 from models.work import Activity, Assignment
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
     "Customer",
     "EmailTemplate",
     "ExportTemplate",
+    "ExternalSource",
     "ExternalSourceAction",
     "Opportunity",
     "OpportunitySubstate",
@@ -38,8 +41,10 @@ __all__ = [
     "OutgoingEmail",
     "PartnerCompany",
     "ReportTemplate",
+    "SignatureRequest",
     "SmtpCredential",
     "State",
+    "StoredFile",
     "Substate",
     "SubstateEvent",
     "User",

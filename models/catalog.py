@@ -109,7 +109,8 @@ class ReportTemplate(db.Model):
     label: Mapped[str] = mapped_column(String(120), unique=True)
     html: Mapped[str] = mapped_column(Text, default="")
     css: Mapped[str] = mapped_column(Text, default="")
-    paper_size: Mapped[str] = mapped_column(String(10), default="A4")
+    paper_size: Mapped[str] = mapped_column(String(10), default="A4")  # A4 | Letter
+    orientation: Mapped[str] = mapped_column(String(10), default="portrait", server_default="portrait")
 
 
 class ExportTemplate(db.Model):
@@ -129,4 +130,7 @@ class ExternalSourceAction(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
     source_name: Mapped[str] = mapped_column(String(60))
+    # The event of the source that runs it (models.signatures.EVENTS).
+    event: Mapped[str] = mapped_column(String(20), default="signed", server_default="signed")
+    # [{"op": "close" | "open", "substate_id": id}], applied in this order.
     actions: Mapped[list] = mapped_column(JSON, default=list)

@@ -1,11 +1,13 @@
 """A6 Generate report: a report template rendered to PDF and emailed as an attachment to a recipient role."""
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import Form
 
 from engine.kinds import _refs
 from engine.kinds.base import RECIPIENTS, Kind, Lookup, Missing, RecipientField, quoted
-from models import ReportTemplate
+from extensions import db
+from models import EmailTemplate, ReportTemplate
 
 
 class GenerateReport(Kind):
@@ -30,6 +32,44 @@ class GenerateReport(Kind):
     def summary(self, config: dict, lookup: Lookup) -> str:
         return "{} → {}".format(quoted(lookup.name(ReportTemplate, config.get("report_template_id"))),
                                 RECIPIENTS.get(config.get("recipient"), "?"))
+
+    def execute(self, run) -> dict:
+        """Render the report in the recipient's language, keep the file, and email it as an attachment."""
+        from engine import files, outbox, pdf, recipients, render
+        from engine.errors import PermanentError
+        from engine.mail import Attachment
+
+        config = run.config or {}
+        role = config.get("recipient")
+        report = db.session.get(ReportTemplate, config.get("report_template_id") or 0)
+        template = db.session.get(EmailTemplate, config.get("email_template_id") or 0)
+        cred, person = None, None
+        try:
+            if report is None:
+                raise PermanentError(_("The report template of this action no longer exists."))
+            if template is None:
+                raise PermanentError(_("The email template of this action no longer exists."))
+            cred = outbox.check_credentials(config.get("smtp_credential_id"))
+            person = recipients.for_role(run.opportunity, role)
+            filename = pdf.filename_for(report, run.opportunity)
+            stored = files.existing(run, filename)
+            if stored is None:
+                content = pdf.render_report(report, run.opportunity, person.language, person)
+                stored = files.store(run, filename, content, "application/pdf")
+            else:
+                content = files.read(stored)
+            attachment = Attachment(filename, content, "application/pdf")
+            letter = render.compose(template, run.opportunity, person, [attachment])
+        except PermanentError as err:
+            outbox.record_failure(run, str(err), role, template.name if template else None, cred, person)
+            raise
+        extra = {"report": report.label, "files": [file_summary(stored)]}
+        return outbox.send(run, cred, template.name, [outbox.Outgoing(person, letter)], extra)
+
+
+def file_summary(stored) -> dict:
+    """What a run's result says about a file it sent (the history links it for download)."""
+    return {"id": stored.id, "filename": stored.filename, "size": stored.size, "sha256": stored.sha256}
 
 
 KIND = GenerateReport()

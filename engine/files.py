@@ -1,0 +1,57 @@
+"""Keeping the files action runs send (reports, exports): bytes under FILES_DIR, a StoredFile row each.
+
+The file is written before the email goes (atomically: a temporary name, then a rename), so the row and
+the bytes exist whenever the message could have been sent; its sha256 lets the download prove it serves
+exactly what was attached. A retry of the same run reuses the file it already made, so every attempt
+attaches the same bytes the recorded Message-ID stands for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import select
+
+from extensions import db
+from models import StoredFile
+
+
+def root() -> Path:
+    return Path(current_app.config["FILES_DIR"])
+
+
+def existing(run, filename: str) -> StoredFile | None:
+    """The file this run already stored under this name (an earlier attempt), if its bytes are intact."""
+    row = db.session.execute(select(StoredFile).where(StoredFile.run_id == run.id, StoredFile.filename == filename)
+                             ).scalars().first()
+    if row is not None and read(row) is not None:
+        return row
+    return None
+
+
+def store(run, filename: str, content: bytes, content_type: str) -> StoredFile:
+    """Write the bytes under FILES_DIR/<opportunity>/<run>-<sha>-<name> and add their row (flushed)."""
+    digest = hashlib.sha256(content).hexdigest()
+    relative = Path(str(run.opportunity_id)) / f"{run.id}-{digest[:12]}-{filename}"
+    target = root() / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.write_bytes(content)
+    os.replace(tmp, target)
+    row = StoredFile(run_id=run.id, opportunity_id=run.opportunity_id, kind=run.kind, filename=filename,
+                     content_type=content_type, size=len(content), sha256=digest, path=str(relative))
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def read(row: StoredFile) -> bytes | None:
+    """The stored bytes, or None when the file is gone or no longer matches its sha256."""
+    path = (root() / row.path).resolve()
+    if not path.is_relative_to(root().resolve()) or not path.is_file():
+        return None
+    content = path.read_bytes()
+    return content if hashlib.sha256(content).hexdigest() == row.sha256 else None
