@@ -7,11 +7,15 @@ def register_blueprints(app: Flask) -> None:
     from blueprints.auth import bp as auth_bp
     from blueprints.customers import bp as customers_bp
     from blueprints.designer import bp as designer_bp
+    from blueprints.history import bp as history_bp
     from blueprints.opportunities import bp as opportunities_bp
+    from blueprints.public import bp as public_bp
     from blueprints.settings import bp as settings_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(opportunities_bp)
+    app.register_blueprint(history_bp)
     app.register_blueprint(customers_bp, url_prefix="/customers")
     app.register_blueprint(settings_bp, url_prefix="/settings")
     app.register_blueprint(designer_bp, url_prefix="/settings/types")
+    app.register_blueprint(public_bp)

@@ -1,0 +1,54 @@
+"""Account information → Action history (SPEC §5, seed 004): one page per tab, htmx for the table."""
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from blueprints.history import bp
+from extensions import db
+from models import ActionRun, Opportunity
+from services import history
+from services import runs as run_svc
+from services.access import permission_required, scope_opportunities
+
+
+@bp.route("/account")
+@login_required
+def account():
+    """Account information: the user's details and the way to the action history."""
+    return render_template("history/account.html")
+
+
+@bp.route("/account/history")
+@login_required
+def index():
+    """The action history opens on its first tab."""
+    return redirect(url_for("history.tab", tab=history.tabs()[0].key))
+
+
+@bp.route("/account/history/<tab>")
+@login_required
+def tab(tab: str):
+    """A history tab: filterable, sortable table; htmx gets the table alone (and the URL is pushed)."""
+    spec = history.TABS.get(tab) or abort(404)
+    result = history.page(spec, current_user, request.args)
+    ctx = {"tab": spec, "tabs": history.tabs(), "result": result, "args": request.args}
+    if request.htmx and not request.htmx.history_restore_request:
+        return render_template("history/_table.html", **ctx)
+    return render_template("history/index.html", options=history.options(spec, current_user), **ctx)
+
+
+@bp.route("/account/history/runs/<int:run_id>/retry", methods=["POST"])
+@permission_required("opportunities.edit")
+def retry(run_id: int):
+    """Retry a failed run (internal users who may edit opportunities; partners get 404)."""
+    stmt = select(ActionRun).join(Opportunity, Opportunity.id == ActionRun.opportunity_id).where(ActionRun.id == run_id)
+    run = db.session.execute(scope_opportunities(stmt)).scalar_one_or_none() or abort(404)
+    new = run_svc.retry_run(run, current_user)
+    db.session.commit()
+    flash(_("A new attempt was started (#%(id)d).", id=new.id), "success")
+    back = request.form.get("next", "")
+    if not back.startswith("/") or back.startswith("//"):
+        back = url_for("history.index")
+    return redirect(back)

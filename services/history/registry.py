@@ -1,0 +1,225 @@
+"""The action history's tabs as a registry (SPEC H1–H3): one small module per tab declares its query over
+runs joined to its detail table and its columns; the pages, the filters, the sorting, the paging and the
+partner scoping are written once here. A new tab (Reports, Exports, Signatures…) is one new module that
+calls `register`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+
+from extensions import db
+from models import ActionRun, Opportunity, User
+from models.runs import RUN_STATUSES
+from services.access import scope_opportunities
+
+PAGE_SIZE = 50
+MAX_OFFSET_PAGES = 200  # offset paging (non-default sorts) stops here; newest-first uses the id keyset
+MAX_OPTIONS = 200
+
+
+@dataclass
+class Column:
+    """A column: what it shows (`value(row)`), what it filters and sorts on (`expr`)."""
+
+    key: str
+    label: object
+    expr: ColumnElement | None
+    value: Callable
+    filter: str | None = "text"  # text | select | date | None
+    options: dict | None = None  # fixed select options; None: the distinct values the user may see
+    sortable: bool = True
+
+
+@dataclass
+class Tab:
+    key: str
+    label: object
+    kinds: tuple[str, ...]
+    columns: list[Column]
+    # Extra entities after ActionRun and Opportunity.name, and the joins that bring them.
+    entities: tuple = ()
+    join: Callable[[Select], Select] = lambda stmt: stmt
+    # Keyset tie-breaker for tabs with several detail rows per run (e.g. one per email sent).
+    detail_id: ColumnElement | None = None
+    # status filter: key -> (label, condition)
+    statuses: dict = field(default_factory=dict)
+    status: Callable | None = None  # row -> (label, css) as the seed shows it
+    position: int = 100
+    # Narrower rows for partner users on top of the opportunity scoping (e.g. only their own assignments).
+    partner_only: Callable[[User], ColumnElement] | None = None
+
+
+TABS: dict[str, Tab] = {}
+
+
+def register(tab: Tab) -> Tab:
+    """Add a tab to the history."""
+    TABS[tab.key] = tab
+    return tab
+
+
+def tabs() -> list[Tab]:
+    """The tabs in display order."""
+    return sorted(TABS.values(), key=lambda t: t.position)
+
+
+def run_statuses(*keys: str) -> dict:
+    """Status filter options straight from the run's status."""
+    return {k: (RUN_STATUSES[k], ActionRun.status == k) for k in keys}
+
+
+def base_query(tab: Tab, user: User) -> Select:
+    """The tab's rows the user may see: runs of its kinds, joined to its details, scoped (H3)."""
+    stmt = select(ActionRun, Opportunity.name, *tab.entities).join(Opportunity, Opportunity.id == ActionRun.opportunity_id)
+    stmt = tab.join(stmt.where(ActionRun.kind.in_(tab.kinds)))
+    if user.is_partner and tab.partner_only is not None:
+        stmt = stmt.where(tab.partner_only(user))
+    return scope_opportunities(stmt, user)
+
+
+def _parse_date(value: str | None) -> datetime | None:
+    try:
+        return datetime.strptime(value, "%Y-%m-%d") if value else None
+    except ValueError:
+        return None
+
+
+def apply_filters(tab: Tab, stmt: Select, args) -> Select:
+    """Text contains, select equals, date ranges (from/to inclusive) and the status filter."""
+    for col in tab.columns:
+        if col.filter == "text" and (val := (args.get(col.key) or "").strip()[:100]):
+            stmt = stmt.where(func.lower(col.expr).contains(val.lower(), autoescape=True))
+        elif col.filter == "select" and (val := args.get(col.key)):
+            if col.options is not None:
+                if val in col.options:
+                    stmt = stmt.where(col.options[val][1])
+            else:
+                stmt = stmt.where(col.expr == val[:255])
+        elif col.filter == "date":
+            if start := _parse_date(args.get(f"{col.key}_from")):
+                stmt = stmt.where(col.expr >= start)
+            if end := _parse_date(args.get(f"{col.key}_to")):
+                stmt = stmt.where(col.expr < end + timedelta(days=1))
+    return stmt
+
+
+@dataclass
+class Page:
+    rows: list
+    sort: str
+    desc: bool
+    next_before: str | None = None
+    next_page: int | None = None
+    prev_page: int | None = None
+    page: int = 1
+
+
+def _order_keys(tab: Tab):
+    keys = [ActionRun.id]
+    if tab.detail_id is not None:
+        keys.append(func.coalesce(tab.detail_id, 0))
+    return keys
+
+
+def page(tab: Tab, user: User, args) -> Page:
+    """One page: newest first by an "older than" keyset on ids, else offset paging up to a limit."""
+    stmt = apply_filters(tab, base_query(tab, user), args)
+    columns = {c.key: c for c in tab.columns if c.sortable and c.expr is not None}
+    sort = args.get("sort") if args.get("sort") in columns else ""
+    desc = args.get("dir", "desc") != "asc"
+    keys = _order_keys(tab)
+    if not sort:
+        before = _parse_before(args.get("before"), len(keys))
+        if before:
+            stmt = stmt.where(_keyset_before(keys, before))
+        rows = db.session.execute(stmt.order_by(*[k.desc() for k in keys]).limit(PAGE_SIZE + 1)).all()
+        result = Page(rows[:PAGE_SIZE], sort, True)
+        if len(rows) > PAGE_SIZE:
+            last = result.rows[-1]
+            result.next_before = ".".join(str(v) for v in _row_keys(tab, last))
+        return result
+    number = min(max(args.get("page", 1, type=int) or 1, 1), MAX_OFFSET_PAGES)
+    expr = columns[sort].expr
+    order = [expr.desc() if desc else expr.asc()] + [k.desc() for k in keys]
+    rows = db.session.execute(stmt.order_by(*order).offset((number - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).all()
+    result = Page(rows[:PAGE_SIZE], sort, desc, page=number)
+    result.prev_page = number - 1 if number > 1 else None
+    result.next_page = number + 1 if len(rows) > PAGE_SIZE and number < MAX_OFFSET_PAGES else None
+    return result
+
+
+def _row_keys(tab: Tab, row) -> list[int]:
+    keys = [row[0].id]
+    if tab.detail_id is not None:
+        detail = row[2]
+        keys.append(detail.id if detail is not None else 0)
+    return keys
+
+
+def _parse_before(raw: str | None, size: int) -> list[int] | None:
+    try:
+        values = [int(v) for v in (raw or "").split(".")]
+    except ValueError:
+        return None
+    return values if len(values) == size else None
+
+
+def _keyset_before(keys, values):
+    if len(keys) == 1:
+        return keys[0] < values[0]
+    return or_(keys[0] < values[0], and_(keys[0] == values[0], keys[1] < values[1]))
+
+
+def options(tab: Tab, user: User) -> dict[str, list[tuple[str, str]]]:
+    """The select filters' options: fixed ones, or the distinct values among the rows the user may see
+    (so no other company's template or credentials name reaches a partner through a select)."""
+    out = {}
+    for col in tab.columns:
+        if col.filter != "select":
+            continue
+        if col.options is not None:
+            out[col.key] = [(k, str(v[0])) for k, v in col.options.items()]
+            continue
+        stmt = base_query(tab, user).with_only_columns(col.expr).where(col.expr.is_not(None)).distinct()
+        values = db.session.execute(stmt.order_by(col.expr).limit(MAX_OPTIONS)).scalars()
+        out[col.key] = [(str(v), str(v)) for v in values]
+    return out
+
+
+def run_status(run: ActionRun) -> tuple[str, str]:
+    """A run's own status label and css class (pending, scheduled, cancelled, failed…)."""
+    return run.status_label, run.status
+
+
+STATUS_COLUMN_LABEL = _l("Status")
+WHEN_LABEL = _l("Date")
+OPPORTUNITY_LABEL = _l("Opportunity")
+
+
+def opportunity_column() -> Column:
+    """The opportunity's name, filtered by contains."""
+    return Column("opportunity", OPPORTUNITY_LABEL, Opportunity.name, lambda row: row[1])
+
+
+def when_column() -> Column:
+    """When the run was created (date range filter)."""
+    return Column("when", WHEN_LABEL, ActionRun.created_at, lambda row: row[0].created_at, filter="date")
+
+
+def status_column(statuses: dict, value: Callable) -> Column:
+    """The status as the seed words it for the tab, filterable by the tab's status options."""
+    return Column("status", STATUS_COLUMN_LABEL, ActionRun.status, value, filter="select", options=statuses)
+
+
+def waiting_or_ended(row, done: Callable[[], tuple[str, str]]) -> tuple[str, str]:
+    """Succeeded runs say what the tab's seed column says; the others their run status."""
+    run = row[0]
+    return done() if run.status == "succeeded" else run_status(run)
+
+
+COMMON_STATUSES = ("pending", "scheduled", "running", "cancelled", "skipped", "failed", "needs_review")

@@ -1,0 +1,43 @@
+"""History tab Substates: runs that opened or closed a substate automatically."""
+
+from flask_babel import lazy_gettext as _l
+
+from models import ActionRun, Substate
+from services.history.registry import (
+    COMMON_STATUSES,
+    Column,
+    Tab,
+    opportunity_column,
+    register,
+    run_statuses,
+    status_column,
+    when_column,
+)
+
+CHANGES = {
+    "open_substate": (_l("Opened"), ActionRun.kind == "open_substate"),
+    "close_substate": (_l("Closed"), ActionRun.kind == "close_substate"),
+}
+COMPLETED = _l("Completed")
+
+
+def _status(row):
+    run = row[0]
+    return (COMPLETED, "succeeded") if run.status == "succeeded" else (run.status_label, run.status)
+
+
+STATUSES = {"succeeded": (COMPLETED, ActionRun.status == "succeeded"), **run_statuses(*COMMON_STATUSES)}
+
+TAB = register(Tab(
+    key="substates", label=_l("Substates"), kinds=("open_substate", "close_substate"), position=30,
+    entities=(Substate.name,),
+    join=lambda stmt: stmt.outerjoin(Substate, Substate.id == ActionRun.substate_id),
+    columns=[
+        opportunity_column(),
+        Column("change", _l("Change"), ActionRun.kind, lambda row: str(CHANGES[row[0].kind][0]),
+               filter="select", options=CHANGES),
+        Column("substate", _l("Substate"), Substate.name, lambda row: row[2] or ""),
+        when_column(),
+        status_column(STATUSES, _status),
+    ],
+))
