@@ -12,7 +12,8 @@ from extensions import db
 from models import Opportunity
 
 # Endpoints a partner user may reach; each is checked for leaks instead of expecting 404.
-PARTNER_PAGES = {"auth.index", "auth.login", "auth.logout", "auth.set_language", "opportunities.index", "static"}
+PARTNER_PAGES = {"auth.index", "auth.login", "auth.logout", "auth.set_language", "opportunities.index", "static",
+                 "history.account", "history.index", "history.tab"}
 
 
 @pytest.fixture

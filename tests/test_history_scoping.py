@@ -1,0 +1,95 @@
+"""SPEC H3 in the action history: every tab, filter, option list and page, as users of two installer and
+two commercial companies — nothing of another company's opportunities ever shows."""
+
+import pytest
+from sqlalchemy import select
+
+from extensions import db
+from models import ActionRun
+from services.history import tabs
+from tests import history_support as hs
+
+KEYS = ["a", "b"]
+
+
+@pytest.fixture
+def world(make):
+    flow = make.flow((1, 2))
+    companies = {f"{kind}_{k}": make.company(kind, name=f"{kind.title()} company {k.upper()}")
+                 for kind in ("installer", "commercial") for k in KEYS}
+    users = {key: make.user("partner", company=c) for key, c in companies.items()}
+    atype = make.activity_type("Site visit")
+    opps = {}
+    for k in KEYS + ["none"]:
+        inst, comm = companies.get(f"installer_{k}"), companies.get(f"commercial_{k}")
+        opp = make.opportunity(flow, name=f"Secret deal {k}", installer=inst, commercial=comm)
+        opps[k] = opp
+        hs.email(opp, f"Template {k}", f"client-{k}@example.net", credentials=f"SMTP {k}")
+        hs.email(opp, f"Failing template {k}", f"fail-{k}@example.net", status="failed", run_status="failed",
+                 credentials=f"SMTP {k}", error=f"boom {k}")
+        hs.activity(opp, atype, completed=k == "a")
+        hs.substate(opp, flow.substates[0])
+        hs.substate(opp, flow.substates[1], "close_substate", "cancelled", reason="closed_before_due")
+        if inst:
+            hs.assignment(opp, inst, "accepted")
+        if comm:
+            hs.assignment(opp, comm)
+    db.session.commit()
+    return {"users": users, "opps": opps, "companies": companies}
+
+
+def _secrets(k: str) -> list[str]:
+    return [f"Secret deal {k}", f"Template {k}", f"client-{k}@example.net", f"fail-{k}@example.net",
+            f"SMTP {k}", f"boom {k}"]
+
+
+FILTERS = ["", "?opportunity=secret", "?opportunity=deal%20b", "?template=Template%20b", "?credentials=SMTP%20b",
+           "?recipient=example.net", "?status=failed", "?status=sent", "?status=not_sent", "?sort=opportunity&dir=asc",
+           "?sort=template&page=2", "?before=999999", "?company=Installer%20company%20B", "?when_from=2000-01-01",
+           "?type=Site%20visit", "?change=close_substate", "?substate=Substate"]
+
+
+@pytest.mark.parametrize("viewer", ["installer_a", "commercial_a", "installer_b", "commercial_b"])
+def test_no_leak_in_any_tab_filter_or_option(client, world, viewer):
+    client.login(world["users"][viewer])
+    own = viewer[-1]
+    others = [k for k in KEYS if k != own] + ["none"]
+    for tab in tabs():
+        for query in FILTERS:
+            for htmx in (False, True):
+                url = f"/account/history/{tab.key}{query}"
+                response = client.htmx("GET", url) if htmx else client.get(url)
+                assert response.status_code == 200, url
+                body = response.get_data(as_text=True)
+                for k in others:
+                    for secret in _secrets(k):
+                        assert secret not in body, f"{viewer} sees {secret!r} at {url}"
+        # Their own rows are there: scoping is not simply hiding everything.
+        assert f"Secret deal {own}" in client.get(f"/account/history/{tab.key}").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("viewer", ["installer_a", "commercial_b"])
+def test_partner_sees_only_own_companies_in_assignment_tab(client, world, viewer):
+    client.login(world["users"][viewer])
+    body = client.get("/account/history/assignment").get_data(as_text=True)
+    company = world["companies"][viewer].name
+    assert company in body
+    for key, other in world["companies"].items():
+        if key != viewer:
+            assert other.name not in body
+
+
+def test_partner_cannot_retry_anything(client, world):
+    client.login(world["users"]["installer_a"])
+    for k in KEYS + ["none"]:
+        failed = db.session.execute(select(ActionRun).where(ActionRun.opportunity_id == world["opps"][k].id,
+                                                            ActionRun.status == "failed")).scalar_one()
+        assert client.post(f"/account/history/runs/{failed.id}/retry").status_code == 404
+    assert "Retry" not in client.get("/account/history/email").get_data(as_text=True)
+
+
+def test_internal_user_sees_everything(client, make, world):
+    client.login(make.user("manager"))
+    body = client.get("/account/history/email").get_data(as_text=True)
+    for k in KEYS + ["none"]:
+        assert f"Secret deal {k}" in body and f"Template {k}" in body
