@@ -134,3 +134,13 @@ def _roles():
     from models import ROLES
 
     return ROLES
+
+
+def test_opportunity_timeline_lists_its_runs_newest_first(client, make, data):
+    client.login(make.user("manager"))
+    body = client.get(f"/opportunities/{data['opp'].id}").get_data(as_text=True)
+    runs = db.session.execute(select(ActionRun).where(ActionRun.opportunity_id == data["opp"].id)
+                              .order_by(ActionRun.id.desc())).scalars().all()
+    positions = [body.index(f'id="timeline-run-{r.id}"') for r in runs]
+    assert positions == sorted(positions) and len(runs) == 6
+    assert "The substate was closed before the action was due." in body

@@ -52,3 +52,16 @@ def retry(run_id: int):
     if not back.startswith("/") or back.startswith("//"):
         back = url_for("history.index")
     return redirect(back)
+
+
+@bp.app_context_processor
+def history_helpers():
+    """Helpers the opportunity timeline partial uses on any page."""
+    from engine.kinds import KINDS
+    from models.runs import TRIGGERS
+
+    return {
+        "timeline_of": history.timeline,
+        "run_kind_label": lambda key: str(KINDS[key].label) if key in KINDS else key,
+        "run_trigger_label": lambda key: str(TRIGGERS.get(key, key)),
+    }

@@ -223,3 +223,9 @@ def waiting_or_ended(row, done: Callable[[], tuple[str, str]]) -> tuple[str, str
 
 
 COMMON_STATUSES = ("pending", "scheduled", "running", "cancelled", "skipped", "failed", "needs_review")
+
+
+def timeline(opportunity_id: int, limit: int = 200) -> list[ActionRun]:
+    """Every run of one (already authorised) opportunity, newest first."""
+    stmt = select(ActionRun).where(ActionRun.opportunity_id == opportunity_id).order_by(ActionRun.id.desc())
+    return list(db.session.execute(stmt.limit(limit)).scalars())
