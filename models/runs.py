@@ -43,6 +43,7 @@ TRIGGERS = {
     "on_close": _l("On close"),
     "scheduled": _l("Scheduled"),
     "retry": _l("Retry"),
+    "external": _l("External source"),
 }
 
 

@@ -7,6 +7,7 @@ from blueprints.settings import (  # noqa: E402,F401
     assignment,
     channels,
     email_templates,
+    external_sources,
     partners,
     routes,
     smtp,

@@ -2,12 +2,15 @@
 external-source action runs."""
 
 from flask import current_app
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import Form
 
+from engine.errors import PermanentError
 from engine.kinds import _refs
 from engine.kinds.base import RECIPIENTS, Kind, Lookup, Missing, RecipientField, RefField, quoted
-from models import ReportTemplate
+from extensions import db
+from models import ExternalSourceAction, ReportTemplate
 
 
 class SendForSignature(Kind):
@@ -39,6 +42,62 @@ class SendForSignature(Kind):
     def summary(self, config: dict, lookup: Lookup) -> str:
         return "{} → {}".format(quoted(lookup.name(ReportTemplate, config.get("report_template_id"))),
                                 RECIPIENTS.get(config.get("recipient"), "?"))
+
+    def execute(self, run) -> dict:
+        """Render the report for the signer, store the signature request and hand it to the provider."""
+        from engine import recipients, signature
+
+        config = run.config or {}
+        provider = signature.active()
+        if provider is None:
+            raise PermanentError(_("No signature provider is configured."))
+        template = db.session.get(ReportTemplate, config.get("report_template_id") or 0)
+        action = db.session.get(ExternalSourceAction, config.get("external_action_id") or 0)
+        if template is None:
+            raise PermanentError(_("The report template of this action no longer exists."))
+        if action is None:
+            raise PermanentError(_("The external-source action of this action no longer exists."))
+        who = recipients.for_role(run.opportunity, config.get("recipient") or "")
+        request = _request_for(run, provider.key, template, action, who)
+        signer = signature.Signer(who.name, who.address, who.language)
+        callback = signature.Callback(action.source_name, webhook_url(action.source_name))
+        request.reference = provider.send(run, request, signer, callback)
+        request.status = "sent"
+        return {"signature_request_id": request.id, "provider": provider.key, "reference": request.reference,
+                "signer": who.address, "document": request.document_name, "sha256": request.document_sha256,
+                "emails": (run.result or {}).get("emails", [])}
+
+
+def _request_for(run, provider_key, template, action, who):
+    """The run's signature request: made once, so a retried attempt sends the same document and token."""
+    import hashlib
+
+    from sqlalchemy import select
+
+    from engine.signature.document import render_pdf
+    from models import SignatureRequest
+
+    found = db.session.execute(select(SignatureRequest).where(SignatureRequest.run_id == run.id)).scalar_one_or_none()
+    if found is not None:
+        return found
+    pdf = render_pdf(template, run.opportunity, who.language)
+    request = SignatureRequest(run_id=run.id, opportunity_id=run.opportunity_id, external_action_id=action.id,
+                               source_name=action.source_name, provider=provider_key, signer_email=who.address,
+                               signer_name=who.name, language=who.language, status="sending",
+                               document_name=f"{template.label}.pdf", document=pdf,
+                               document_sha256=hashlib.sha256(pdf).hexdigest())
+    db.session.add(request)
+    db.session.flush()
+    return request
+
+
+def webhook_url(source_name: str) -> str:
+    """The address a provider calls back (PUBLIC_URL + /hooks/<source>)."""
+    from flask import url_for
+
+    base = current_app.config.get("PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/")
+    with current_app.test_request_context(base_url=base):
+        return url_for("public.hook", source=source_name, _external=True)
 
 
 KIND = SendForSignature()
