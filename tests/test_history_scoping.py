@@ -93,3 +93,11 @@ def test_internal_user_sees_everything(client, make, world):
     body = client.get("/account/history/email").get_data(as_text=True)
     for k in KEYS + ["none"]:
         assert f"Secret deal {k}" in body and f"Template {k}" in body
+
+
+def test_partner_lands_on_home_with_new_assignments(client, world):
+    client.login(world["users"]["commercial_a"])
+    assert client.get("/").headers["Location"].endswith("/partner")
+    body = client.get("/partner").get_data(as_text=True)
+    assert "Secret deal a" in body and "Accept or reject" in body
+    assert "Secret deal b" not in body and "Secret deal none" not in body

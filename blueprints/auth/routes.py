@@ -25,6 +25,8 @@ def index():
     """Home: partners land on their assigned opportunities, others on the opportunity list."""
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
+    if current_user.is_partner:
+        return redirect(url_for("history.partner_home"))
     return redirect(url_for("opportunities.index"))
 
 

@@ -9,6 +9,7 @@ from blueprints.history import bp
 from extensions import db
 from models import ActionRun, Opportunity
 from services import history
+from services import partner_home as home_svc
 from services import runs as run_svc
 from services.access import permission_required, scope_opportunities
 
@@ -65,3 +66,12 @@ def history_helpers():
         "run_kind_label": lambda key: str(KINDS[key].label) if key in KINDS else key,
         "run_trigger_label": lambda key: str(TRIGGERS.get(key, key)),
     }
+
+
+@bp.route("/partner")
+@login_required
+def partner_home():
+    """A partner's landing page: new assignments to accept or reject, their opportunities, their substates."""
+    if not current_user.is_partner:
+        return redirect(url_for("opportunities.index"))
+    return render_template("history/partner_home.html", **home_svc.partner_home(current_user))
