@@ -20,7 +20,7 @@ from engine.kinds import get_kind
 from extensions import db
 from models.base import utcnow
 from models.runs import WAITING_STATUSES, ActionRun
-from services import ServiceError
+from services import ServiceError, notifications
 
 log = logging.getLogger("oppflow.engine")
 _HOST = socket.gethostname()
@@ -121,6 +121,7 @@ def _failed(run_id: int, token: str, attempts: int, error: str, transient: bool)
                    enqueued_at=None, error=error):
             db.session.commit()
         return False
+    notifications.run_failed(run, error)  # committed with the outcome, dropped if the lease was lost
     _outcome(run, token, "failed", error=error)
     return True
 

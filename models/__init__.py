@@ -14,6 +14,7 @@ from models.catalog import (
 from models.comms import OutgoingEmail
 from models.files import StoredFile
 from models.flow import Action, OpportunityType, State, Substate
+from models.notifications import Notification
 from models.opportunity import Customer, Opportunity, OpportunitySubstate, SubstateEvent
 from models.runs import ActionRun
 from models.signatures import ExternalSource, SignatureRequest
@@ -37,6 +38,7 @@ __all__ = [
     "ExternalSourceAction",
     "Opportunity",
     "OpportunitySubstate",
+    "Notification",
     "OpportunityType",
     "OutgoingEmail",
     "PartnerCompany",

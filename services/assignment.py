@@ -42,7 +42,7 @@ from extensions import db
 from models import Assignment, AssignmentRule, AssignmentRuleCompany, Opportunity, PartnerCompany, User
 from models.base import utcnow
 from models.work import OPEN_ASSIGNMENT
-from services import ServiceError
+from services import ServiceError, notifications
 
 FIELD = {"installer": "installer_id", "commercial": "commercial_id"}
 
@@ -202,6 +202,7 @@ def assign(opp: Opportunity, partner_kind: str, run_id: int | None = None) -> As
                             run_id=run_id, assigned_at=utcnow())
     db.session.add(assignment)
     db.session.flush()
+    notifications.assignment_created(assignment)
     return assignment
 
 

@@ -13,7 +13,8 @@ from models import Opportunity
 
 # Endpoints a partner user may reach; each is checked for leaks instead of expecting 404.
 PARTNER_PAGES = {"auth.index", "auth.login", "auth.logout", "auth.set_language", "opportunities.index", "static",
-                 "history.account", "history.index", "history.tab", "history.partner_home"}
+                 "history.account", "history.index", "history.tab", "history.partner_home",
+                 "history.notifications", "history.bell"}
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from blueprints.history import bp
 from extensions import db
 from models import ActionRun, Opportunity
 from services import history
+from services import notifications as notify_svc
 from services import partner_home as home_svc
 from services import runs as run_svc
 from services.access import permission_required, scope_opportunities
@@ -75,3 +76,19 @@ def partner_home():
     if not current_user.is_partner:
         return redirect(url_for("opportunities.index"))
     return render_template("history/partner_home.html", **home_svc.partner_home(current_user))
+
+
+@bp.route("/notifications")
+@login_required
+def notifications():
+    """The user's notifications, newest first; opening the list marks them read."""
+    items = notify_svc.list_and_mark_read(current_user)
+    db.session.commit()
+    return render_template("history/notifications.html", items=items)
+
+
+@bp.route("/notifications/bell")
+@login_required
+def bell():
+    """The header bell's unread count (htmx polls it)."""
+    return render_template("history/_bell.html", unread=notify_svc.unread_count(current_user))
