@@ -1,0 +1,191 @@
+"""Email and PDF figures (issue 5): emails/s through the whole pipeline — runs of a send-email action
+through real workers to an aiosmtpd sink on loopback — against plain smtplib to the same sink in the same
+run, and xhtml2pdf render time per page for 1 and 10 pages.
+
+    .venv/bin/python bench/comms.py [--database-url postgresql://…] [--emails 300] [--workers 2]
+
+The smtplib baseline sends the same messages as the pipeline does: one connection per message (each run
+sends its own), built with engine.mail.build. Ends with one JSON line: emails_ratio (pipeline / smtplib),
+pdf_ms_per_page_1, pdf_ms_per_page_10 (plus the raw rates).
+"""
+
+import argparse
+import io
+import json
+import smtplib
+import statistics
+import threading
+import time
+import uuid
+
+from support import WorkerPool, database_url, drop_schemas, free_port, redis_url
+
+
+class Sink:
+    """Counts the messages the loopback server accepts."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        with self.lock:
+            self.count += 1
+        return "250 OK"
+
+
+def build(emails: int):
+    """A flow whose first substate sends an email to the client on open, and `emails` opportunities."""
+    from extensions import db
+    from models import (
+        Action,
+        Channel,
+        Customer,
+        EmailTemplate,
+        Opportunity,
+        OpportunityType,
+        SmtpCredential,
+        State,
+        Substate,
+    )
+
+    db.create_all()
+    flow = OpportunityType(name="Bench flow", name_i18n={})
+    state = State(name="S", name_i18n={}, position=0)
+    sub = Substate(name="S1", name_i18n={}, position=0)
+    state.substates.append(sub)
+    flow.states.append(state)
+    channel, customer = Channel(name="Web"), Customer(name="Mario Rossi", email="mario@example.it", language="it")
+    template = EmailTemplate(name="Bench", subjects={"it": "Offerta {{ opportunity.name }}"},
+                             bodies={"it": "<p>Gentile {{ client.name }}, {{ opportunity.amount }}.</p>"})
+    cred = SmtpCredential(name="Sink", host="127.0.0.1", port=0, security="none", from_address="bench@example.com")
+    db.session.add_all([flow, channel, customer, template, cred])
+    db.session.flush()
+    db.session.add(Action(substate=sub, group="on_open", kind="send_email", position=0, enabled=True,
+                          config={"email_template_id": template.id, "smtp_credential_id": cred.id,
+                                  "recipient": "client", "extra_user_ids": []}))
+    opps = [Opportunity(name=f"Impianto {i}", type=flow, channel=channel, customer=customer, amount=1000 + i)
+            for i in range(emails)]
+    db.session.add_all(opps)
+    db.session.commit()
+    return cred, sub, [o.id for o in opps], template
+
+
+def pipeline(sub, ids: list[int], sink: Sink) -> float:
+    """Emails/s: every opportunity's substate opened at once; until the sink has them all."""
+    from extensions import db
+    from models import Opportunity
+    from services.substates import open_substate
+
+    for oid in ids:
+        open_substate(db.session.get(Opportunity, oid), sub.id, None)
+    start = time.perf_counter()
+    db.session.commit()  # enqueues every run
+    deadline = time.time() + 300
+    while sink.count < len(ids) and time.time() < deadline:
+        time.sleep(0.01)
+    return sink.count / (time.perf_counter() - start)
+
+
+def plain(cred, template, port: int, count: int, sink: Sink) -> float:
+    """Emails/s with smtplib alone: the same rendered message, one connection per message."""
+    from engine import render
+    from engine.mail import Sender, build, new_message_id
+    from engine.recipients import Recipient
+    from extensions import db
+    from models import Opportunity
+
+    opp = db.session.execute(db.select(Opportunity)).scalars().first()
+    person = Recipient("client", "mario@example.it", "Mario Rossi", "it")
+    sender = Sender("127.0.0.1", port, "none", None, None, cred.from_address, None)
+    before = sink.count
+    start = time.perf_counter()
+    for _ in range(count):
+        msg = build(sender, render.compose(template, opp, person), new_message_id(cred.from_address))
+        with smtplib.SMTP("127.0.0.1", port) as smtp:
+            smtp.send_message(msg)
+    elapsed = time.perf_counter() - start
+    assert sink.count - before == count
+    return count / elapsed
+
+
+def pdf_ms_per_page(pages: int, repeat: int = 5) -> float:
+    """Median milliseconds per page for a report of `pages` pages with placeholders and a table."""
+    from pypdf import PdfReader
+
+    from engine import pdf
+    from extensions import db
+    from models import Opportunity, ReportTemplate
+
+    section = ("<h1>{{ opportunity.name }}</h1><p>{{ client.name }} — {{ opportunity.amount }}</p>"
+               "<table>" + "".join(f"<tr><td>Row {i}</td><td>{{{{ client.name }}}}</td><td>{i * 10}</td></tr>"
+                                   for i in range(25)) + "</table>")
+    html = "<div style='page-break-after: always'>" + section + "</div>"
+    template = ReportTemplate(label="Bench", html=html * pages, css="td { padding: 2px; }", paper_size="A4")
+    opp = db.session.execute(db.select(Opportunity)).scalars().first()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        content = pdf.render_report(template, opp, "it")
+        times.append((time.perf_counter() - start) * 1000)
+    real_pages = len(PdfReader(io.BytesIO(content)).pages)
+    return statistics.median(times) / real_pages
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url")
+    parser.add_argument("--emails", type=int, default=300)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+
+    from aiosmtpd.controller import Controller
+
+    from app import create_app
+
+    redis, redis_proc = redis_url()
+    db_url = database_url(args.database_url)
+    queue_name = f"bench-{uuid.uuid4().hex[:8]}"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": db_url, "REDIS_URL": redis, "RQ_QUEUE": queue_name})
+    from redis import Redis
+    from rq import Queue
+
+    queue = Queue(queue_name, connection=Redis.from_url(redis))
+    sink = Sink()
+    port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    pool = WorkerPool({"DATABASE_URL": db_url, "REDIS_URL": redis, "RQ_QUEUE": queue_name,
+                       "SECRET_KEY": app.config["SECRET_KEY"],
+                       "OPPFLOW_ENCRYPTION_KEYS": app.config["ENCRYPTION_KEYS"]})
+    results = {}
+    try:
+        with app.app_context():
+            cred, sub, ids, template = build(args.emails)
+            cred.port = port
+            from extensions import db
+
+            db.session.commit()
+            pool.start(args.workers, queue)
+            results["pipeline_emails_per_s"] = round(pipeline(sub, ids, sink), 1)
+            pool.stop(queue)
+            results["smtplib_emails_per_s"] = round(plain(cred, template, port, args.emails, sink), 1)
+            results["emails_ratio"] = round(results["pipeline_emails_per_s"] / results["smtplib_emails_per_s"], 3)
+            print(f"pipeline ({args.workers} workers): {results['pipeline_emails_per_s']} emails/s; "
+                  f"plain smtplib: {results['smtplib_emails_per_s']} emails/s; "
+                  f"ratio {results['emails_ratio']:.0%}")
+            results["pdf_ms_per_page_1"] = round(pdf_ms_per_page(1), 1)
+            results["pdf_ms_per_page_10"] = round(pdf_ms_per_page(10), 1)
+            print(f"PDF: {results['pdf_ms_per_page_1']} ms/page (1 page), "
+                  f"{results['pdf_ms_per_page_10']} ms/page (10 pages)")
+    finally:
+        pool.stop(queue)
+        controller.stop()
+        drop_schemas()
+        if redis_proc:
+            redis_proc.terminate()
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
