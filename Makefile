@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po | $(STAMP)
-	$(BIN)/pybabel compile --use-fuzzy=false -d translations -l $* >/dev/null 2>&1 || $(BIN)/pybabel compile -d translations -l $*
+	$(BIN)/pybabel compile -d translations -l $* >/dev/null
 
 translations: $(STAMP) translations/it/LC_MESSAGES/messages.mo translations/es/LC_MESSAGES/messages.mo translations/en/LC_MESSAGES/messages.mo
 
