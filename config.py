@@ -103,4 +103,5 @@ class Config:
         self.MAIL_CA_FILE = os.environ.get("MAIL_CA_FILE") or None
         # Reports and exports that were sent, kept for download (SPEC A6, A9).
         self.FILES_DIR = os.environ.get("FILES_DIR") or str(INSTANCE_DIR / "files")
+        self.EXPORT_MAX_ROWS = int(os.environ.get("EXPORT_MAX_ROWS", "10000"))
         self.OPPFLOW_KIND_PLUGINS = os.environ.get("OPPFLOW_KIND_PLUGINS", "")
