@@ -6,7 +6,16 @@ import pytest
 from sqlalchemy import func, select
 
 from extensions import db
-from models import Action, AssignmentRule, Channel, PartnerCompany, User, UserPermission
+from models import (
+    Action,
+    AssignmentRule,
+    Channel,
+    ExportTemplate,
+    PartnerCompany,
+    ReportTemplate,
+    User,
+    UserPermission,
+)
 from services import users as user_svc
 from services.validation import InvalidData
 
@@ -98,6 +107,30 @@ ROUTES = [
     ("POST", "/settings/email-templates/{email_template}"),
     ("POST", "/settings/email-templates/{email_template}/delete"),
     ("POST", "/settings/email-templates/preview"),
+    ("GET", "/settings/report-templates"),
+    ("GET", "/settings/report-templates/new"),
+    ("POST", "/settings/report-templates/new"),
+    ("GET", "/settings/report-templates/{report_template}"),
+    ("POST", "/settings/report-templates/{report_template}"),
+    ("POST", "/settings/report-templates/{report_template}/delete"),
+    ("POST", "/settings/report-templates/preview"),
+    ("GET", "/settings/export-templates"),
+    ("GET", "/settings/export-templates/new"),
+    ("POST", "/settings/export-templates/new"),
+    ("GET", "/settings/export-templates/{export_template}"),
+    ("POST", "/settings/export-templates/{export_template}"),
+    ("POST", "/settings/export-templates/{export_template}/delete"),
+    ("GET", "/settings/external-sources"),
+    ("GET", "/settings/external-sources/new"),
+    ("POST", "/settings/external-sources/new"),
+    ("POST", "/settings/external-sources/{source}/secret"),
+    ("POST", "/settings/external-sources/{source}/delete"),
+    ("GET", "/settings/external-sources/actions/new"),
+    ("POST", "/settings/external-sources/actions/new"),
+    ("GET", "/settings/external-sources/actions/{external_action}"),
+    ("POST", "/settings/external-sources/actions/{external_action}"),
+    ("POST", "/settings/external-sources/actions/{external_action}/delete"),
+    ("GET", "/settings/esignature"),
 ]
 
 
@@ -107,7 +140,24 @@ def targets(make):
     return {"user": make.user("agent", name="Target User").id, "company": company.id,
             "channel": make.channel("Target channel").id, "activity_type": make.activity_type("Target type").id,
             "rule": make.rule(companies=[company]).id, "smtp": make.smtp("Target SMTP").id,
-            "email_template": make.email_template("Target template").id}
+            "email_template": make.email_template("Target template").id,
+            "report_template": _record(ReportTemplate(label="Target report", html="<p>x</p>")),
+            "export_template": _record(ExportTemplate(name="Target export", columns=["name"])),
+            "source": _source_id(), "external_action": make.external_action("Target action").id}
+
+
+def _source_id() -> int:
+    from services.external_sources import create_source
+
+    source, _secret = create_source("target", "Target source")
+    db.session.commit()
+    return source.id
+
+
+def _record(record) -> int:
+    db.session.add(record)
+    db.session.commit()
+    return record.id
 
 
 def snapshot():
@@ -122,7 +172,9 @@ def snapshot():
 def test_routes_list_covers_every_settings_endpoint(app):
     placeholders = {"{user}": "<int:user_id>", "{company}": "<int:company_id>", "{channel}": "<int:channel_id>",
                     "{activity_type}": "<int:type_id>", "{rule}": "<int:rule_id>", "{smtp}": "<int:cred_id>",
-                    "{email_template}": "<int:template_id>"}
+                    "{email_template}": "<int:template_id>", "{report_template}": "<int:template_id>",
+                    "{export_template}": "<int:template_id>", "{source}": "<int:source_id>",
+                    "{external_action}": "<int:action_id>"}
     listed = set()
     for method, url in ROUTES:
         for key, arg in placeholders.items():

@@ -4,13 +4,14 @@ external-source action runs."""
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import update
 from wtforms import Form
 
 from engine.errors import PermanentError
 from engine.kinds import _refs
 from engine.kinds.base import RECIPIENTS, Kind, Lookup, Missing, RecipientField, RefField, quoted
 from extensions import db
-from models import ExternalSourceAction, ReportTemplate
+from models import ExternalSourceAction, ReportTemplate, SignatureRequest
 
 
 class SendForSignature(Kind):
@@ -62,7 +63,10 @@ class SendForSignature(Kind):
         signer = signature.Signer(who.name, who.address, who.language)
         callback = signature.Callback(action.source_name, webhook_url(action.source_name))
         request.reference = provider.send(run, request, signer, callback)
-        request.status = "sent"
+        # Conditional: the signer may already have answered between the email's 250 and this commit.
+        db.session.execute(update(SignatureRequest).where(SignatureRequest.id == request.id,
+                                                          SignatureRequest.status == "sending")
+                           .values(status="sent").execution_options(synchronize_session=False))
         return {"signature_request_id": request.id, "provider": provider.key, "reference": request.reference,
                 "signer": who.address, "document": request.document_name, "sha256": request.document_sha256,
                 "emails": (run.result or {}).get("emails", [])}
@@ -75,7 +79,6 @@ def _request_for(run, provider_key, template, action, who):
     from sqlalchemy import select
 
     from engine.signature.document import render_pdf
-    from models import SignatureRequest
 
     found = db.session.execute(select(SignatureRequest).where(SignatureRequest.run_id == run.id)).scalar_one_or_none()
     if found is not None:
