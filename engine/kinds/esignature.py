@@ -69,7 +69,19 @@ class SendForSignature(Kind):
                            .values(status="sent").execution_options(synchronize_session=False))
         return {"signature_request_id": request.id, "provider": provider.key, "reference": request.reference,
                 "signer": who.address, "document": request.document_name, "sha256": request.document_sha256,
-                "emails": (run.result or {}).get("emails", [])}
+                "emails": _emails_of(run)}
+
+
+def _emails_of(run) -> list[dict]:
+    """What the provider emailed for this run, if it emails through our outbox (the simulator does)."""
+    from sqlalchemy import select
+
+    from models import OutgoingEmail
+
+    rows = db.session.execute(select(OutgoingEmail).where(OutgoingEmail.run_id == run.id)
+                              .order_by(OutgoingEmail.id)).scalars()
+    return [{"to": r.recipient, "role": r.recipient_role, "language": r.language, "message_id": r.message_id,
+             "status": r.status} for r in rows]
 
 
 def _request_for(run, provider_key, template, action, who):

@@ -74,7 +74,7 @@ def _credentials():
 
 
 def complete(request, outcome: str):
-    """The signer's answer on the signing page, delivered as the provider's signed callback."""
+    """The signer's answer on the signing page, delivered as the provider's signed callback (committed)."""
     import json
     import time
     import uuid
@@ -84,4 +84,4 @@ def complete(request, outcome: str):
     body = json.dumps({"id": uuid.uuid4().hex, "type": f"signature.{outcome}", "reference": request.reference,
                        "provider": "simulator"}).encode()
     headers = webhooks.sign_headers(webhooks.secret_of(request.source_name), body, int(time.time()))
-    return webhooks.receive(request.source_name, headers, body)
+    return webhooks.handle(request.source_name, headers, body)
