@@ -188,8 +188,9 @@ def handle(source_name: str, headers, body: bytes) -> Answer:
         answer = receive(source_name, headers, body)
         if answer.status == 200:
             db.session.commit()
-        else:
+        else:  # only applied events count as seen: a refused one may be sent again once it can apply
             db.session.rollback()
+            _forget(answer.replay_key)
         return answer
     except Exception:  # noqa: BLE001 - the sender gets a JSON answer and retries; the log keeps the cause
         log.exception("webhook %s failed", source_name)

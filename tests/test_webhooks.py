@@ -100,8 +100,9 @@ def test_unreadable_body_and_unknown_events_answer_4xx_never_500(client, hook_wo
     assert post(client, b"not json", w["secret"]).status_code == 400
     assert post(client, b"[1, 2]", w["secret"]).status_code == 400
     assert post(client, event(w, kind="order.paid"), w["secret"]).status_code == 422
-    other = json.dumps({"id": "x1", "type": "signature.signed", "reference": "unknown"}).encode()
+    other = json.dumps({"id": uuid.uuid4().hex, "type": "signature.signed", "reference": "unknown"}).encode()
     assert post(client, other, w["secret"]).status_code == 422
+    assert post(client, other, w["secret"]).status_code == 422  # a refused event is not remembered as seen
 
 
 def test_declined_marks_the_request_and_runs_no_signed_action(client, hook_world):
