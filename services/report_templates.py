@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from engine import exports, pdf, render
 from extensions import db
-from models import Action, ExportTemplate, ReportTemplate
+from models import Action, ExportTemplate, ReportTemplate, StoredFile
 from services import ServiceError
 from services.validation import InvalidData
 
@@ -156,3 +156,12 @@ def save_export(template: ExportTemplate | None, data: ExportData) -> ExportTemp
     db.session.add(template)
     db.session.flush()
     return template
+
+
+def sent_files(opp, user):
+    """The files automatic actions sent for `opp` that `user` may download, newest first. An export holds
+    other opportunities' rows (whatever its recipient may see), so partner users get reports only."""
+    stmt = select(StoredFile).where(StoredFile.opportunity_id == opp.id)
+    if user.is_partner:
+        stmt = stmt.where(StoredFile.kind == "generate_report")
+    return list(db.session.execute(stmt.order_by(StoredFile.id.desc())).scalars())

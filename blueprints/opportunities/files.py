@@ -1,17 +1,16 @@
 """Downloads of the files automatic actions sent (reports, exports: SPEC A6, A9), scoped like the
-opportunity itself: a user who may not see the opportunity gets 404, never a hint that the file exists."""
+opportunity itself: a user who may not see the opportunity gets 404, never a hint that the file exists;
+partner users get reports only (an export holds other opportunities' rows)."""
 
 from io import BytesIO
 
 from flask import abort, send_file
-from flask_login import login_required
-from sqlalchemy import select
+from flask_login import current_user, login_required
 
 from blueprints.opportunities import bp
 from engine import files
-from extensions import db
-from models import StoredFile
 from services.access import get_opportunity_or_404
+from services.report_templates import sent_files
 
 
 @bp.route("/opportunities/<int:opp_id>/files/<int:file_id>")
@@ -19,8 +18,7 @@ from services.access import get_opportunity_or_404
 def file_download(opp_id: int, file_id: int):
     """Exactly the bytes that were sent (checked against their sha256), as an attachment."""
     opp = get_opportunity_or_404(opp_id)
-    row = db.session.execute(select(StoredFile).where(StoredFile.id == file_id, StoredFile.opportunity_id == opp.id)
-                             ).scalar_one_or_none()
+    row = next((f for f in sent_files(opp, current_user) if f.id == file_id), None)
     content = files.read(row) if row is not None else None
     if content is None:
         abort(404)

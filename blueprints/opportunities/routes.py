@@ -11,6 +11,7 @@ from services import ServiceError
 from services import opportunities as svc
 from services import substates as substate_svc
 from services.access import get_opportunity_or_404, permission_required
+from services.report_templates import sent_files
 
 
 def _filters() -> svc.OpportunityFilters:
@@ -41,7 +42,7 @@ def detail(opp_id: int):
     """Opportunity detail: client, channel, amount, partners and the flow with open/close buttons."""
     opp = get_opportunity_or_404(opp_id)
     return render_template("opportunities/detail.html", opp=opp, flow=substate_svc.flow_of(opp),
-                           may_act=substate_svc.may_act)
+                           may_act=substate_svc.may_act, sent_files=sent_files(opp, current_user))
 
 
 @bp.route("/opportunities/<int:opp_id>/substates/<int:substate_id>/<any(open, close):action>", methods=["POST"])

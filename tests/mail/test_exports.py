@@ -7,6 +7,7 @@ import io
 from decimal import Decimal
 
 import pytest
+from flask import g
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
@@ -96,7 +97,7 @@ def final_run(timeout: float = 30.0) -> ActionRun:
                     message="the export run to end")
 
 
-def test_xlsx_export_arrives_with_the_columns_and_the_partners_rows(files_app, make, smtp_server, workers):
+def test_xlsx_export_arrives_with_the_columns_and_the_partners_rows(files_app, make, client, smtp_server, workers):
     server = smtp_server()
     w = export_world(make, server, export())
     workers.start(1, **worker_env(files_app), FILES_DIR=files_app.config["FILES_DIR"])
@@ -116,7 +117,18 @@ def test_xlsx_export_arrives_with_the_columns_and_the_partners_rows(files_app, m
     assert (result["export_template"], result["export_type"], result["extension"], result["recipient"]) == (
         "Pipeline", "xlsx", "xlsx", "info@solarenord.example")
     assert result["emails"][0]["status"] == "sent" and result["files"][0]["id"]
-    assert db.session.scalar(select(StoredFile)).kind == "export"
+    stored = db.session.scalar(select(StoredFile))
+    assert stored.kind == "export"
+    # the installer company's users see the opportunity, but an export holds other rows: internal only
+    url = f"/opportunities/{w['opp'].id}/files/{stored.id}"
+    client.login(w["owner"])
+    assert client.get(url).status_code == 200 and url in client.get(f"/opportunities/{w['opp'].id}").get_data(
+        as_text=True)
+    g.pop("_login_user", None)
+    partner = files_app.test_client()
+    partner.login(make.user("partner", company=w["installer"]))
+    assert partner.get(url).status_code == 404
+    assert url not in partner.get(f"/opportunities/{w['opp'].id}").get_data(as_text=True)
 
 
 def test_csv_export_for_the_client_holds_only_their_opportunity(files_app, make, smtp_server, workers):

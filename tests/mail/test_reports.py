@@ -185,6 +185,7 @@ def test_report_arrives_attached_and_downloads_as_sent(files_app, make, client, 
     client.login(w["owner"])
     response = client.get(url)
     assert response.status_code == 200 and hashlib.sha256(response.data).hexdigest() == stored.sha256
+    assert url in client.get(f"/opportunities/{w['opp'].id}").get_data(as_text=True)  # listed on the page
     assert client.get(f"/opportunities/{w['opp'].id}/files/{stored.id + 1}").status_code == 404
     g.pop("_login_user", None)  # the test's app context is the requests' too: forget the cached user
     other = files_app.test_client()
