@@ -3,6 +3,7 @@ docs/make_screenshots.py, so both see the app exactly as a user does (real HTTP,
 
 import contextlib
 import os
+import re
 import socket
 import subprocess
 import tempfile
@@ -126,7 +127,7 @@ def login(page, email: str, password: str | None = None, *, lang: str | None = N
     form.locator("input[name=email]").fill(email)
     form.locator("input[name=password]").fill(password or DEMO_PASSWORD)
     form.locator("button[type=submit]").click()
-    page.wait_for_url("**/opportunities")
+    page.wait_for_url(re.compile(r".*/(opportunities|partner)$"))  # partner users land on their home
     if lang:
         switch_language(page, lang)
     return page

@@ -155,6 +155,7 @@ def test_partner_sees_only_their_company_and_gets_404_elsewhere(page, live_serve
         )
     assert 0 < own < total and other is not None
     login(page, INSTALLER, lang="en")
+    page.goto("/opportunities")
     expect(page.locator("#opp-table .count")).to_have_text(_opportunities_text(own))
     rows = page.locator("#opp-table tbody tr")
     expect(rows.first).to_be_visible()
