@@ -16,12 +16,15 @@ class SubstateKind(Kind):
         )
 
     def fill(self, form, substate) -> None:
-        """Every substate of the same type but this one, grouped by state (archived ones left out)."""
+        """Every substate of the same type, grouped by state (archived ones left out); this one is marked,
+        e.g. to close itself a while after it opened."""
         groups = {}
+        this = str(_l("this substate"))
         for state in substate.state.type.states:
             if state.archived:
                 continue
-            pairs = [(s.id, s.label) for s in state.substates if not s.archived and s.id != substate.id]
+            pairs = [(s.id, f"{s.label} ({this})" if s.id == substate.id else s.label)
+                     for s in state.substates if not s.archived]
             if pairs:
                 groups[state.label] = pairs
         form.substate_id.set_records(None, groups=groups)
