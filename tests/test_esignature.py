@@ -50,7 +50,7 @@ def test_signature_end_to_end_through_workers_and_smtp(mail_app, make, client, s
 
     (msg,) = server.wait_for(1)
     assert msg["To"].addresses[0].addr_spec == "mario.rossi@example.it"
-    assert msg["Subject"] == "Document to sign: Contratto.pdf"  # written in the client's language (it) once translated
+    assert msg["Subject"] == "Documento da firmare: Contratto.pdf"  # in the client's language (it)
     text = msg.get_body(("plain",)).get_content()
     token = LINK.search(text).group(1)
     (pdf_part,) = [p for p in msg.iter_attachments()]
