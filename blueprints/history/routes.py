@@ -58,12 +58,11 @@ def retry(run_id: int):
 
 @bp.app_context_processor
 def history_helpers():
-    """Helpers the opportunity timeline partial uses on any page."""
+    """Labels the run lists (history and opportunity timeline) show on any page."""
     from engine.kinds import KINDS
     from models.runs import TRIGGERS
 
     return {
-        "timeline_of": history.timeline,
         "run_kind_label": lambda key: str(KINDS[key].label) if key in KINDS else key,
         "run_trigger_label": lambda key: str(TRIGGERS.get(key, key)),
     }

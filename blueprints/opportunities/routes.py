@@ -5,13 +5,13 @@ from sqlalchemy import or_, select
 
 from blueprints.opportunities import bp
 from blueprints.opportunities.forms import OpportunityForm
+from blueprints.opportunities.page import flow_context, page_context
 from extensions import db
 from models import Channel, Customer, OpportunityType, User
 from services import ServiceError
 from services import opportunities as svc
 from services import substates as substate_svc
 from services.access import get_opportunity_or_404, permission_required
-from services.report_templates import sent_files
 
 
 def _filters() -> svc.OpportunityFilters:
@@ -41,8 +41,7 @@ def index():
 def detail(opp_id: int):
     """Opportunity detail: client, channel, amount, partners and the flow with open/close buttons."""
     opp = get_opportunity_or_404(opp_id)
-    return render_template("opportunities/detail.html", opp=opp, flow=substate_svc.flow_of(opp),
-                           may_act=substate_svc.may_act, sent_files=sent_files(opp, current_user))
+    return render_template("opportunities/detail.html", **page_context(opp))
 
 
 @bp.route("/opportunities/<int:opp_id>/substates/<int:substate_id>/<any(open, close):action>", methods=["POST"])
@@ -54,8 +53,7 @@ def change_substate(opp_id: int, substate_id: int, action: str):
     change(opp, substate_id, current_user)
     db.session.commit()
     if request.htmx:
-        return render_template("opportunities/_flow.html", opp=opp, flow=substate_svc.flow_of(opp),
-                               may_act=substate_svc.may_act)
+        return render_template("opportunities/_flow.html", **flow_context(opp))
     return redirect(url_for("opportunities.detail", opp_id=opp.id))
 
 

@@ -9,43 +9,22 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from blueprints.opportunities import bp
+from blueprints.opportunities.page import activities_context, assignments_context, page_context
 from extensions import db
 from services import ServiceError
 from services import activities as activity_svc
 from services import assignment as assignment_svc
-from services import substates as substate_svc
 from services.access import get_opportunity_or_404
 
-
-@bp.app_template_global()
-def opportunity_activities(opp):
-    """The activities the opportunity page lists (one source for the page and the htmx partial)."""
-    return activity_svc.activities_of(opp)
+PANELS = {"activities": activities_context, "assignments": assignments_context}
 
 
-@bp.app_template_global()
-def opportunity_assignments(opp):
-    """The assignments the current user may see on the opportunity page."""
-    return assignment_svc.assignments_of(opp, current_user)
-
-
-@bp.app_template_global()
-def may_complete_activity(activity) -> bool:
-    return not activity.is_completed and activity_svc.may_complete(current_user)
-
-
-@bp.app_template_global()
-def may_answer_assignment(assignment) -> bool:
-    return assignment_svc.may_answer(current_user, assignment)
-
-
-def _back(opp, partial: str, message: str | None = None, status: int = 200, **ctx):
+def _back(opp, panel: str, message: str | None = None, status: int = 200, **ctx):
     """htmx gets the panel back; a plain form post goes back to the page, with the message."""
     if request.htmx:
-        return render_template(partial, opp=opp, **ctx), status
+        return render_template(f"opportunities/_{panel}.html", **PANELS[panel](opp), **ctx), status
     if status == 422:  # the page again, with the message at the form
-        return render_template("opportunities/detail.html", opp=opp, flow=substate_svc.flow_of(opp),
-                               may_act=substate_svc.may_act, **ctx), status
+        return render_template("opportunities/detail.html", **page_context(opp), **ctx), status
     if message:
         flash(message, "success" if status < 400 else "error")
     return redirect(url_for("opportunities.detail", opp_id=opp.id))
@@ -58,7 +37,7 @@ def activity_complete(opp_id: int, activity_id: int):
     opp = get_opportunity_or_404(opp_id)
     activity_svc.complete(opp, activity_id, current_user)
     db.session.commit()
-    return _back(opp, "opportunities/_activities.html", _("Activity completed."))
+    return _back(opp, "activities", _("Activity completed."))
 
 
 @bp.route("/opportunities/<int:opp_id>/assignments/<int:assignment_id>/accept", methods=["POST"])
@@ -68,7 +47,7 @@ def assignment_accept(opp_id: int, assignment_id: int):
     opp = get_opportunity_or_404(opp_id)
     assignment_svc.accept(opp, assignment_id, current_user)
     db.session.commit()
-    return _back(opp, "opportunities/_assignments.html", _("Assignment accepted."))
+    return _back(opp, "assignments", _("Assignment accepted."))
 
 
 @bp.route("/opportunities/<int:opp_id>/assignments/<int:assignment_id>/reject", methods=["POST"])
@@ -83,7 +62,7 @@ def assignment_reject(opp_id: int, assignment_id: int):
         db.session.rollback()
         if err.status != 422:
             raise
-        return _back(opp, "opportunities/_assignments.html", err.message, 422, reject_error=err.message,
+        return _back(opp, "assignments", err.message, 422, reject_error=err.message,
                      reason=reason)
     db.session.commit()
     flash(_("Assignment rejected: the opportunity is no longer assigned to your company."), "success")

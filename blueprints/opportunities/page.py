@@ -1,0 +1,34 @@
+"""What the opportunity page shows, gathered by the route rather than queried from the templates.
+
+The page and each panel that an htmx endpoint sends back alone read the same names, so a panel's
+context function serves both (DESIGN.md: partials have one source)."""
+
+from flask_login import current_user
+
+from models import Opportunity
+from services import activities as activity_svc
+from services import assignment as assignment_svc
+from services import history
+from services import substates as substate_svc
+from services.report_templates import sent_files
+
+
+def flow_context(opp: Opportunity) -> dict:
+    return {"opp": opp, "flow": substate_svc.flow_of(opp), "may_act": substate_svc.may_act}
+
+
+def activities_context(opp: Opportunity) -> dict:
+    may_complete = activity_svc.may_complete(current_user)
+    return {"opp": opp, "activities": activity_svc.activities_of(opp),
+            "may_complete_activity": lambda activity: may_complete and not activity.is_completed}
+
+
+def assignments_context(opp: Opportunity) -> dict:
+    return {"opp": opp, "assignments": assignment_svc.assignments_of(opp, current_user),
+            "may_answer_assignment": lambda assignment: assignment_svc.may_answer(current_user, assignment)}
+
+
+def page_context(opp: Opportunity) -> dict:
+    """Everything the whole page needs: flow, activities, assignments, files sent and the timeline."""
+    return {**flow_context(opp), **activities_context(opp), **assignments_context(opp),
+            "sent_files": sent_files(opp, current_user), "timeline": history.timeline(opp.id)}
