@@ -105,3 +105,7 @@ class Config:
         self.FILES_DIR = os.environ.get("FILES_DIR") or str(INSTANCE_DIR / "files")
         self.EXPORT_MAX_ROWS = int(os.environ.get("EXPORT_MAX_ROWS", "10000"))
         self.OPPFLOW_KIND_PLUGINS = os.environ.get("OPPFLOW_KIND_PLUGINS", "")
+        # The address users and signers reach this app at: links in emails and the provider's callback URL.
+        self.PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/")
+        # E-signature provider used until an admin chooses one in Settings → Electronic signature ('' = off).
+        self.ESIGN_PROVIDER = os.environ.get("ESIGN_PROVIDER", "simulator")

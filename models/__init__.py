@@ -17,6 +17,7 @@ from models.flow import Action, OpportunityType, State, Substate
 from models.notifications import Notification
 from models.opportunity import Customer, Opportunity, OpportunitySubstate, SubstateEvent
 from models.runs import ActionRun
+from models.settings import AppSetting
 from models.signatures import ExternalSource, SignatureRequest
 from models.work import Activity, Assignment
 
@@ -27,6 +28,7 @@ __all__ = [
     "ActionRun",
     "Activity",
     "ActivityType",
+    "AppSetting",
     "Assignment",
     "AssignmentRule",
     "AssignmentRuleCompany",

@@ -6,7 +6,7 @@ from datetime import datetime, time
 
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
-from sqlalchemy import Boolean, DateTime, ForeignKey, String, Time, UniqueConstraint
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, String, Time, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -122,6 +122,11 @@ class User(UserMixin, db.Model):
     @property
     def role_label(self) -> str:
         return str(ROLES.get(self.role, self.role))
+
+
+# One account per address whatever its case: the service checks first and says so in words; this index
+# closes the race between two simultaneous creates.
+Index("uq_user_email_lower", func.lower(User.email), unique=True)
 
 
 class Channel(db.Model):

@@ -126,3 +126,14 @@ def delete_action(action: ExternalSourceAction) -> None:
         raise ServiceError(_("Automatic actions use it: change those first."), 409)
     db.session.delete(action)
     db.session.flush()
+
+
+def choose_provider(key: str) -> None:
+    """Use this signature provider from now on ('' switches e-signature off; its actions then show the
+    missing prerequisite in the designer and their runs fail with the reason)."""
+    from engine import signature
+    from services import app_settings
+
+    if key and key not in signature.PROVIDERS:
+        raise InvalidData({"provider": _("Choose one of the installed providers.")})
+    app_settings.put(app_settings.ESIGN_PROVIDER, key)

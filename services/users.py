@@ -4,6 +4,7 @@ import logging
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from extensions import db
@@ -52,7 +53,7 @@ def create_user(data: dict, actor: User) -> User:
     _apply(user, data)
     user.set_password(data["password"])
     db.session.add(user)
-    db.session.flush()
+    _flush(user)
     log.info("user %s created by %s", user.id, actor.id)
     return user
 
@@ -63,9 +64,20 @@ def update_user(user: User, data: dict, actor: User) -> User:
     _apply(user, data)
     if data.get("password"):
         user.set_password(data["password"])
-    db.session.flush()
+    _flush(user)
     log.info("user %s updated by %s", user.id, actor.id)
     return user
+
+
+def _flush(user: User) -> None:
+    """Write the user; another request that took the address a moment ago (after `_check` looked) trips
+    the unique index on lower(email), which is the same refusal in words (the caller rolls back)."""
+    try:
+        db.session.flush()
+    except IntegrityError as err:
+        if "email" not in str(err.orig).lower():
+            raise
+        raise InvalidData({"email": _("Another user already has this email address.")}) from None
 
 
 def _apply(user: User, data: dict) -> None:

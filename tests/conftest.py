@@ -169,4 +169,12 @@ def make(app):
     return factories.Factory()
 
 
+@pytest.fixture
+def admin(client, make):
+    """An administrator, logged in on `client` (modules may define their own)."""
+    user = make.user("admin", name="Ada Admin")
+    client.login(user)
+    return user
+
+
 ROOT = Path(__file__).resolve().parent.parent

@@ -22,13 +22,6 @@ def count(model) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
 
 
-@pytest.fixture
-def admin(client, make):
-    user = make.user("admin")
-    client.login(user)
-    return user
-
-
 # --- access to the settings pages ---------------------------------------------------------------------
 
 ROUTES = [("GET", "/settings/activity-types"), ("POST", "/settings/activity-types/new"),

@@ -19,13 +19,6 @@ def count(model) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
 
 
-@pytest.fixture
-def admin(client, make):
-    user = make.user("admin")
-    client.login(user)
-    return user
-
-
 def rule_form(companies=(), weights=None, **changes) -> dict:
     data = {"partner_kind": "installer", "type_id": "", "channel_id": "", "province": "", "postal_prefix": "",
             "strategy": "round_robin", "active": "y", "company": [str(c.id) for c in companies]}

@@ -129,11 +129,33 @@ def _delete(record, delete, done: str):
     return redirect(url_for("settings.external_source_actions"))
 
 
-@bp.route("/esignature")
+class ProviderForm(FlaskForm):
+    provider = SelectField(_l("Provider in use"), validate_choice=False)
+
+
+@bp.route("/esignature", methods=["GET", "POST"])
 @permission_required("settings.manage")
 def esignature():
-    """The signature providers the registry holds and the one configured (ESIGN_PROVIDER)."""
+    """The signature providers installed, and the one in use: chosen here (none switches e-signature off)."""
     from engine import signature
 
-    return render_template("settings/external_sources/esignature.html", providers=signature.PROVIDERS,
-                           active=signature.active_key())
+    form = ProviderForm()
+    form.provider.choices = [("", _("None (electronic signature off)"))] + [
+        (key, str(provider.label)) for key, provider in signature.PROVIDERS.items()]
+    status = 200
+    if form.validate_on_submit():
+        try:
+            svc.choose_provider(form.provider.data or "")
+        except InvalidData as err:
+            show_on_form(form, err)
+            status = 422
+        else:
+            db.session.commit()
+            flash(_("Signature provider saved."), "success")
+            return redirect(url_for("settings.esignature"))
+    elif request.method == "POST":
+        status = 400
+    else:
+        form.provider.data = signature.active_key()
+    return render_template("settings/external_sources/esignature.html", form=form, providers=signature.PROVIDERS,
+                           active=signature.active_key()), status

@@ -34,9 +34,11 @@ class SendForSignature(Kind):
         _refs.fill_external_action(form.external_action_id)
 
     def prerequisites(self, substate) -> list[Missing]:
+        from engine import signature
+
         notes = []
-        # The built-in simulator is the default provider; an install may switch signatures off.
-        if not current_app.config.get("ESIGN_PROVIDER", "simulator"):
+        # The built-in simulator is the default provider; an admin may choose another or switch signatures off.
+        if signature.active() is None:
             notes.append(Missing(str(_l("Send report for e-signature needs a signature provider.")), "esignature"))
         return notes + _refs.missing_records(self.label, ["report_template", "external_action"])
 
@@ -110,7 +112,7 @@ def webhook_url(source_name: str) -> str:
     """The address a provider calls back (PUBLIC_URL + /hooks/<source>)."""
     from flask import url_for
 
-    base = current_app.config.get("PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/")
+    base = current_app.config["PUBLIC_URL"]
     with current_app.test_request_context(base_url=base):
         return url_for("public.hook", source=source_name, _external=True)
 

@@ -3,7 +3,7 @@ callback to our external-source webhook (POST /hooks/<source>, services.webhooks
 
 A provider is any object with a `key`, a `label` and `send(request, signer, callback) -> reference`.
 The kind (engine.kinds.esignature) renders the document, stores a SignatureRequest and asks the
-provider chosen by ESIGN_PROVIDER to send it; nothing outside `simulator.py` knows the simulator.
+provider chosen in Settings → Electronic signature (default: the ESIGN_PROVIDER setting) to send it; nothing outside `simulator.py` knows the simulator.
 `send` runs inside the action run's job and must follow the external-effect rule (docs/engine.md):
 at most once, e.g. through engine.outbox or executor.begin_external before calling a remote API.
 """
@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Protocol
-
-from flask import current_app
 
 
 @dataclass(frozen=True)
@@ -50,8 +48,10 @@ def register(provider: Provider) -> Provider:
 
 
 def active_key() -> str:
-    """The configured provider's key ('' switches e-signature off)."""
-    return current_app.config.get("ESIGN_PROVIDER", "simulator") or ""
+    """The chosen provider's key ('' switches e-signature off)."""
+    from services import app_settings
+
+    return app_settings.get(app_settings.ESIGN_PROVIDER)
 
 
 def active() -> Provider | None:

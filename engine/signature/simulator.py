@@ -53,7 +53,7 @@ class Simulator:
 
 def sign_url(token: str) -> str:
     """The signing page's absolute URL (PUBLIC_URL: the address signers reach this app at)."""
-    base = current_app.config.get("PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/")
+    base = current_app.config["PUBLIC_URL"]
     with current_app.test_request_context(base_url=base):
         return url_for("public.sign_page", token=token, _external=True)
 
