@@ -38,6 +38,11 @@ REASONS = {
     "not_open": _l("The substate was not open."),
     "lost": _l("The worker stopped while sending: check whether it went out before retrying."),
 }
+# Runs that record what no action kind did, so engine.kinds has no label for them: the webhook's run for an
+# external source's event (services.webhooks), which applies the matching external-source action.
+RECORD_KINDS = {
+    "external_source": _l("External-source action"),
+}
 TRIGGERS = {
     "on_open": _l("On open"),
     "on_close": _l("On close"),
@@ -53,6 +58,8 @@ class ActionRun(db.Model):
         Index("ix_action_run_status_due", "status", "due_at"),
         Index("ix_action_run_opportunity", "opportunity_id", "id"),
         Index("ix_action_run_kind", "kind", "id"),
+        # History: a tab's status filter walks its kind's runs of that status newest first (SPEC H1).
+        Index("ix_action_run_kind_status", "kind", "status", "id"),
         Index("ix_action_run_chain", "chain_id", "action_id"),
         Index("ix_action_run_after", "after_run_id"),
     )

@@ -1,13 +1,18 @@
-"""Rows the history tabs list: runs of each kind with their detail rows, built directly."""
+"""Rows the history tabs list: runs of each kind with their detail rows, built directly — with the detail
+rows and `result` keys the kinds themselves record (tests/test_history_file_tabs.py checks them against
+real runs). Files are really stored (engine.files), so set FILES_DIR to a test folder first."""
 
+import secrets
+
+from engine import files
 from extensions import db
-from models import ActionRun, Activity, Assignment, OutgoingEmail
+from models import ActionRun, Activity, Assignment, OutgoingEmail, SignatureRequest
 from models.base import utcnow
 
 
 def run(opp, kind: str, status: str = "succeeded", **kw) -> ActionRun:
     r = ActionRun(opportunity_id=opp.id, kind=kind, trigger=kw.pop("trigger", "on_open"), status=status,
-                  chain_id="c", config={}, result={}, due_at=kw.pop("due_at", utcnow()), **kw)
+                  chain_id="c", config=kw.pop("config", {}), result={}, due_at=kw.pop("due_at", utcnow()), **kw)
     db.session.add(r)
     db.session.flush()
     return r
@@ -41,3 +46,63 @@ def assignment(opp, company, status: str = "pending"):
 
 def substate(opp, sub, kind: str = "open_substate", status: str = "succeeded", **kw):
     return run(opp, kind, status, substate_id=sub.id, **kw)
+
+
+def _sent_file(opp, kind: str, label_key: str, label: str, filename: str, content: bytes, content_type: str,
+               recipient: str, status: str, run_status: str, credentials: str, extra: dict, **kw):
+    """A report or export run: its stored file, its email carrying it, its result as engine.outbox makes it."""
+    r = run(opp, kind, run_status, **kw)
+    stored = files.store(r, filename, content, content_type)
+    sender = "noreply@example.com"
+    db.session.add(OutgoingEmail(run_id=r.id, opportunity_id=opp.id, kind=kind, template_name="File email",
+                                 recipient=recipient, recipient_role="client", credentials_name=credentials,
+                                 sender=sender, status=status, error=kw.get("error"),
+                                 attachments=[{"filename": filename, "content_type": content_type,
+                                               "size": len(content)}]))
+    r.result = {"template": "File email", "credentials": credentials, "sender": sender,
+                "emails": [{"to": recipient, "role": "client", "status": status}], label_key: label, **extra,
+                "files": [{"id": stored.id, "filename": filename, "size": stored.size, "sha256": stored.sha256}]}
+    db.session.flush()
+    return r, stored
+
+
+def report(opp, label: str, recipient: str, status: str = "sent", run_status: str = "succeeded",
+           credentials: str = "Main SMTP", filename: str | None = None, **kw):
+    """A generate-report run that emailed its PDF; returns (run, stored file)."""
+    return _sent_file(opp, "generate_report", "report", label, filename or f"{label}-{opp.id}.pdf",
+                      b"%PDF-1.4 " + label.encode(), "application/pdf", recipient, status, run_status,
+                      credentials, {}, **kw)
+
+
+def export(opp, template: str, recipient: str, file_format: str = "csv", status: str = "sent",
+           run_status: str = "succeeded", credentials: str = "Main SMTP", filename: str | None = None, **kw):
+    """An export run that emailed its CSV or XLSX; returns (run, stored file)."""
+    extra = {"export_template": template, "export_type": file_format, "extension": file_format,
+             "recipient": recipient}
+    return _sent_file(opp, "export", "export_template", template, filename or f"{template}-{opp.id}.{file_format}",
+                      f"Number,Opportunity\n{opp.id},{opp.name}\n".encode(), "text/csv", recipient, status,
+                      run_status, credentials, extra, **kw)
+
+
+def signature(opp, document: str, signer: str, status: str = "sent", run_status: str = "succeeded",
+              provider: str = "simulator", signer_name: str = "", **kw):
+    """An e-signature run and its request; returns (run, request)."""
+    r = run(opp, "esignature", run_status, **kw)
+    request = SignatureRequest(run_id=r.id, opportunity_id=opp.id, source_name="esign", provider=provider,
+                               reference=secrets.token_urlsafe(32), signer_email=signer, signer_name=signer_name,
+                               status=status, document_name=document, document=b"%PDF-1.4", document_sha256="0" * 64)
+    db.session.add(request)
+    db.session.flush()
+    r.result = {"signature_request_id": request.id, "provider": provider, "reference": request.reference,
+                "signer": signer, "document": document, "sha256": request.document_sha256, "emails": []}
+    db.session.flush()
+    return r, request
+
+
+def callback(opp, request, event: str = "signed", name: str = "Contract signed", **kw):
+    """The run services.webhooks records when the provider reports the signer's answer."""
+    request.status = event
+    r = run(opp, "external_source", trigger="external", config={"name": name, "event": event, "actions": []}, **kw)
+    r.result = {"source": request.source_name, "event": event, "signature_request_id": request.id, "steps": []}
+    db.session.flush()
+    return r

@@ -1,11 +1,11 @@
-"""SPEC H3 in the action history: every tab, filter, option list and page, as users of two installer and
-two commercial companies — nothing of another company's opportunities ever shows."""
+"""SPEC H3 in the action history: every tab, filter, option list, page and file download, as users of two
+installer and two commercial companies — nothing of another company's opportunities ever shows."""
 
 import pytest
 from sqlalchemy import select
 
 from extensions import db
-from models import ActionRun
+from models import ActionRun, StoredFile
 from services.history import tabs
 from tests import history_support as hs
 
@@ -13,7 +13,8 @@ KEYS = ["a", "b"]
 
 
 @pytest.fixture
-def world(make):
+def world(app, make, tmp_path):
+    app.config["FILES_DIR"] = str(tmp_path / "files")
     flow = make.flow((1, 2))
     companies = {f"{kind}_{k}": make.company(kind, name=f"{kind.title()} company {k.upper()}")
                  for kind in ("installer", "commercial") for k in KEYS}
@@ -34,19 +35,33 @@ def world(make):
             hs.assignment(opp, inst, "accepted")
         if comm:
             hs.assignment(opp, comm)
+        hs.report(opp, f"Report tpl {k}", f"report-{k}@example.net", credentials=f"SMTP {k}",
+                  filename=f"report-file-{k}.pdf")
+        hs.export(opp, f"Export tpl {k}", f"export-{k}@example.net", credentials=f"SMTP {k}",
+                  filename=f"export-file-{k}.csv")
+        hs.export(opp, f"Export tpl {k}", f"export-fail-{k}@example.net", "xlsx", status="failed",
+                  run_status="failed", error=f"export boom {k}", filename=f"export-file-{k}.xlsx")
+        _run, request = hs.signature(opp, f"Contract {k}.pdf", f"signer-{k}@example.net", signer_name=f"Signer {k}")
+        hs.callback(opp, request, "signed" if k == "a" else "declined", name=f"Signed action {k}")
     db.session.commit()
     return {"users": users, "opps": opps, "companies": companies}
 
 
 def _secrets(k: str) -> list[str]:
     return [f"Secret deal {k}", f"Template {k}", f"client-{k}@example.net", f"fail-{k}@example.net",
-            f"SMTP {k}", f"boom {k}"]
+            f"SMTP {k}", f"boom {k}", f"Report tpl {k}", f"report-{k}@example.net", f"report-file-{k}",
+            f"Export tpl {k}", f"export-{k}@example.net", f"export-fail-{k}@", f"export-file-{k}",
+            f"Contract {k}", f"signer-{k}@example.net", f"Signer {k}"]
 
 
 FILTERS = ["", "?opportunity=secret", "?opportunity=deal%20b", "?template=Template%20b", "?credentials=SMTP%20b",
            "?recipient=example.net", "?status=failed", "?status=sent", "?status=not_sent", "?sort=opportunity&dir=asc",
            "?sort=template&page=2", "?before=999999", "?company=Installer%20company%20B", "?when_from=2000-01-01",
-           "?type=Site%20visit", "?change=close_substate", "?substate=Substate"]
+           "?type=Site%20visit", "?change=close_substate", "?substate=Substate", "?template=Report%20tpl%20b",
+           "?template=Export%20tpl%20b", "?file=file", "?sender=noreply", "?type=csv", "?extension=xlsx",
+           "?action=external_source", "?document=contract", "?signer=signer", "?provider=simulator",
+           "?status=signed", "?status=declined", "?sort=file&dir=asc", "?sort=signer", "?sort=template&dir=asc",
+           "?before=999999.999999"]
 
 
 @pytest.mark.parametrize("viewer", ["installer_a", "commercial_a", "installer_b", "commercial_b"])
@@ -79,13 +94,38 @@ def test_partner_sees_only_own_companies_in_assignment_tab(client, world, viewer
             assert other.name not in body
 
 
+@pytest.mark.parametrize("viewer", ["installer_a", "commercial_a", "installer_b", "commercial_b"])
+def test_downloads_only_own_reports(client, world, viewer):
+    """Another company's files are 404 by any URL; of their own, partners download reports, never exports
+    (an export holds other opportunities' rows) — and the history links exactly what downloads."""
+    client.login(world["users"][viewer])
+    own = world["opps"][viewer[-1]]
+    stored = db.session.execute(select(StoredFile)).scalars().all()
+    assert len(stored) == 9
+    for row in stored:
+        url = f"/opportunities/{row.opportunity_id}/files/{row.id}"
+        allowed = row.opportunity_id == own.id and row.kind == "generate_report"
+        response = client.get(url)
+        assert response.status_code == (200 if allowed else 404), url
+        for forged in (f"/opportunities/{own.id}/files/{row.id}", f"/opportunities/{row.opportunity_id}/files/{row.id}"):
+            if not allowed:
+                assert client.get(forged).status_code == 404, forged
+        if allowed:
+            assert response.data == b"%PDF-1.4 " + f"Report tpl {viewer[-1]}".encode()
+        tab = "reports" if row.kind == "generate_report" else "exports"
+        assert (f'href="{url}"' in client.get(f"/account/history/{tab}").get_data(as_text=True)) == allowed
+
+
 def test_partner_cannot_retry_anything(client, world):
     client.login(world["users"]["installer_a"])
     for k in KEYS + ["none"]:
         failed = db.session.execute(select(ActionRun).where(ActionRun.opportunity_id == world["opps"][k].id,
-                                                            ActionRun.status == "failed")).scalar_one()
-        assert client.post(f"/account/history/runs/{failed.id}/retry").status_code == 404
-    assert "Retry" not in client.get("/account/history/email").get_data(as_text=True)
+                                                            ActionRun.status == "failed")).scalars().all()
+        assert {r.kind for r in failed} == {"send_email", "export"}
+        for run in failed:
+            assert client.post(f"/account/history/runs/{run.id}/retry").status_code == 404
+    for tab in ("email", "exports"):
+        assert "Retry" not in client.get(f"/account/history/{tab}").get_data(as_text=True)
 
 
 def test_internal_user_sees_everything(client, make, world):

@@ -60,10 +60,10 @@ def retry(run_id: int):
 def history_helpers():
     """Labels the run lists (history and opportunity timeline) show on any page."""
     from engine.kinds import KINDS
-    from models.runs import TRIGGERS
+    from models.runs import RECORD_KINDS, TRIGGERS
 
     return {
-        "run_kind_label": lambda key: str(KINDS[key].label) if key in KINDS else key,
+        "run_kind_label": lambda key: str(KINDS[key].label if key in KINDS else RECORD_KINDS.get(key, key)),
         "run_trigger_label": lambda key: str(TRIGGERS.get(key, key)),
     }
 
