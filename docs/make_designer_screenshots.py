@@ -7,27 +7,12 @@ designer-action-form-<lang>.png and flow-map-<lang>.png.
 """
 
 import sys
-import tempfile
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from screenshot_support import demo_browser, shoot
+from sqlalchemy import select
 
-from playwright.sync_api import sync_playwright  # noqa: E402
-from sqlalchemy import select  # noqa: E402
+from tests.browser.support import switch_language
 
-from tests.browser.support import (  # noqa: E402
-    CHROMIUM_MISSING,
-    chromium_available,
-    demo_app,
-    launch_chromium,
-    login,
-    redis_for_script,
-    start_server,
-    switch_language,
-)
-
-OUT = ROOT / "docs" / "screenshots"
 VIEWPORT = {"width": 1440, "height": 900}
 
 
@@ -67,42 +52,21 @@ def seed_designer(app) -> tuple[int, int]:
 
 
 def main() -> None:
-    if not chromium_available():
-        raise SystemExit(CHROMIUM_MISSING)
     langs = sys.argv[1:] or ["it", "es", "en"]
-    OUT.mkdir(parents=True, exist_ok=True)
-    with redis_for_script() as redis_url, tempfile.TemporaryDirectory() as tmp:
-        app = demo_app(Path(tmp) / "oppflow.db", redis_url)
-        type_id, sub_id = seed_designer(app)
-        server = start_server(app)
-        try:
-            with sync_playwright() as playwright:
-                browser = launch_chromium(playwright)
-                context = browser.new_context(base_url=server.url, viewport=VIEWPORT, locale="en-US")
-                page = login(context.new_page(), "manager@example.com")
-                for lang in langs:
-                    switch_language(page, lang)
-                    page.goto(f"/settings/types/{type_id}")
-                    shoot(page, f"designer-{lang}.png")
-                    page.goto(f"/settings/types/{type_id}/substates/{sub_id}")
-                    shoot(page, f"designer-panel-{lang}.png")
-                    page.locator("#panel button.primary").first.click()
-                    page.locator("#panel input[name=group][value=scheduled]").check()
-                    page.locator("#panel select[name=kind]").select_option("send_email")
-                    page.locator("#kind-fields select").first.wait_for()
-                    shoot(page, f"designer-action-form-{lang}.png")
-                    page.goto(f"/settings/types/{type_id}/map")
-                    shoot(page, f"flow-map-{lang}.png")
-                browser.close()
-        finally:
-            server.stop()
-
-
-def shoot(page, name: str) -> None:
-    page.wait_for_load_state("networkidle")
-    path = OUT / name
-    page.screenshot(path=str(path), full_page=True)
-    print(path.relative_to(ROOT))
+    with demo_browser(VIEWPORT, seed_designer) as (page, (type_id, sub_id)):
+        for lang in langs:
+            switch_language(page, lang)
+            page.goto(f"/settings/types/{type_id}")
+            shoot(page, f"designer-{lang}.png")
+            page.goto(f"/settings/types/{type_id}/substates/{sub_id}")
+            shoot(page, f"designer-panel-{lang}.png")
+            page.locator("#panel button.primary").first.click()
+            page.locator("#panel input[name=group][value=scheduled]").check()
+            page.locator("#panel select[name=kind]").select_option("send_email")
+            page.locator("#kind-fields select").first.wait_for()
+            shoot(page, f"designer-action-form-{lang}.png")
+            page.goto(f"/settings/types/{type_id}/map")
+            shoot(page, f"flow-map-{lang}.png")
 
 
 if __name__ == "__main__":

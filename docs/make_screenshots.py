@@ -5,28 +5,11 @@ Run from the repository: `.venv/bin/python docs/make_screenshots.py` (build the 
 Writes docs/screenshots/opportunities-<lang>.png and docs/screenshots/opportunity-<lang>.png.
 """
 
-import sys
-import tempfile
-from pathlib import Path
+from screenshot_support import demo_browser, shoot
+from sqlalchemy import select
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from tests.browser.support import switch_language
 
-from playwright.sync_api import sync_playwright  # noqa: E402
-from sqlalchemy import select  # noqa: E402
-
-from tests.browser.support import (  # noqa: E402
-    CHROMIUM_MISSING,
-    chromium_available,
-    demo_app,
-    launch_chromium,
-    login,
-    redis_for_script,
-    start_server,
-    switch_language,
-)
-
-OUT = ROOT / "docs" / "screenshots"
 LANGS = ("it", "es", "en")
 VIEWPORT = {"width": 1366, "height": 900}
 
@@ -50,37 +33,13 @@ def showcase_opportunity(app) -> int:
 
 
 def main() -> None:
-    if not chromium_available():
-        raise SystemExit(CHROMIUM_MISSING)
-    missing = [lang for lang in LANGS if not (ROOT / f"translations/{lang}/LC_MESSAGES/messages.mo").exists()]
-    if missing:
-        print(f"warning: no compiled catalog for {', '.join(missing)} (run `make translations`)", file=sys.stderr)
-    OUT.mkdir(parents=True, exist_ok=True)
-    with redis_for_script() as redis_url, tempfile.TemporaryDirectory() as tmp:
-        app = demo_app(Path(tmp) / "oppflow.db", redis_url)
-        opp_id = showcase_opportunity(app)
-        server = start_server(app)
-        try:
-            with sync_playwright() as playwright:
-                browser = launch_chromium(playwright)
-                context = browser.new_context(base_url=server.url, viewport=VIEWPORT, locale="en-US")
-                page = login(context.new_page(), "manager@example.com")
-                for lang in LANGS:
-                    switch_language(page, lang)  # the header switcher, as a user would
-                    page.goto("/opportunities")
-                    shoot(page, f"opportunities-{lang}.png")
-                    page.goto(f"/opportunities/{opp_id}")
-                    shoot(page, f"opportunity-{lang}.png")
-                browser.close()
-        finally:
-            server.stop()
-
-
-def shoot(page, name: str) -> None:
-    page.wait_for_load_state("networkidle")
-    path = OUT / name
-    page.screenshot(path=str(path), full_page=True)
-    print(path.relative_to(ROOT))
+    with demo_browser(VIEWPORT, showcase_opportunity) as (page, opp_id):
+        for lang in LANGS:
+            switch_language(page, lang)  # the header switcher, as a user would
+            page.goto("/opportunities")
+            shoot(page, f"opportunities-{lang}.png")
+            page.goto(f"/opportunities/{opp_id}")
+            shoot(page, f"opportunity-{lang}.png")
 
 
 if __name__ == "__main__":
