@@ -29,7 +29,11 @@ class Activity(db.Model):
     """Something to do on an opportunity, e.g. an "Outbound call"; created by a run or by a person."""
 
     __tablename__ = "activity"
-    __table_args__ = (Index("ix_activity_opportunity", "opportunity_id", "id"),)
+    __table_args__ = (
+        Index("ix_activity_opportunity", "opportunity_id", "id"),
+        # History: the activity type filter walks that type's activities newest run first.
+        Index("ix_activity_type_run", "type_id", "run_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     opportunity_id: Mapped[int] = mapped_column(ForeignKey("opportunity.id", ondelete="CASCADE"))
@@ -60,6 +64,9 @@ class Assignment(db.Model):
         Index("ix_assignment_opportunity", "opportunity_id", "id"),
         Index("ix_assignment_rule_company", "rule_id", "company_id"),
         Index("ix_assignment_company_status", "company_id", "partner_kind", "status"),
+        # History: the company and status filters walk these newest run first and stop at one page.
+        Index("ix_assignment_company_run", "company_id", "run_id"),
+        Index("ix_assignment_status_run", "status", "run_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -16,6 +16,7 @@ from extensions import db
 from models import ActionRun, Opportunity, User
 from models.runs import RUN_STATUSES
 from services.access import scope_opportunities
+from services.history import keyset
 
 PAGE_SIZE = 50
 MAX_OFFSET_PAGES = 200  # offset paging (non-default sorts) stops here; newest-first uses the id keyset
@@ -75,8 +76,14 @@ def run_statuses(*keys: str) -> dict:
 
 def base_query(tab: Tab, user: User) -> Select:
     """The tab's rows the user may see: runs of its kinds, joined to its details, scoped (H3)."""
+    return _base(tab, user, tab.kinds)
+
+
+def _base(tab: Tab, user: User, kinds: tuple[str, ...]) -> Select:
     stmt = select(ActionRun, Opportunity.name, *tab.entities).join(Opportunity, Opportunity.id == ActionRun.opportunity_id)
-    stmt = tab.join(stmt.where(ActionRun.kind.in_(tab.kinds)))
+    # One kind as an equality: the (kind, …, id) indexes then give the newest-first order without sorting.
+    kind = ActionRun.kind == kinds[0] if len(kinds) == 1 else ActionRun.kind.in_(kinds)
+    stmt = tab.join(stmt.where(kind))
     if user.is_partner and tab.partner_only is not None:
         stmt = stmt.where(tab.partner_only(user))
     return scope_opportunities(stmt, user)
@@ -91,21 +98,28 @@ def _parse_date(value: str | None) -> datetime | None:
 
 def apply_filters(tab: Tab, stmt: Select, args) -> Select:
     """Text contains, select equals, date ranges (from/to inclusive) and the status filter."""
+    conditions = filter_conditions(tab, args)
+    return stmt.where(*conditions) if conditions else stmt
+
+
+def filter_conditions(tab: Tab, args) -> list[ColumnElement]:
+    """The conditions of the filters set in `args`, one per filter."""
+    out = []
     for col in tab.columns:
         if col.filter == "text" and (val := (args.get(col.key) or "").strip()[:100]):
-            stmt = stmt.where(func.lower(col.expr).contains(val.lower(), autoescape=True))
+            out.append(func.lower(col.expr).contains(val.lower(), autoescape=True))
         elif col.filter == "select" and (val := args.get(col.key)):
             if col.options is not None:
                 if val in col.options:
-                    stmt = stmt.where(col.options[val][1])
+                    out.append(col.options[val][1])
             else:
-                stmt = stmt.where(col.expr == val[:255])
+                out.append(col.expr == val[:255])
         elif col.filter == "date":
             if start := _parse_date(args.get(f"{col.key}_from")):
-                stmt = stmt.where(col.expr >= start)
+                out.append(col.expr >= start)
             if end := _parse_date(args.get(f"{col.key}_to")):
-                stmt = stmt.where(col.expr < end + timedelta(days=1))
-    return stmt
+                out.append(col.expr < end + timedelta(days=1))
+    return out
 
 
 @dataclass
@@ -128,21 +142,13 @@ def _order_keys(tab: Tab):
 
 def page(tab: Tab, user: User, args) -> Page:
     """One page: newest first by an "older than" keyset on ids, else offset paging up to a limit."""
-    stmt = apply_filters(tab, base_query(tab, user), args)
     columns = {c.key: c for c in tab.columns if c.sortable and c.expr is not None}
     sort = args.get("sort") if args.get("sort") in columns else ""
     desc = args.get("dir", "desc") != "asc"
-    keys = _order_keys(tab)
     if not sort:
-        before = _parse_before(args.get("before"), len(keys))
-        if before:
-            stmt = stmt.where(_keyset_before(keys, before))
-        rows = db.session.execute(stmt.order_by(*[k.desc() for k in keys]).limit(PAGE_SIZE + 1)).all()
-        result = Page(rows[:PAGE_SIZE], sort, True)
-        if len(rows) > PAGE_SIZE:
-            last = result.rows[-1]
-            result.next_before = ".".join(str(v) for v in _row_keys(tab, last))
-        return result
+        return _newest_first(tab, user, args)
+    stmt = apply_filters(tab, base_query(tab, user), args)
+    keys = _order_keys(tab)
     number = min(max(args.get("page", 1, type=int) or 1, 1), MAX_OFFSET_PAGES)
     expr = columns[sort].expr
     order = [expr.desc() if desc else expr.asc()] + [k.desc() for k in keys]
@@ -150,6 +156,35 @@ def page(tab: Tab, user: User, args) -> Page:
     result = Page(rows[:PAGE_SIZE], sort, desc, page=number)
     result.prev_page = number - 1 if number > 1 else None
     result.next_page = number + 1 if len(rows) > PAGE_SIZE and number < MAX_OFFSET_PAGES else None
+    return result
+
+
+def _newest_first(tab: Tab, user: User, args) -> Page:
+    """Newest first, shaped so that each query walks an index backwards and stops after one page
+    (services.history.keyset says how): one query per kind, merged; the detail table's run id as the key
+    when the filters need a detail row; catalog names and opportunity names resolved to ids first."""
+    conditions = filter_conditions(tab, args)
+    conditions += keyset.resolved(tab, user, args)
+    detail = keyset.required_detail(tab, conditions)
+    keys = _order_keys(tab)
+    if detail is not None:
+        keys = [detail.c.run_id] + ([tab.detail_id] if tab.detail_id is not None else [])
+        conditions.append(keyset.inner_join(detail))
+        if user.is_partner and tab.partner_only is not None:
+            if (narrower := keyset.without_missing_detail(tab.partner_only(user), detail)) is not None:
+                conditions.append(narrower)
+    before = _parse_before(args.get("before"), len(_order_keys(tab)))
+    if before:
+        conditions.append(_keyset_before(keys, before))
+    rows = []
+    for kind in tab.kinds:
+        stmt = _base(tab, user, (kind,)).where(*conditions)
+        rows += db.session.execute(stmt.order_by(*[k.desc() for k in keys]).limit(PAGE_SIZE + 1)).all()
+    if len(tab.kinds) > 1:
+        rows.sort(key=lambda row: _row_keys(tab, row), reverse=True)
+    result = Page(rows[:PAGE_SIZE], "", True)
+    if len(rows) > PAGE_SIZE:
+        result.next_before = ".".join(str(v) for v in _row_keys(tab, result.rows[-1]))
     return result
 
 
@@ -185,8 +220,10 @@ def options(tab: Tab, user: User) -> dict[str, list[tuple[str, str]]]:
         if col.options is not None:
             out[col.key] = [(k, str(v[0])) for k, v in col.options.items()]
             continue
-        stmt = base_query(tab, user).with_only_columns(col.expr).where(col.expr.is_not(None)).distinct()
-        values = db.session.execute(stmt.order_by(col.expr).limit(MAX_OPTIONS)).scalars()
+        values = keyset.visible_values(tab, user, col, _base(tab, user, tab.kinds), MAX_OPTIONS)
+        if values is None:  # not a plain column: the distinct values of the rows themselves
+            stmt = base_query(tab, user).with_only_columns(col.expr).where(col.expr.is_not(None)).distinct()
+            values = db.session.execute(stmt.order_by(col.expr).limit(MAX_OPTIONS)).scalars()
         out[col.key] = [(str(v), str(v)) for v in values]
     return out
 
