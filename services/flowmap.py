@@ -11,6 +11,7 @@ from sqlalchemy import select
 from engine.kinds import KINDS
 from extensions import db
 from models import Action, OpportunityType, State, Substate
+from models.flow import action_channel
 from services.actions import delay_text
 
 
@@ -23,6 +24,7 @@ class Edge:
     group: str  # on_open | on_close | scheduled
     label: str
     enabled: bool
+    channels: frozenset[int] = frozenset()  # the action's channel filter; empty: every channel
     looping: bool = False
     path: str = ""
     label_x: float = 0
@@ -49,13 +51,20 @@ def type_edges(type_id: int) -> list[Edge]:
         .order_by(Action.substate_id, Action.position)
     ).all()
     labels = {"on_open": _("on open"), "on_close": _("on close")}
+    channels: dict[int, set[int]] = {}
+    ids = [row.id for row in rows]
+    for action_id, channel_id in db.session.execute(
+            select(action_channel.c.action_id, action_channel.c.channel_id)
+            .where(action_channel.c.action_id.in_(ids))).all() if ids else ():
+        channels.setdefault(action_id, set()).add(channel_id)
     edges = []
     for row in rows:
         target = (row.config or {}).get("substate_id")
         if not target:
             continue
         label = delay_text(row.delay_amount, row.delay_unit) if row.group == "scheduled" else labels[row.group]
-        edges.append(Edge(row.id, row.substate_id, target, edge_kinds[row.kind], row.group, label, row.enabled))
+        edges.append(Edge(row.id, row.substate_id, target, edge_kinds[row.kind], row.group, label, row.enabled,
+                          frozenset(channels.get(row.id, ()))))
     return edges
 
 
@@ -66,13 +75,32 @@ def find_loops(edges: list[Edge]) -> list[Loop]:
     leads from (A, opened), on close from (A, closed), to (B, opened) or (B, closed). Opening what is
     already open does nothing, so a cycle of events only repeats when it opens *and* closes some
     substate: a strongly connected group of events holding both events of one substate is reported.
+
+    An opportunity has one channel, so only actions that all run for one same channel can loop together:
+    the search runs once per channel some filter names, and once for the channels none names.
     """
+    named = sorted({c for e in edges for c in e.channels})
+    found: dict[frozenset, Loop] = {}
+    for channel in [None, *named]:
+        applies = [e for e in edges if e.enabled and (not e.channels or channel in e.channels)]
+        for loop in _loops_among(applies):
+            known = found.setdefault(frozenset(loop.substate_ids), Loop(loop.substate_ids))
+            known.action_ids |= loop.action_ids
+    for e in edges:
+        e.looping = any(e.action_id in loop.action_ids for loop in found.values())
+    return list(found.values())
+
+
+def _event_edge(e: Edge) -> tuple[tuple, tuple]:
+    start = (e.source, "closed" if e.group == "on_close" else "opened")
+    return start, (e.target, "opened" if e.effect == "open" else "closed")
+
+
+def _loops_among(edges: list[Edge]) -> list[Loop]:
+    """The loops the given (enabled, same-channel) actions form."""
     graph: dict[tuple, list[tuple]] = {}
     for e in edges:
-        if not e.enabled:
-            continue
-        start = (e.source, "closed" if e.group == "on_close" else "opened")
-        end = (e.target, "opened" if e.effect == "open" else "closed")
+        start, end = _event_edge(e)
         graph.setdefault(start, []).append(end)
         graph.setdefault(end, [])
     loops = []
@@ -81,14 +109,8 @@ def find_loops(edges: list[Edge]) -> list[Loop]:
         subs = {sid for sid, _event in events}
         if not any((sid, "opened") in events and (sid, "closed") in events for sid in subs):
             continue
-        loop = Loop(subs)
-        for e in edges:
-            start = (e.source, "closed" if e.group == "on_close" else "opened")
-            end = (e.target, "opened" if e.effect == "open" else "closed")
-            if e.enabled and start in events and end in events:
-                loop.action_ids.add(e.action_id)
-                e.looping = True
-        loops.append(loop)
+        loops.append(Loop(subs, {e.action_id for e in edges
+                                 if all(point in events for point in _event_edge(e))}))
     return loops
 
 

@@ -2,11 +2,13 @@
 
 import pytest
 
+from extensions import db
+from models import Action
 from services.flowmap import Edge, build_map, find_loops, loops_of_type, type_edges
 
 
-def edge(n, source, target, effect="open", group="on_open", enabled=True) -> Edge:
-    return Edge(n, source, target, effect, group, group, enabled)
+def edge(n, source, target, effect="open", group="on_open", enabled=True, channels=()) -> Edge:
+    return Edge(n, source, target, effect, group, group, enabled, frozenset(channels))
 
 
 @pytest.mark.parametrize("edges, looping", [
@@ -31,6 +33,29 @@ def test_find_loops(edges, looping):
     assert [loop.substate_ids for loop in loops] == looping
     flagged = {e.action_id for e in edges if e.looping}
     assert flagged == set().union(*(loop.action_ids for loop in loops)) if loops else not flagged
+
+
+@pytest.mark.parametrize("channels, looping", [
+    # Both actions run for the web channel: web opportunities loop.
+    (({"web"}, {"web", "shop"}), [{"A"}]),
+    # One runs for web only, the other for the shop only: no opportunity has both channels.
+    (({"web"}, {"shop"}), []),
+    # A filter on one action and none on the other: the filtered channel loops.
+    (({"web"}, ()), [{"A"}]),
+])
+def test_loops_need_actions_that_run_for_one_same_channel(channels, looping):
+    edges = [edge(1, "A", "A", "close", "scheduled", channels=channels[0]),
+             edge(2, "A", "A", "open", "on_close", channels=channels[1])]
+    assert [loop.substate_ids for loop in find_loops(edges)] == looping
+    assert all(e.looping == bool(looping) for e in edges)
+
+
+def test_a_loop_on_two_channels_is_reported_once_with_all_its_actions():
+    edges = [edge(1, "A", "A", "close", "scheduled", channels={"web"}),
+             edge(2, "A", "A", "close", "scheduled", channels={"shop"}),
+             edge(3, "A", "A", "open", "on_close")]
+    (loop,) = find_loops(edges)
+    assert loop.action_ids == {1, 2, 3}
 
 
 def test_loops_only_flag_the_edges_inside_them():
@@ -64,6 +89,13 @@ def test_type_edges_and_map_from_saved_actions(app, make):
             (b.id, b.id, "open", "on close"), (c.id, a.id, "open", "on open")])
         assert [loop.substate_ids for loop in loops_of_type(t.id)] == [{b.id}]
         fmap = build_map(t)
+    web, shop = make.channel("Web"), make.channel("Negozio")
+    loop_close, loop_open = [e.action_id for e in edges if e.source == e.target == b.id]
+    for action_id, channel in ((loop_close, web), (loop_open, shop)):
+        db.session.get(Action, action_id).channels = [channel]
+    db.session.commit()
+    with app.test_request_context():
+        assert loops_of_type(t.id) == []  # web opportunities close it, only the shop's would reopen it
     assert [col.state.id for col in fmap.columns] == [s.id for s in t.states]
     assert {n.substate.id: n.looping for n in fmap.nodes} == {a.id: False, b.id: True, c.id: False}
     assert all(e.path.startswith("M") for e in fmap.edges) and len(fmap.edges) == 4
