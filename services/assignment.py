@@ -17,7 +17,9 @@ counter lives outside the database and a restart changes nothing:
 
 - round robin: the company with the fewest assignments from this criterion; ties go to the one
   whose last assignment is oldest (never assigned first), then the lowest id. Over any number of
-  assignments the counts differ by at most one. A company added later catches up first.
+  assignments the counts differ by at most one. A company added later catches up first. An
+  assignment counts as the company's turn whatever its answer: a company that rejects work was
+  offered it, and does not jump the queue for the next one.
 - weighted: Balinski and Young's quota method: among the companies still below their share of the
   next assignment (count < (n + 1)·weight / total weight, n the criterion's assignments so far), the
   largest weight / (count + 1). Each company's count stays within one of its exact share
