@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload
 
@@ -27,19 +27,36 @@ _HOST = socket.gethostname()
 
 
 # Built once with bind parameters: this runs for every job, and building it anew costs more than running it.
+# Statements on the table rather than the mapped class: the ORM's bulk-update path (synchronising the
+# session, plugin hooks) cost more per run than the statement itself, and nothing here needs it.
+_table = ActionRun.__table__
 _CLAIM = (
-    update(ActionRun)
-    .where(ActionRun.id == bindparam("run_id"),
+    _table.update()
+    .where(_table.c.id == bindparam("run_id"),
            or_(dispatch.ready_clause(bindparam("now")),
-               and_(ActionRun.status == "running", ActionRun.lease_until < bindparam("now"))))
+               and_(_table.c.status == "running", _table.c.lease_until < bindparam("now"))))
     .values(status="running", claimed_by=bindparam("token"), lease_until=bindparam("lease_until"),
-            started_at=bindparam("now"), attempts=ActionRun.attempts + 1)
-    .execution_options(synchronize_session=False)
+            started_at=bindparam("now"), attempts=_table.c.attempts + 1)
+    .returning(_table.c.kind)  # which kind: it says what to load with the run
 )
+_LOAD = [joinedload(ActionRun.opportunity)]
 # A run holds its claim while "running" and, once it talks to the outside world, while "sending".
 _HELD = ("running", "sending")
-_RECORD_WHERE = and_(ActionRun.id == bindparam("run_id"), ActionRun.claimed_by == bindparam("token"),
-                     ActionRun.status.in_(_HELD))
+_RECORD_WHERE = and_(_table.c.id == bindparam("run_id"), _table.c.claimed_by == bindparam("token"),
+                     _table.c.status.in_(_HELD))
+_RECORDS: dict[tuple[str, ...], object] = {}  # fenced UPDATE per set of written columns, built once
+
+
+def _fenced(run_id: int, token: str, values: dict):
+    """UPDATE the run's columns `values` only while this worker holds it; returns the result."""
+    keys = tuple(sorted(values))
+    stmt = _RECORDS.get(keys)
+    if stmt is None:
+        stmt = _RECORDS[keys] = _table.update().where(_RECORD_WHERE).values(
+            {k: bindparam(f"v_{k}", type_=_table.c[k].type) for k in keys})
+    return db.session.execute(stmt, {"run_id": run_id, "token": token, **{f"v_{k}": v for k, v in values.items()}})
+
+
 # The claim of the run this job executes, for the external-effect API below.
 _claim: ContextVar[tuple[int, str] | None] = ContextVar("oppflow_claim", default=None)
 
@@ -50,22 +67,24 @@ class LeaseLost(Exception):
 
 def claim(run_id: int) -> str | None:
     """Take the run if it is due and free (or its holder's lease ran out); the token fences later writes."""
+    taken = _claim_run(run_id)
+    return taken[0] if taken else None
+
+
+def _claim_run(run_id: int) -> tuple[str, str | None] | None:
+    """claim(), also returning the run's kind: (token, kind), or None when the run is not ours."""
     now = utcnow()
     token = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     lease_until = now + timedelta(seconds=current_app.config["ENGINE_LEASE_SECONDS"])
-    result = db.session.execute(_CLAIM, {"run_id": run_id, "now": now, "token": token, "lease_until": lease_until})
+    row = db.session.execute(_CLAIM, {"run_id": run_id, "now": now, "token": token,
+                                      "lease_until": lease_until}).first()
     db.session.commit()
-    return token if result.rowcount == 1 else None
+    return (token, row[0]) if row is not None else None
 
 
 def _record(run_id: int, token: str, **values) -> bool:
     """Write the outcome only if this worker still holds the run; False means another took it over."""
-    result = db.session.execute(
-        update(ActionRun).where(_RECORD_WHERE).values(lease_until=None, **values)
-        .execution_options(synchronize_session=False),
-        {"run_id": run_id, "token": token},
-    )
-    return result.rowcount == 1
+    return _fenced(run_id, token, {"lease_until": None, **values}).rowcount == 1
 
 
 def begin_external(run: ActionRun, **values) -> None:
@@ -87,15 +106,16 @@ def _fenced_commit(run: ActionRun, **values) -> None:
     if held is None or held[0] != run.id:
         raise RuntimeError("begin_external/checkpoint called outside the run's own job")
     lease_until = utcnow() + timedelta(seconds=current_app.config["ENGINE_LEASE_SECONDS"])
-    result = db.session.execute(
-        update(ActionRun).where(_RECORD_WHERE).values(lease_until=lease_until, **values)
-        .execution_options(synchronize_session=False),
-        {"run_id": run.id, "token": held[1]},
-    )
-    if result.rowcount != 1:
+    if _fenced(held[0], held[1], {"lease_until": lease_until, **values}).rowcount != 1:
         db.session.rollback()
-        raise LeaseLost(f"run {run.id}")
-    db.session.commit()
+        raise LeaseLost(f"run {held[0]}")
+    # The run is still ours and goes on with the objects it loaded: expiring them would only reload them.
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -128,12 +148,15 @@ def _failed(run_id: int, token: str, attempts: int, error: str, transient: bool)
 
 def execute(run_id: int) -> str:
     """Claim, run and record one run; returns its final word (for RQ's job result)."""
-    token = claim(run_id)
-    if token is None:
+    taken = _claim_run(run_id)
+    if taken is None:
         return "not claimed"
-    run = db.session.get(ActionRun, run_id, options=[joinedload(ActionRun.opportunity)])
+    token, kind_key = taken
+    kind = get_kind(kind_key)
+    # A kind may name what its execute() reads with the run (e.g. the opportunity's customer), to load it
+    # in the same query rather than one lazy load at a time.
+    run = db.session.get(ActionRun, run_id, options=getattr(kind, "load_options", None) or _LOAD)
     attempts, has_next = run.attempts, run.has_next
-    kind = get_kind(run.kind)
     ended = True
     claim_var = _claim.set((run_id, token))
     try:

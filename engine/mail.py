@@ -9,10 +9,13 @@ ever contains the password.
 
 from __future__ import annotations
 
+import io
 import smtplib
 import socket
 import ssl
+import threading
 from dataclasses import dataclass, field
+from email.generator import BytesGenerator
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
@@ -59,12 +62,33 @@ class Sender:
     @classmethod
     def from_credential(cls, cred, password: str | None = None) -> Sender:
         """From an SmtpCredential; `password` overrides the stored one (testing a form before saving)."""
-        from services.secrets import decrypt
-
         if password is None and cred.password_encrypted:
-            password = decrypt(cred.password_encrypted)
+            password = _stored_password(cred.password_encrypted)
         return cls(cred.host, int(cred.port), cred.security, cred.username or None, password,
                    cred.from_address, cred.from_name)
+
+
+# Decrypted passwords of this process, keyed on (configured keys, stored token). A changed password is a
+# new token (Fernet tokens carry a fresh IV and timestamp; rotate-keys writes new ones too), so an edit
+# in Settings takes effect at the next run with no invalidation; removing a key changes the first half of
+# the key, so a token no configured key opens still fails. Saves a Fernet decryption per message.
+_PASSWORDS: dict[tuple[str, str], str] = {}
+_PASSWORDS_MAX = 64
+_passwords_lock = threading.Lock()
+
+
+def _stored_password(token: str) -> str:
+    from services.secrets import decrypt
+
+    key = (current_app.config["ENCRYPTION_KEYS"], token)
+    password = _PASSWORDS.get(key)
+    if password is None:
+        password = decrypt(token)  # a SecretError is not cached: the next run tries again
+        with _passwords_lock:
+            if len(_PASSWORDS) >= _PASSWORDS_MAX:
+                _PASSWORDS.clear()
+            _PASSWORDS[key] = password
+    return password
 
 
 def new_message_id(from_address: str) -> str:
@@ -103,9 +127,17 @@ def _mb(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MB"
 
 
-def check_size(msg: EmailMessage) -> int:
+def encode(msg: EmailMessage) -> bytes:
+    """The message as it goes over the wire (CRLF line ends, as smtplib's send_message writes it),
+    serialised once: its size is checked on these bytes and the same bytes are sent."""
+    out = io.BytesIO()
+    BytesGenerator(out).flatten(msg, linesep="\r\n")
+    return out.getvalue()
+
+
+def check_size(msg: EmailMessage, data: bytes | None = None) -> int:
     """The message's size in bytes; over MAIL_MAX_BYTES it is a PermanentError (it would never go)."""
-    size = len(msg.as_bytes())
+    size = len(data if data is not None else encode(msg))
     limit = current_app.config["MAIL_MAX_BYTES"]
     if size > limit:
         raise PermanentError(_("The email to %(to)s is %(size)s with its attachments, over the limit of "
@@ -168,10 +200,15 @@ class Connection:
             raise classify(err, s, self.timeout) from None
         return self
 
-    def send(self, msg: EmailMessage, to: str) -> None:
-        """Send one message; raises TransientError or PermanentError when it was not accepted."""
+    def send(self, msg: EmailMessage, to: str, data: bytes | None = None) -> None:
+        """Send one message (`data`: its bytes from encode(), so it is not serialised again); raises
+        TransientError or PermanentError when it was not accepted."""
+        from_address = self.sender.from_address
         try:
-            self.smtp.send_message(msg, from_addr=self.sender.from_address, to_addrs=[to])
+            if data is not None and from_address.isascii() and to.isascii():
+                self.smtp.sendmail(from_address, [to], data)
+            else:  # an internationalised address needs SMTPUTF8, which send_message negotiates
+                self.smtp.send_message(msg, from_addr=from_address, to_addrs=[to])
         except Exception as err:
             raise classify(err, self.sender, self.timeout) from None
 

@@ -15,11 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select, true
 
 from engine import executor
 from engine.errors import PermanentError, TransientError
-from engine.mail import Connection, Letter, Sender, build, check_size, new_message_id
+from engine.mail import Connection, Letter, Sender, build, check_size, encode, new_message_id
 from engine.recipients import Recipient
 from extensions import db
 from models import ActionRun, OutgoingEmail, SmtpCredential
@@ -63,13 +63,21 @@ def record_failure(run: ActionRun, error: str, role: str | None, template_name: 
 def send(run: ActionRun, cred: SmtpCredential, template_name: str | None, outgoing: list[Outgoing],
          extra: dict | None = None) -> dict:
     """Send each message once through `cred`; returns the run's result. Raises TransientError (retry
-    later: what was accepted stays sent) or PermanentError (the run fails with the reason)."""
-    previous = {r.recipient.lower(): r for r in db.session.execute(
-        select(OutgoingEmail).where(OutgoingEmail.run_id == run.id, OutgoingEmail.message_id.is_not(None))
-    ).scalars()}
+    later: what was accepted stays sent) or PermanentError (the run fails with the reason).
+
+    A recipient who already has a sent message from an earlier run this one retries (services.runs.
+    retry_run, followed back through `parent_run_id`) is not sent to again: a retry after a partial
+    failure completes the sending rather than repeating it."""
+    previous, earlier = _previous(run)
     pairs, view = [], []
     for item in outgoing:
-        row = previous.get(item.recipient.address.lower())
+        key = item.recipient.address.lower()
+        done = earlier.get(key)
+        if done is not None:  # sent by an earlier run of this retry chain: shown, not sent again
+            view.append({"to": done.recipient, "role": done.recipient_role, "language": done.language,
+                         "message_id": done.message_id, "status": "sent", "sent_by_run": done.run_id})
+            continue
+        row = previous.get(key)
         if row is None:
             row = OutgoingEmail(run_id=run.id, opportunity_id=run.opportunity_id, kind=run.kind,
                                 message_id=new_message_id(cred.from_address), status="sending")
@@ -82,21 +90,22 @@ def send(run: ActionRun, cred: SmtpCredential, template_name: str | None, outgoi
             row.attachments = [{"filename": a.filename, "content_type": a.content_type, "size": len(a.content)}
                                for a in letter.attachments]
             row.status, row.error = "sending", None
-        pairs.append((row, item))
+        pairs.append((row, item, len(view)))
         view.append({"to": row.recipient, "role": row.recipient_role, "language": row.language,
                      "message_id": row.message_id, "status": row.status})
     result = {**_summary(cred, template_name, view), **(extra or {})}
 
-    todo = []
+    todo = []  # (row, view entry, message, its bytes): each message built and serialised once
     try:
         sender = sender_of(cred)
-        for index, (row, item) in enumerate(pairs):
+        for row, item, index in pairs:
             if row.status != "sent":
                 msg = build(sender, item.letter, row.message_id)
-                row.size = check_size(msg)
-                todo.append((index, row, msg))
+                data = encode(msg)
+                row.size = check_size(msg, data)
+                todo.append((row, view[index], msg, data))
     except PermanentError as err:
-        _failed(view, [i for i, v in enumerate(view) if v["status"] != "sent"], pairs, str(err))
+        _failed([(row, view[index]) for row, _item, index in pairs if row.status != "sent"], str(err))
         executor.checkpoint(run, result=result)
         raise
     if not todo:
@@ -106,24 +115,52 @@ def send(run: ActionRun, cred: SmtpCredential, template_name: str | None, outgoi
     sent = 0
     try:
         with Connection(sender) as conn:
-            for index, _row, msg in todo:
-                conn.send(msg, view[index]["to"])
+            for row, entry, msg, data in todo:
+                conn.send(msg, entry["to"], data)
                 sent += 1
-                view[index]["status"] = "sent"
-                pairs[index][0].status, pairs[index][0].sent_at = "sent", utcnow()
+                entry["status"] = "sent"
+                row.status, row.sent_at = "sent", utcnow()
                 if sent < len(todo):  # the last one is committed with the run's outcome
                     executor.checkpoint(run, result=result)
     except (TransientError, PermanentError) as err:
-        _failed(view, [i for i, _r, _m in todo[sent:]], pairs, str(err))
+        _failed([(row, entry) for row, entry, _m, _d in todo[sent:]], str(err))
         executor.checkpoint(run, result=result)
         raise
     return result
 
 
-def _failed(view: list[dict], indexes, pairs, error: str) -> None:
-    for i in indexes:
-        view[i]["status"] = "failed"
-        row = pairs[i][0]
+def _previous(run: ActionRun) -> tuple[dict[str, OutgoingEmail], dict[str, OutgoingEmail]]:
+    """By lower-cased address: this run's messages from its earlier attempts (their Message-IDs are
+    reused), and the messages earlier runs of its retry chain sent. A first attempt of a run that
+    retries nothing has neither, and asks the database nothing."""
+    earlier_runs = _retried_runs(run)
+    if run.attempts <= 1 and not earlier_runs:
+        return {}, {}
+    stmt = select(OutgoingEmail).where(OutgoingEmail.message_id.is_not(None))
+    if earlier_runs:
+        stmt = stmt.where(or_(OutgoingEmail.run_id == run.id,
+                              and_(OutgoingEmail.run_id.in_(earlier_runs), OutgoingEmail.status == "sent")))
+    else:
+        stmt = stmt.where(OutgoingEmail.run_id == run.id)
+    own, earlier = {}, {}
+    for row in db.session.execute(stmt.order_by(OutgoingEmail.id)).scalars():
+        (own if row.run_id == run.id else earlier)[row.recipient.lower()] = row
+    return own, earlier
+
+
+def _retried_runs(run: ActionRun) -> list[int]:
+    """The runs this one retries, newest first: a retry's parent is the run it retries, and so on back."""
+    ids, current = [], run
+    while current is not None and current.trigger == "retry" and current.parent_run_id \
+            and current.parent_run_id not in ids and len(ids) < 100:
+        ids.append(current.parent_run_id)
+        current = db.session.get(ActionRun, current.parent_run_id)
+    return ids
+
+
+def _failed(unsent: list[tuple[OutgoingEmail, dict]], error: str) -> None:
+    for row, entry in unsent:
+        entry["status"] = "failed"
         row.status, row.error = "failed", error
 
 
@@ -133,3 +170,15 @@ def check_credentials(cred_id) -> SmtpCredential:
     if cred is None:
         raise PermanentError(_("The SMTP credentials of this action no longer exist."))
     return cred
+
+
+def template_and_credentials(model, template_id, cred_id):
+    """The action's template (of `model`) and SMTP credentials in one query: (template or None, credentials
+    or None). When either is missing, each is looked up alone, so the caller can say which."""
+    row = db.session.execute(
+        select(model, SmtpCredential).join_from(model, SmtpCredential, true())  # two single rows: no join
+        .where(model.id == (template_id or 0), SmtpCredential.id == (cred_id or 0))
+    ).first()
+    if row is not None:
+        return row[0], row[1]
+    return db.session.get(model, template_id or 0), db.session.get(SmtpCredential, cred_id or 0)

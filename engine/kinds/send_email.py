@@ -7,12 +7,20 @@ sending follows the external-effect rule through engine.outbox.
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from wtforms import Form
 
 from engine.kinds import _refs
 from engine.kinds.base import RECIPIENTS, Kind, Lookup, Missing, RecipientField, RefsField, options, quoted
 from extensions import db
-from models import EmailTemplate, User
+from models import ActionRun, EmailTemplate, Opportunity, User
+
+# What rendering reads besides the run, loaded with it in one query (engine.executor): the placeholders'
+# opportunity, client, type, channel, partners and owner.
+_OPPORTUNITY = joinedload(ActionRun.opportunity)
+LOAD_OPTIONS = [_OPPORTUNITY, *(_OPPORTUNITY.joinedload(rel) for rel in (
+    Opportunity.customer, Opportunity.type, Opportunity.channel, Opportunity.installer, Opportunity.commercial,
+    Opportunity.owner))]
 
 
 def internal_users() -> list[tuple[int, str]]:
@@ -24,6 +32,7 @@ def internal_users() -> list[tuple[int, str]]:
 
 class SendEmail(Kind):
     key = "send_email"
+    load_options = LOAD_OPTIONS
     label = _l("Send email")
     help = _l("Sends an email template to the client, the installer, the commercial or the internal owner; "
               "it is written in the recipient's language.")
@@ -68,12 +77,15 @@ class SendEmail(Kind):
 
         config = run.config or {}
         role = config.get("recipient")
-        template = db.session.get(EmailTemplate, config.get("email_template_id") or 0)
-        cred, left_out = None, []
+        template, cred = outbox.template_and_credentials(EmailTemplate, config.get("email_template_id"),
+                                                         config.get("smtp_credential_id"))
+        left_out = []
         try:
             if template is None:
+                cred = None  # as before: the row names no credentials when the template is gone
                 raise PermanentError(_("The email template of this action no longer exists."))
-            cred = outbox.check_credentials(config.get("smtp_credential_id"))
+            if cred is None:
+                raise PermanentError(_("The SMTP credentials of this action no longer exist."))
             people = [recipients.for_role(run.opportunity, role)] if role else []
             users, left_out = recipients.internal_users(config.get("extra_user_ids"))
             people = recipients.unique(people + users)
