@@ -1,6 +1,8 @@
-"""Demo data that shows the product: a photovoltaic flow from the seeds, partners, users, ~50 opportunities."""
+"""Demo data that shows the product: a photovoltaic flow from the seeds, partners, users, ~50 opportunities,
+and automatic actions whose history comes from replaying the opportunities' past through the engine."""
 
 import random
+import unicodedata
 from datetime import timedelta
 from decimal import Decimal
 
@@ -9,23 +11,22 @@ from sqlalchemy import func, select
 from extensions import db
 from models import (
     Action,
-    Activity,
     ActivityType,
-    Assignment,
     AssignmentRule,
     AssignmentRuleCompany,
     Channel,
     Customer,
+    EmailTemplate,
     Opportunity,
     OpportunityType,
     PartnerCompany,
+    SmtpCredential,
     State,
     Substate,
-    SubstateEvent,
     User,
 )
 from models.base import utcnow
-from services import substates
+from services import demo_replay
 
 DEMO_PASSWORD = "demo1234"
 DEMO_LOGINS = [
@@ -92,23 +93,6 @@ SIZES_KWP = ("3 kWp", "4.5 kWp", "6 kWp", "8 kWp", "10 kWp", "20 kWp")
 SIZES_KWH = ("5 kWh", "10 kWh", "13.5 kWh", "20 kWh")
 
 
-def _spread_in_time(opp: Opportunity, now, rng: random.Random) -> None:
-    """Give the walk through the flow plausible times between the opportunity's creation and now."""
-    events = db.session.execute(
-        select(SubstateEvent).where(SubstateEvent.opportunity_id == opp.id).order_by(SubstateEvent.id)
-    ).scalars().all()
-    span = (now - opp.created_at) / (len(events) + 1)
-    at = opp.created_at
-    for event in events:
-        at += span * rng.uniform(0.5, 1.0)
-        event.at = at
-        record = next(r for r in opp.substates if r.substate_id == event.substate_id)
-        if event.event == "opened":
-            record.opened_at = at
-        else:
-            record.closed_at = at
-
-
 def already_loaded() -> bool:
     return bool(db.session.scalar(select(func.count()).select_from(User)))
 
@@ -134,8 +118,38 @@ def _user(email: str, name: str, role: str, lang: str, **kw) -> User:
     return user
 
 
+
+# The demo's one SMTP account points at a local port where nothing listens, so its emails fail with the
+# server's own words, retries follow, and the history shows the failure with its Retry button. Start a
+# sink there (`python -m aiosmtpd -n -l localhost:8025`) and a retry goes out.
+DEMO_SMTP = {"name": "Demo (localhost:8025, no server)", "host": "localhost", "port": 8025,
+             "security": "none", "from_address": "vendite@oppflow.example.com", "from_name": "oppflow demo"}
+EMAILS = {
+    "Contract sent": (
+        {"it": "Il suo contratto per {{ opportunity.name }}",
+         "es": "Su contrato para {{ opportunity.name }}",
+         "en": "Your contract for {{ opportunity.name }}"},
+        {"it": "<p>Gentile {{ client.name }},</p><p>le abbiamo inviato il contratto: importo "
+               "{{ opportunity.amount }}.</p>",
+         "es": "<p>Estimado/a {{ client.name }}:</p><p>le hemos enviado el contrato: importe "
+               "{{ opportunity.amount }}.</p>",
+         "en": "<p>Dear {{ client.name }},</p><p>we have sent you the contract: amount "
+               "{{ opportunity.amount }}.</p>"}),
+    "Offer sent": (
+        {"it": "La nostra offerta: {{ opportunity.name }}", "es": "Nuestra oferta: {{ opportunity.name }}",
+         "en": "Our offer: {{ opportunity.name }}"},
+        {"it": "<p>Gentile {{ client.name }}, ecco l'offerta per il suo sistema di accumulo.</p>",
+         "es": "<p>Estimado/a {{ client.name }}, esta es la oferta para su sistema de almacenamiento.</p>",
+         "en": "<p>Dear {{ client.name }}, here is the offer for your battery storage.</p>"}),
+}
+# Substates the automation moves, so the people in the replay leave them alone.
+CLOSED_BY_AUTOMATION = {"Contract sent"}  # when "Contract signed" opens
+OPENED_BY_AUTOMATION = {"Case closed"}  # when "Commissioning and grid connection" closes
+
+
 def load(seed: int = 7) -> None:
-    """Create the demo records (the caller commits)."""
+    """Create the demo records, then replay their past through the services and the engine
+    (services.demo_replay); commits as it goes. The same seed gives the same demo."""
     rng = random.Random(seed)
     pv = _type(("Impianto fotovoltaico", "Instalación fotovoltaica", "Photovoltaic installation"), PV_FLOW)
     storage = _type(("Sistema di accumulo", "Sistema de almacenamiento", "Battery storage"), STORAGE_FLOW)
@@ -162,71 +176,101 @@ def load(seed: int = 7) -> None:
 
     customers = []
     for name, lang, city, cap, prov in CUSTOMERS:
-        slug = name.lower().replace(" ", ".").replace("í", "i").replace("é", "e").replace("á", "a")
+        slug = unicodedata.normalize("NFKD", name.lower().replace(" ", ".")).encode("ascii", "ignore").decode()
         customers.append(Customer(name=name, language=lang, city=city, postal_code=cap, province=prov,
                                   email=f"{slug}@example.net", phone=f"+39 02 {rng.randint(1000000, 9999999)}"))
     db.session.add_all(customers)
-    db.session.flush()
+    _automation(pv, storage, [installer, installer2], [commercial, commercial2])
 
     now = utcnow()
-    for i in range(50):
+    created = sorted(now - timedelta(days=rng.randint(0, 120), minutes=rng.randint(0, 1440)) for _ in range(50))
+    opps = []
+    for i, created_at in enumerate(created):
         cust = rng.choice(customers)
         opp_type = pv if i % 5 else storage
-        opp = Opportunity(
+        opps.append(Opportunity(
             # Sizes read the same in every language; the type says what it is.
             name=f"{cust.name} – {rng.choice(SIZES_KWP) if opp_type is pv else rng.choice(SIZES_KWH)}",
             type=opp_type, channel=rng.choice(channels), customer=cust, owner=rng.choice([manager, agent]),
             amount=Decimal(rng.randrange(4000, 40000, 50)), postal_code=cust.postal_code, province=cust.province,
-            installer=rng.choice([installer, installer2, None]),
-            commercial=rng.choice([commercial, commercial2, None]),
-            created_at=now - timedelta(days=rng.randint(0, 120), minutes=rng.randint(0, 1440)),
-        )
-        db.session.add(opp)
-        db.session.flush()
-        # Walk the flow: close the first k substates, leave the next one open.
-        subs = opp_type.substates
-        k = rng.randint(0, len(subs))
-        for sub in subs[:k]:
-            substates.open_substate(opp, sub.id, None)
-            substates.close_substate(opp, sub.id, None)
-        if k < len(subs):
-            substates.open_substate(opp, subs[k].id, None)
-        _spread_in_time(opp, now, rng)
-    _work(pv, [installer, installer2], [commercial, commercial2], rng)
+            created_at=created_at,
+        ))
+    db.session.add_all(opps)
+    db.session.flush()
+    steps = [step for opp in opps for step in _walk(opp, now, rng)]
+    db.session.commit()
+    demo_replay.replay(steps, now)
+    demo_replay.answer(rng, now)
 
 
-def _work(pv: OpportunityType, installers: list, commercials: list, rng: random.Random) -> None:
-    """Activity types, assignment criteria, the automatic actions that use them, and the assignments
-    and activities the existing opportunities would have by now."""
+def _walk(opp: Opportunity, now, rng: random.Random) -> list[demo_replay.Step]:
+    """The owner's steps through the flow: close the first k substates, leave the next one open, at
+    plausible moments between the opportunity's creation and now; the automation does the rest."""
+    subs = opp.type.substates
+    # A substate the automation opens ends the people's part of the walk.
+    last = next((i for i, s in enumerate(subs) if s.name in OPENED_BY_AUTOMATION), len(subs))
+    k = rng.randint(0, last)
+    events = []
+    for sub in subs[:k]:
+        events.append(("open", sub))
+        if sub.name not in CLOSED_BY_AUTOMATION:
+            events.append(("close", sub))
+    if k < last:
+        events.append(("open", subs[k]))
+    span = (now - opp.created_at) / (len(events) + 1)
+    moment, steps = opp.created_at, []
+    for event, sub in events:
+        moment += span * rng.uniform(0.5, 1.0)
+        steps.append(demo_replay.Step(moment, opp.id, event, sub.id))
+    return steps
+
+
+def _automation(pv: OpportunityType, storage: OpportunityType, installers: list, commercials: list) -> None:
+    """Activity types, assignment criteria, an email template per flow, the SMTP account, and the
+    automatic actions that use them."""
     types = [ActivityType(name=en, name_i18n={"it": it, "es": es, "en": en}) for it, es, en in ACTIVITY_TYPES]
     db.session.add_all(types)
-    installer_rule = AssignmentRule(partner_kind="installer", strategy="round_robin", companies=[
-        AssignmentRuleCompany(company_id=c.id, weight=1) for c in installers])
-    commercial_rule = AssignmentRule(partner_kind="commercial", strategy="weighted", companies=[
-        AssignmentRuleCompany(company_id=c.id, weight=w) for c, w in zip(commercials, (2, 1), strict=True)])
-    db.session.add_all([installer_rule, commercial_rule])
-    db.session.flush()
-    by_name = {s.name: s for s in pv.substates}
     db.session.add_all([
-        Action(substate=by_name["Pending documentation"], group="on_open", position=0, kind="assign_commercial",
-               config={"reassign": False}),
-        Action(substate=by_name["Pending documentation"], group="on_open", position=1, kind="create_activity",
-               config={"activity_type_id": types[0].id, "description": "Chiama il cliente {{ client.name }}"}),
-        Action(substate=by_name["Installer assignment"], group="on_open", position=0, kind="assign_installer",
-               config={"reassign": False}),
+        AssignmentRule(partner_kind="installer", strategy="round_robin", companies=[
+            AssignmentRuleCompany(company_id=c.id, weight=1) for c in installers]),
+        AssignmentRule(partner_kind="commercial", strategy="weighted", companies=[
+            AssignmentRuleCompany(company_id=c.id, weight=w) for c, w in zip(commercials, (2, 1), strict=True)]),
     ])
-    now = utcnow()
-    for opp in db.session.execute(select(Opportunity).order_by(Opportunity.id)).scalars():
-        for company_id, kind, rule in ((opp.installer_id, "installer", installer_rule),
-                                       (opp.commercial_id, "commercial", commercial_rule)):
-            if company_id:
-                pending = rng.random() < 0.3
-                db.session.add(Assignment(opportunity_id=opp.id, company_id=company_id, partner_kind=kind,
-                                          rule_id=rule.id, strategy=rule.strategy, assigned_at=opp.created_at,
-                                          status="pending" if pending else "accepted",
-                                          responded_at=None if pending else opp.created_at + timedelta(hours=5)))
-        if rng.random() < 0.5:
-            done = rng.random() < 0.4
-            db.session.add(Activity(opportunity_id=opp.id, type_id=rng.choice(types).id,
-                                    description=f"Chiamare {opp.customer.name}", created_at=opp.created_at,
-                                    completed_at=now if done else None))
+    smtp = SmtpCredential(**DEMO_SMTP)
+    templates = {name: EmailTemplate(name=name, subjects=subjects, bodies=bodies)
+                 for name, (subjects, bodies) in EMAILS.items()}
+    db.session.add_all([smtp, *templates.values()])
+    db.session.flush()
+    call, visit = types[0].id, types[3].id
+
+    def email(name: str) -> dict:
+        return {"email_template_id": templates[name].id, "smtp_credential_id": smtp.id, "recipient": "client",
+                "extra_user_ids": []}
+
+    sub = {s.name: s for s in pv.substates + storage.substates}
+    actions = [
+        ("Pending documentation", "on_open", "assign_commercial", {"reassign": False}, None),
+        ("Pending documentation", "on_open", "create_activity",
+         {"activity_type_id": call, "description": "Chiama il cliente {{ client.name }} per i documenti"}, None),
+        ("Contract sent", "on_open", "send_email", email("Contract sent"), None),
+        # Reminds to chase the signature, unless the contract is signed before (the run is cancelled).
+        ("Contract sent", "scheduled", "create_activity",
+         {"activity_type_id": call, "description": "Sollecita la firma di {{ client.name }}"}, (10, "days")),
+        ("Contract signed", "on_open", "close_substate", {"substate_id": sub["Contract sent"].id}, None),
+        ("Installer assignment", "on_open", "assign_installer", {"reassign": False}, None),
+        ("Installation scheduled", "on_open", "create_activity",
+         {"activity_type_id": visit, "description": "Sopralluogo tecnico: {{ client.name }}, {{ client.city }}"}, None),
+        ("Commissioning and grid connection", "on_close", "open_substate", {"substate_id": sub["Case closed"].id},
+         None),
+        ("Survey to schedule", "on_open", "assign_commercial", {"reassign": False}, None),
+        ("Survey to schedule", "on_open", "create_activity",
+         {"activity_type_id": visit, "description": "Fissa il sopralluogo con {{ client.name }}"}, None),
+        ("Offer sent", "on_open", "send_email", email("Offer sent"), None),
+    ]
+    positions: dict[tuple[str, str], int] = {}
+    for name, group, kind, config, delay in actions:
+        position = positions[(name, group)] = positions.get((name, group), -1) + 1
+        action = Action(substate=sub[name], group=group, position=position, kind=kind, config=config)
+        if delay:
+            action.delay_amount, action.delay_unit = delay
+        db.session.add(action)

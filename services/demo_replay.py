@@ -1,0 +1,150 @@
+"""Replaying the demo's past through the real services and the engine, step by step in time order.
+
+The demo's opportunities went through their flows over the last months. Each step (a substate opened or
+closed by its owner) goes through services.substates, so the engine's triggers create the runs of the
+flow's automatic actions; the replay then executes every run due by that moment with the engine's own
+executor — claim, execute the kind, record the outcome, release the next — exactly what a worker's job
+does. Services and engine write the real clock; after each step and each run the replay moves the
+timestamps written since back to the moment in the demo's past, so scheduled actions fall due, get
+cancelled by a close, or are still waiting, as they would have.
+
+Nothing is put on the Redis queue while replaying (`make run` loads the demo before it starts Redis):
+what is still waiting at the end — scheduled actions due later, emails waiting to be retried — is left
+with no job, and the worker's sweeper, which goes by the database, enqueues it when due.
+"""
+
+import contextlib
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import event, or_, select, update
+from sqlalchemy.orm import Session
+
+from engine import dispatch, executor
+from extensions import db
+from models import (
+    ActionRun,
+    Activity,
+    Assignment,
+    Notification,
+    Opportunity,
+    OpportunitySubstate,
+    OutgoingEmail,
+    SubstateEvent,
+    User,
+)
+from models.base import utcnow
+from models.runs import WAITING_STATUSES
+from services import activities, assignment, substates
+
+# The timestamps the services and the engine write with the real clock.
+CLOCKS = [
+    (ActionRun, ("created_at", "due_at", "started_at", "finished_at")),
+    (Activity, ("created_at", "completed_at")),
+    (Assignment, ("assigned_at", "responded_at")),
+    (Notification, ("created_at",)),
+    (SubstateEvent, ("at",)),
+    (OpportunitySubstate, ("opened_at", "closed_at")),
+    (OutgoingEmail, ("created_at", "sent_at")),
+]
+
+
+@dataclass(order=True)
+class Step:
+    """A person opening or closing a substate at a moment in the demo's past."""
+
+    at: datetime
+    opportunity_id: int
+    event: str  # "open" | "close"
+    substate_id: int
+
+
+def backdate(since: datetime, moment: datetime) -> None:
+    """Move every timestamp written at or after `since` (real clock) back to `moment`, keeping the gaps.
+    In Python rather than SQL: date arithmetic is not portable between SQLite and PostgreSQL."""
+    delta = since - moment
+    for model, names in CLOCKS:
+        touched = or_(*(getattr(model, name) >= since for name in names))
+        for row in db.session.execute(select(model).where(touched)).scalars():
+            for name in names:
+                value = getattr(row, name)
+                if value is not None and value >= since:
+                    setattr(row, name, value - delta)
+
+
+def at(moment: datetime, change: Callable[[], object]) -> None:
+    """Do `change` as if at `moment`, and commit."""
+    since = utcnow()
+    change()
+    db.session.flush()
+    backdate(since, moment)
+    db.session.commit()
+
+
+def drain(until: datetime) -> int:
+    """Execute every run due by `until`, oldest due first, each as if at its due time; returns how many."""
+    done = 0
+    while True:
+        row = db.session.execute(
+            select(ActionRun.id, ActionRun.due_at).where(dispatch.ready_clause(until))
+            .order_by(ActionRun.due_at, ActionRun.id).limit(1)
+        ).first()
+        if row is None:
+            return done
+        at(row.due_at, lambda run_id=row.id: executor.execute(run_id))
+        done += 1
+
+
+@contextlib.contextmanager
+def without_queue() -> Iterator[None]:
+    """Drop what the engine would enqueue after each commit: the replay runs the runs itself. Registered
+    first, so it empties the list before the dispatcher's own after-commit hook reads it."""
+    def drop(session: Session) -> None:
+        session.info.pop(dispatch._PENDING_KEY, None)  # noqa: SLF001 - the engine's one hook, no public API
+
+    event.listen(Session, "after_commit", drop, insert=True)
+    try:
+        yield
+    finally:
+        event.remove(Session, "after_commit", drop)
+
+
+def replay(steps: list[Step], now: datetime) -> int:
+    """Take every step in time order, executing the runs due in between; returns how many runs ran."""
+    ran = 0
+    with without_queue():
+        for step in sorted(steps):
+            ran += drain(step.at)
+            opp = db.session.get(Opportunity, step.opportunity_id)
+            change = substates.open_substate if step.event == "open" else substates.close_substate
+            at(step.at, lambda opp=opp, change=change, step=step: change(opp, step.substate_id, opp.owner))
+        ran += drain(now)
+    # What still waits has no job on any queue: let the sweeper see it as never enqueued.
+    db.session.execute(update(ActionRun).where(ActionRun.status.in_(WAITING_STATUSES))
+                       .values(enqueued_at=None, job_id=None).execution_options(synchronize_session=False))
+    db.session.commit()
+    return ran
+
+
+def answer(rng: random.Random, now: datetime, accept_share: float = 0.7, complete_share: float = 0.4) -> None:
+    """Partners accept most of their assignments and people complete some activities, hours later,
+    through the same services as the partner home and the opportunity page."""
+    with without_queue():
+        pending = db.session.execute(select(Assignment).where(Assignment.status == "pending")
+                                     .order_by(Assignment.id)).scalars().all()
+        for item in pending:
+            partner = db.session.execute(select(User).where(User.company_id == item.company_id)
+                                         .order_by(User.id).limit(1)).scalar_one_or_none()
+            if partner is None or rng.random() >= accept_share:
+                continue
+            moment = min(now, item.assigned_at + timedelta(hours=rng.uniform(1, 30)))
+            opp = db.session.get(Opportunity, item.opportunity_id)
+            at(moment, lambda opp=opp, item=item, partner=partner: assignment.accept(opp, item.id, partner))
+        for item in db.session.execute(select(Activity).order_by(Activity.id)).scalars().all():
+            if rng.random() >= complete_share:
+                continue
+            opp = db.session.get(Opportunity, item.opportunity_id)
+            moment = min(now, item.created_at + timedelta(hours=rng.uniform(2, 72)))
+            at(moment, lambda opp=opp, item=item: activities.complete(opp, item.id, opp.owner))
