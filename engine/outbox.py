@@ -7,7 +7,9 @@ For each recipient an OutgoingEmail row is written with its Message-ID; the run 
 message goes. A transient failure leaves the run to the engine's backoff, and the next attempt sends
 only the messages not yet accepted, with the Message-IDs already recorded (a receiver that got one
 after all can tell the copy by its id). A worker that dies meanwhile leaves the run `sending`, which
-the sweeper turns into `needs_review`.
+the sweeper turns into `needs_review`. A send-email run started with "Retry" (services.runs.retry_run)
+sends only to the recipients who have no sent message from the runs it retries: after a partial failure
+nobody gets the same email twice.
 """
 
 from __future__ import annotations
@@ -148,9 +150,16 @@ def _previous(run: ActionRun) -> tuple[dict[str, OutgoingEmail], dict[str, Outgo
     return own, earlier
 
 
+# Kinds whose retry completes the sending instead of repeating it. Not e-signature: its retry makes a new
+# signature request, and the signer needs the email with the new link even if the old one arrived.
+_RETRY_COMPLETES = frozenset({"send_email"})
+
+
 def _retried_runs(run: ActionRun) -> list[int]:
     """The runs this one retries, newest first: a retry's parent is the run it retries, and so on back."""
     ids, current = [], run
+    if run.kind not in _RETRY_COMPLETES:
+        return ids
     while current is not None and current.trigger == "retry" and current.parent_run_id \
             and current.parent_run_id not in ids and len(ids) < 100:
         ids.append(current.parent_run_id)

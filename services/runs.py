@@ -15,7 +15,9 @@ RETRYABLE = ("failed", "needs_review")
 def retry_run(run: ActionRun, user: User) -> ActionRun:
     """A new attempt of a failed run for the same action and opportunity, with the action's current
     config (the usual fix is to correct the action, then retry); the old run stays in the history as it
-    was. Enqueued after the caller commits."""
+    was. Enqueued after the caller commits. The new run links back to the old one (`parent_run_id`,
+    trigger "retry"): a send-email retry uses that to write only to the recipients the failed run (or an
+    earlier retry) did not reach (engine.outbox)."""
     if run.status not in RETRYABLE:
         raise ServiceError(_("Only a failed run can be retried."), 409)
     new = ActionRun(action_id=run.action_id, opportunity_id=run.opportunity_id, substate_id=run.substate_id,
