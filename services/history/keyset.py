@@ -35,6 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import Grouping
 from sqlalchemy.sql.functions import Function
+from sqlalchemy.sql.util import find_tables
 
 from extensions import db
 from models import ActionRun, Opportunity
@@ -49,25 +50,54 @@ CANDIDATES = 1000
 STRICT_FUNCTIONS = {"lower", "upper", "trim"}
 NULL_TESTS = {operators.is_, operators.is_not_distinct_from, operators.is_distinct_from}
 
-_JOINS: dict[str, dict[Table, ColumnElement]] = {}
+_JOINS: dict[str, list] = {}
 
 
-def _joins(tab) -> dict[Table, ColumnElement]:
-    """Each table the tab joins, with its join condition (computed once per tab)."""
+def _join_list(tab) -> list[tuple]:
+    """(table, join condition, outer?) for each join of the tab after opportunity, in order (computed once)."""
     if tab.key not in _JOINS:
         stmt = tab.join(select(ActionRun).join(Opportunity, Opportunity.id == ActionRun.opportunity_id))
-        found: dict[Table, ColumnElement] = {}
+        found: list[tuple] = []
 
         def walk(node):
             if hasattr(node, "left") and hasattr(node, "onclause"):
                 walk(node.left)
-                if isinstance(node.right, Table):
-                    found[node.right] = node.onclause
+                found.append((node.right, node.onclause, node.isouter and not node.full))
 
         for frm in stmt.get_final_froms():
             walk(frm)
-        _JOINS[tab.key] = found
+        _JOINS[tab.key] = found[1:]
     return _JOINS[tab.key]
+
+
+def _joins(tab) -> dict[Table, ColumnElement]:
+    """Each table the tab joins, with its join condition."""
+    return {right: on for right, on, _outer in _join_list(tab) if isinstance(right, Table)}
+
+
+def lean_rows(tab, user, expr, kinds) -> Select | None:
+    """`select(expr)` over the tab's rows the user may see with only the joins `expr` and the partner rule
+    need: an outer join of another table adds no row a DISTINCT would keep (and removes none), so a
+    select's distinct values need not pay for it. None if the tab's joins are not plain tables."""
+    joins = _join_list(tab)
+    if any(not isinstance(right, Table) for right, _on, _outer in joins):
+        return None
+    partner = tab.partner_only(user) if user.is_partner and tab.partner_only is not None else None
+    needed = set(find_tables(_plain(expr), check_columns=True))
+    if partner is not None:
+        needed |= set(find_tables(partner, check_columns=True))
+    kept = []
+    for right, on, outer in reversed(joins):
+        if right in needed or not outer:
+            kept.append((right, on, outer))
+            needed |= set(find_tables(on, check_columns=True))
+    stmt = select(expr).select_from(ActionRun).join(Opportunity, Opportunity.id == ActionRun.opportunity_id)
+    for right, on, outer in reversed(kept):
+        stmt = stmt.join(right, on, isouter=outer)
+    stmt = stmt.where(ActionRun.kind.in_(kinds))
+    if partner is not None:
+        stmt = stmt.where(partner)
+    return scope_opportunities(stmt, user)
 
 
 def _equality(clause, a: Column, b: Column) -> bool:

@@ -176,11 +176,15 @@ def _newest_first(tab: Tab, user: User, args) -> Page:
     before = _parse_before(args.get("before"), len(_order_keys(tab)))
     if before:
         conditions.append(_keyset_before(keys, before))
+    # Walking the runs, one query per kind (each walks its (kind, id) index; an IN list of kinds can't give
+    # the order); walking the detail's index, one query for all kinds (a kind with no match would otherwise
+    # read the whole index).
+    groups = [(kind,) for kind in tab.kinds] if detail is None else [tab.kinds]
     rows = []
-    for kind in tab.kinds:
-        stmt = _base(tab, user, (kind,)).where(*conditions)
+    for kinds in groups:
+        stmt = _base(tab, user, kinds).where(*conditions)
         rows += db.session.execute(stmt.order_by(*[k.desc() for k in keys]).limit(PAGE_SIZE + 1)).all()
-    if len(tab.kinds) > 1:
+    if len(groups) > 1:
         rows.sort(key=lambda row: _row_keys(tab, row), reverse=True)
     result = Page(rows[:PAGE_SIZE], "", True)
     if len(rows) > PAGE_SIZE:
@@ -222,7 +226,10 @@ def options(tab: Tab, user: User) -> dict[str, list[tuple[str, str]]]:
             continue
         values = keyset.visible_values(tab, user, col, _base(tab, user, tab.kinds), MAX_OPTIONS)
         if values is None:  # not a plain column: the distinct values of the rows themselves
-            stmt = base_query(tab, user).with_only_columns(col.expr).where(col.expr.is_not(None)).distinct()
+            stmt = keyset.lean_rows(tab, user, col.expr, tab.kinds)
+            if stmt is None:
+                stmt = base_query(tab, user).with_only_columns(col.expr)
+            stmt = stmt.where(col.expr.is_not(None)).distinct()
             values = db.session.execute(stmt.order_by(col.expr).limit(MAX_OPTIONS)).scalars()
         out[col.key] = [(str(v), str(v)) for v in values]
     return out
