@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import event, or_, select, update
+from sqlalchemy import and_, event, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine import dispatch, executor
@@ -39,9 +39,10 @@ from models.base import utcnow
 from models.runs import WAITING_STATUSES
 from services import activities, assignment, substates
 
-# The timestamps the services and the engine write with the real clock.
+# The timestamps the services and the engine write with the real clock, never later than now (a run's due
+# time, which may be, is handled apart).
 CLOCKS = [
-    (ActionRun, ("created_at", "due_at", "started_at", "finished_at")),
+    (ActionRun, ("created_at", "enqueued_at", "started_at", "finished_at")),
     (Activity, ("created_at", "completed_at")),
     (Assignment, ("assigned_at", "responded_at")),
     (Notification, ("created_at",)),
@@ -65,6 +66,12 @@ def backdate(since: datetime, moment: datetime) -> None:
     """Move every timestamp written at or after `since` (real clock) back to `moment`, keeping the gaps.
     In Python rather than SQL: date arithmetic is not portable between SQLite and PostgreSQL."""
     delta = since - moment
+    # A due time may lie in the future, so "written since" is told by the run itself: created now, or run
+    # now and back to waiting (a retry's due time).
+    for run in db.session.execute(select(ActionRun).where(or_(
+            ActionRun.created_at >= since,
+            and_(ActionRun.started_at >= since, ActionRun.status.in_(WAITING_STATUSES))))).scalars():
+        run.due_at -= delta
     for model, names in CLOCKS:
         touched = or_(*(getattr(model, name) >= since for name in names))
         for row in db.session.execute(select(model).where(touched)).scalars():

@@ -4,6 +4,7 @@ and what is left waiting (or retried) is done by a real worker."""
 
 import re
 import time
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
@@ -55,9 +56,14 @@ def test_the_demo_history_comes_from_executed_runs(engine_app):
     opp = db.session.get(Opportunity, failed[0].opportunity_id)
     timeline = history.registry.timeline(opp.id)
     assert len(timeline) >= 2 and [r.id for r in timeline] == sorted((r.id for r in timeline), reverse=True)
-    # The replay's moments lie in the past, in the order the runs were created.
+    # The replay's moments lie in the past, in the order the runs were created; each run fell due when
+    # created or after its delay, and what is still scheduled is due later than now.
     created = [run.created_at for run in runs()]
-    assert created == sorted(created) and created[0] < created[-1]
+    assert created == sorted(created) and created[0] < created[-1] <= utcnow()
+    assert all(run.due_at > run.created_at - timedelta(seconds=1) for run in runs())  # due: the event's time
+    assert all(run.due_at > utcnow() for run in runs(status="scheduled"))
+    delayed = [run for run in runs(trigger="scheduled") if run.status != "cancelled"]
+    assert delayed and all(run.due_at - run.created_at > timedelta(days=10, seconds=-1) for run in delayed)
 
 
 def _fingerprint() -> list[tuple]:
