@@ -51,6 +51,9 @@ CLOCKS = [
     (OutgoingEmail, ("created_at", "sent_at")),
 ]
 
+# What opening or closing a substate writes itself (the runs it creates or cancels; not what they do).
+SUBSTATE_CLOCKS = [c for c in CLOCKS if c[0] in (ActionRun, SubstateEvent, OpportunitySubstate)]
+
 
 @dataclass(order=True)
 class Step:
@@ -62,7 +65,7 @@ class Step:
     substate_id: int
 
 
-def backdate(since: datetime, moment: datetime) -> None:
+def backdate(since: datetime, moment: datetime, clocks=CLOCKS) -> None:
     """Move every timestamp written at or after `since` (real clock) back to `moment`, keeping the gaps.
     In Python rather than SQL: date arithmetic is not portable between SQLite and PostgreSQL."""
     delta = since - moment
@@ -72,7 +75,7 @@ def backdate(since: datetime, moment: datetime) -> None:
             ActionRun.created_at >= since,
             and_(ActionRun.started_at >= since, ActionRun.status.in_(WAITING_STATUSES))))).scalars():
         run.due_at -= delta
-    for model, names in CLOCKS:
+    for model, names in clocks:
         touched = or_(*(getattr(model, name) >= since for name in names))
         for row in db.session.execute(select(model).where(touched)).scalars():
             for name in names:
@@ -81,13 +84,15 @@ def backdate(since: datetime, moment: datetime) -> None:
                     setattr(row, name, value - delta)
 
 
-def at(moment: datetime, change: Callable[[], object]) -> None:
-    """Do `change` as if at `moment`, and commit."""
+def at(moment: datetime, change: Callable[[], object], clocks=CLOCKS, commit: bool = True) -> None:
+    """Do `change` as if at `moment`, and commit (or only flush: the next run's claim commits it);
+    `clocks`: the tables it may write, if fewer than all."""
     since = utcnow()
     change()
     db.session.flush()
-    backdate(since, moment)
-    db.session.commit()
+    backdate(since, moment, clocks)
+    if commit:
+        db.session.commit()
 
 
 def drain(until: datetime) -> int:
@@ -126,7 +131,8 @@ def replay(steps: list[Step], now: datetime) -> int:
             ran += drain(step.at)
             opp = db.session.get(Opportunity, step.opportunity_id)
             change = substates.open_substate if step.event == "open" else substates.close_substate
-            at(step.at, lambda opp=opp, change=change, step=step: change(opp, step.substate_id, opp.owner))
+            at(step.at, lambda opp=opp, change=change, step=step: change(opp, step.substate_id, opp.owner),
+               SUBSTATE_CLOCKS, commit=False)
         ran += drain(now)
     # What still waits has no job on any queue: let the sweeper see it as never enqueued.
     db.session.execute(update(ActionRun).where(ActionRun.status.in_(WAITING_STATUSES))

@@ -38,7 +38,8 @@ def _load() -> float:
 
 def test_the_demo_history_comes_from_executed_runs(engine_app):
     elapsed = _load()
-    assert elapsed < 60, f"the demo took {elapsed:.1f}s to load"
+    # ~10 s on SQLite on a quiet 2-core machine; the bound only catches a replay gone quadratic.
+    assert elapsed < 180, f"the demo took {elapsed:.1f}s to load"
     admin = _user("admin@example.com")
     for tab in DEMO_TABS:
         assert len(_rows(tab, admin)) >= 5, f"the {tab} tab of a fresh demo is (nearly) empty"
