@@ -106,8 +106,17 @@ def test_tabs_show_what_real_runs_recorded(mail_app, make, client, smtp_server, 
 
 # -- filters, sorting, statuses, links ------------------------------------------------------------------
 
+class AcmeSign:
+    """A second signature provider, registered the way an install's own provider would be."""
+
+    key, label = "acme", "Acme Sign"
+
+
 @pytest.fixture
-def data(app, make, tmp_path):
+def data(app, make, tmp_path, monkeypatch):
+    from engine import signature
+
+    monkeypatch.setitem(signature.PROVIDERS, "acme", AcmeSign())
     app.config["FILES_DIR"] = str(tmp_path / "files")
     flow = make.flow((1, 2))
     installer = make.company("installer", name="Posa Srl")
@@ -172,7 +181,8 @@ def test_reports_statuses_errors_and_the_configured_template_while_waiting(clien
     ("/account/history/exports?recipient=bianchi", ["Yearly"], ["Monthly"]),
     ("/account/history/signatures?document=mandate", ["Mandate.pdf"], ["Contract.pdf", "Waiver.pdf"]),
     ("/account/history/signatures?signer=anna", ["Contract.pdf"], ["Mandate.pdf"]),
-    ("/account/history/signatures?provider=acme", ["Waiver.pdf"], ["Contract.pdf"]),
+    ("/account/history/signatures?provider=acme", ["Waiver.pdf", "Acme Sign"], ["Contract.pdf"]),
+    ("/account/history/signatures?provider=nope", ["Waiver.pdf", "Contract.pdf"], []),
     ("/account/history/signatures?action=external_source", ["External-source action"],
      ["Send report for e-signature", "Waiver.pdf"]),
     ("/account/history/signatures?status=signed", ["Contract.pdf"], ["Mandate.pdf", "Waiver.pdf"]),
@@ -232,7 +242,9 @@ def test_select_options_come_from_the_rows_the_user_may_see(client, make, data):
     assert '<option value="Offer"' in page
     assert "Survey" not in page and "Backup SMTP" not in page and "Bianchi roof" not in page
     page = client.get("/account/history/signatures").get_data(as_text=True)
-    assert '<option value="simulator"' in page and "acme" not in page and "Mandate.pdf" not in page
+    assert "Mandate.pdf" not in page and "Waiver.pdf" not in page and "verdi@" not in page
+    # Providers are settings, not a company's data: the select lists the registered ones, by label.
+    assert '<option value="simulator" >Built-in simulator' in page and '<option value="acme" >Acme Sign' in page
 
 
 def test_download_links_only_for_users_who_may_download(client, make, data):

@@ -2,8 +2,11 @@
 provider's callback recorded when the signer answered (kind `external_source`, made by services.webhooks),
 each beside its SignatureRequest: document, signer, provider and where the request stands."""
 
+from collections.abc import Mapping
+
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_
+from sqlalchemy import func
+from sqlalchemy.orm import aliased
 
 from models import ActionRun, ReportTemplate, SignatureRequest
 from models.runs import RECORD_KINDS
@@ -20,16 +23,26 @@ from services.history.registry import (
     when_column,
 )
 
-REQUEST = 2
+# A send run made its request (request.run_id); a callback run answered one (its result names it, as does a
+# send run's once it succeeded). Two plain equality joins rather than one OR: both planners can then hash
+# or index-join them, and every value below reads "the run's own request, else the answered one".
+_answered = aliased(SignatureRequest, name="answered_request")
+OWN, ANSWERED, DOC = 2, 3, 4
 
 
 def _join(stmt):
-    """The request a send run made (its run_id), or the one a callback run answered (its result names it);
-    the configured report template names the document while no request exists yet."""
-    answered = ActionRun.result["signature_request_id"].as_integer()
-    return (stmt.outerjoin(SignatureRequest, or_(SignatureRequest.run_id == ActionRun.id,
-                                                 SignatureRequest.id == answered))
+    """Both requests, and the configured report template that names the document while none exists yet."""
+    return (stmt.outerjoin(SignatureRequest, SignatureRequest.run_id == ActionRun.id)
+            .outerjoin(_answered, _answered.id == ActionRun.result["signature_request_id"].as_integer())
             .outerjoin(ReportTemplate, ReportTemplate.id == ActionRun.config["report_template_id"].as_integer()))
+
+
+def _either(attr: str):
+    return func.coalesce(getattr(SignatureRequest, attr), getattr(_answered, attr))
+
+
+def _request(row) -> SignatureRequest | None:
+    return row[OWN] if row[OWN] is not None else row[ANSWERED]
 
 
 def _kind_options() -> dict:
@@ -40,11 +53,34 @@ def _kind_options() -> dict:
 
 
 ACTIONS = _kind_options()
-DOCUMENT = func.coalesce(SignatureRequest.document_name, ReportTemplate.label + ".pdf")
+DOCUMENT = func.coalesce(SignatureRequest.document_name, _answered.document_name, ReportTemplate.label + ".pdf")
+# Sorted by address, filtered on address and name alike.
+SIGNER = _either("signer_email") + " " + _either("signer_name")
+PROVIDER, STATUS = _either("provider"), _either("status")
+
+
+class _Providers(Mapping):
+    """The provider select's options, read from engine.signature's registry when the page is drawn (an
+    install's own provider registers later than this module loads). Providers are settings, not any
+    company's data, so listing them all leaks nothing — and spares a scan of every request for them."""
+
+    def _labels(self) -> dict:
+        from engine.signature import PROVIDERS
+
+        return {key: (provider.label, PROVIDER == key) for key, provider in PROVIDERS.items()}
+
+    def __getitem__(self, key):
+        return self._labels()[key]
+
+    def __iter__(self):
+        return iter(self._labels())
+
+    def __len__(self) -> int:
+        return len(self._labels())
 
 
 def _signer(row) -> str:
-    request = row[REQUEST]
+    request = _request(row)
     if request is None:
         return ""
     return f"{request.signer_name} <{request.signer_email}>" if request.signer_name else request.signer_email
@@ -53,7 +89,7 @@ def _signer(row) -> str:
 def _provider(row) -> str:
     from engine.signature import PROVIDERS
 
-    request = row[REQUEST]
+    request = _request(row)
     if request is None:
         return ""
     provider = PROVIDERS.get(request.provider)
@@ -62,7 +98,7 @@ def _provider(row) -> str:
 
 def _status(row):
     """A send run says where its request stands (sent, signed, declined); a callback run the event it got."""
-    run, request = row[0], row[REQUEST]
+    run, request = row[0], _request(row)
     if run.kind == "external_source":
         event = (run.config or {}).get("event")
         return waiting_or_ended(row, lambda: (EVENTS.get(event, event or ""), "succeeded"))
@@ -73,23 +109,22 @@ def _status(row):
 
 
 STATUSES = {
-    **{key: (label, SignatureRequest.status == key) for key, label in SIGNATURE_STATUSES.items()},
+    **{key: (label, STATUS == key) for key, label in SIGNATURE_STATUSES.items()},
     **run_statuses(*COMMON_STATUSES),
 }
 
 TAB = register(Tab(
     key="signatures", label=_l("Signatures"), kinds=("esignature", "external_source"), position=70,
-    entities=(SignatureRequest, DOCUMENT),
+    entities=(SignatureRequest, _answered, DOCUMENT),
     join=_join,
     columns=[
         opportunity_column(),
         Column("action", _l("Action"), ActionRun.kind, lambda row: str(ACTIONS[row[0].kind][0]),
                filter="select", options=ACTIONS),
-        Column("document", _l("Document"), DOCUMENT, lambda row: row[3] or ""),
-        # Sorted by address, filtered on address and name alike.
-        Column("signer", _l("Signer"), SignatureRequest.signer_email + " " + SignatureRequest.signer_name,
-               _signer),
-        Column("provider", _l("Provider"), SignatureRequest.provider, _provider, filter="select"),
+        Column("document", _l("Document"), DOCUMENT, lambda row: row[DOC] or ""),
+        Column("signer", _l("Signer"), SIGNER, _signer),
+        Column("provider", _l("Provider"), PROVIDER, _provider, filter="select",
+               options=_Providers()),
         when_column(),
         status_column(STATUSES, _status),
     ],
