@@ -39,10 +39,12 @@ class OutgoingEmail(db.Model):
         Index("ix_outgoing_email_opportunity", "opportunity_id", "id"),
         Index("ix_outgoing_email_recipient", "recipient"),
         # History filters (status, template, credentials) walk these newest run first and stop at one page;
-        # the template and credentials select options read their distinct values from them.
+        # the template and credentials select options hop through the distinct values of the tab's kind.
         Index("ix_outgoing_email_status_run", "status", "run_id", "id"),
         Index("ix_outgoing_email_template_run", "template_name", "run_id", "id"),
         Index("ix_outgoing_email_credentials_run", "credentials_name", "run_id", "id"),
+        Index("ix_outgoing_email_kind_template", "kind", "template_name"),
+        Index("ix_outgoing_email_kind_credentials", "kind", "credentials_name"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -60,6 +60,8 @@ class ActionRun(db.Model):
         Index("ix_action_run_kind", "kind", "id"),
         # History: a tab's status filter walks its kind's runs of that status newest first (SPEC H1).
         Index("ix_action_run_kind_status", "kind", "status", "id"),
+        # …and an opportunity filter (or a partner's few opportunities) reads only that kind's runs of them.
+        Index("ix_action_run_kind_opportunity", "kind", "opportunity_id", "id"),
         Index("ix_action_run_chain", "chain_id", "action_id"),
         Index("ix_action_run_after", "after_run_id"),
     )

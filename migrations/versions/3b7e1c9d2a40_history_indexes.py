@@ -15,9 +15,12 @@ depends_on = None
 
 INDEXES = [
     ('action_run', 'ix_action_run_kind_status', ['kind', 'status', 'id']),
+    ('action_run', 'ix_action_run_kind_opportunity', ['kind', 'opportunity_id', 'id']),
     ('outgoing_email', 'ix_outgoing_email_status_run', ['status', 'run_id', 'id']),
     ('outgoing_email', 'ix_outgoing_email_template_run', ['template_name', 'run_id', 'id']),
     ('outgoing_email', 'ix_outgoing_email_credentials_run', ['credentials_name', 'run_id', 'id']),
+    ('outgoing_email', 'ix_outgoing_email_kind_template', ['kind', 'template_name']),
+    ('outgoing_email', 'ix_outgoing_email_kind_credentials', ['kind', 'credentials_name']),
     ('activity', 'ix_activity_type_run', ['type_id', 'run_id']),
     ('assignment', 'ix_assignment_company_run', ['company_id', 'run_id']),
     ('assignment', 'ix_assignment_status_run', ['status', 'run_id']),

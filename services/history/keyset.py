@@ -223,13 +223,27 @@ def _plain(expr):
     return expr.__clause_element__() if hasattr(expr, "__clause_element__") else expr
 
 
-def distinct_values(column: Column, limit: int) -> Select:
+def distinct_values(column: Column, limit: int, where=None) -> Select:
     """The column's distinct values in order, by hopping along its index ("loose index scan": one
     `min(col) WHERE col > previous` per value), instead of reading every row."""
-    d = select(func.min(column).label("v"), literal(0).label("n")).cte("distinct_values", recursive=True)
-    following = select(func.min(column)).where(column > d.c.v).scalar_subquery()
+    extra = [where] if where is not None else []
+    d = select(func.min(column).label("v"), literal(0).label("n")).where(*extra).cte("distinct_values", recursive=True)
+    following = select(func.min(column)).where(column > d.c.v, *extra).scalar_subquery()
     d = d.union_all(select(following, d.c.n + 1).where(d.c.v.is_not(None), d.c.n < limit))
     return select(d.c.v).where(d.c.v.is_not(None))
+
+
+def _candidates(tab, expr: Column) -> list:
+    """A plain column's distinct values, as (None, value). A detail table's `kind` column records the kind of
+    the run that wrote the row (outgoing_email, stored_file: "the history's tab"), so only the tab's kinds
+    are hopped through, by the (kind, column) index: the other tabs' values are not even candidates."""
+    table = expr.table
+    if table is detail_table(tab) and "kind" in table.c:
+        values = set()
+        for kind in tab.kinds:
+            values |= set(db.session.execute(distinct_values(expr, CANDIDATES, table.c.kind == kind)).scalars())
+        return [(None, v) for v in sorted(values)]
+    return [(None, v) for v in db.session.execute(distinct_values(expr, CANDIDATES)).scalars()]
 
 
 def visible_values(tab, user, col, rows: Select, limit: int) -> list[str] | None:
@@ -244,7 +258,7 @@ def visible_values(tab, user, col, rows: Select, limit: int) -> list[str] | None
     if key is not None:
         candidates = db.session.execute(select(key[1], expr).where(expr.is_not(None)).order_by(expr)).all()
     else:
-        candidates = [(None, v) for v in db.session.execute(distinct_values(expr, CANDIDATES)).scalars()]
+        candidates = _candidates(tab, expr)
     out: list[str] = []
     for ident, value in candidates:
         if out and out[-1] == value:
@@ -255,3 +269,17 @@ def visible_values(tab, user, col, rows: Select, limit: int) -> list[str] | None
             if len(out) >= limit:
                 break
     return out
+
+
+def newest_runs_bound(kinds, count: int) -> ColumnElement | None:
+    """`action_run.id >= x`, x such that this keeps the newest `count` runs of each kind; None when a kind
+    has fewer. Each is one short walk of the (kind, id) index."""
+    bounds = []
+    for kind in kinds:
+        stmt = (select(ActionRun.id).where(ActionRun.kind == kind).order_by(ActionRun.id.desc())
+                .offset(count - 1).limit(1))
+        bound = db.session.execute(stmt).scalar()
+        if bound is None:
+            return None
+        bounds.append(bound)
+    return ActionRun.id >= min(bounds)

@@ -21,6 +21,8 @@ from services.history import keyset
 PAGE_SIZE = 50
 MAX_OFFSET_PAGES = 200  # offset paging (non-default sorts) stops here; newest-first uses the id keyset
 MAX_OPTIONS = 200
+# Select options computed from an expression come from the newest runs of the tab, this many per kind.
+OPTIONS_SCAN = 10_000
 
 
 @dataclass
@@ -225,10 +227,14 @@ def options(tab: Tab, user: User) -> dict[str, list[tuple[str, str]]]:
             out[col.key] = [(k, str(v[0])) for k, v in col.options.items()]
             continue
         values = keyset.visible_values(tab, user, col, _base(tab, user, tab.kinds), MAX_OPTIONS)
-        if values is None:  # not a plain column: the distinct values of the rows themselves
+        if values is None:  # not a plain column: the distinct values of the (newest) rows themselves
             stmt = keyset.lean_rows(tab, user, col.expr, tab.kinds)
             if stmt is None:
                 stmt = base_query(tab, user).with_only_columns(col.expr)
+            # An expression (e.g. a JSON value or a joined name) has no index to hop along: read the newest
+            # runs only, so that a full page stays fast at a million runs.
+            if (bound := keyset.newest_runs_bound(tab.kinds, OPTIONS_SCAN)) is not None:
+                stmt = stmt.where(bound)
             stmt = stmt.where(col.expr.is_not(None)).distinct()
             values = db.session.execute(stmt.order_by(col.expr).limit(MAX_OPTIONS)).scalars()
         out[col.key] = [(str(v), str(v)) for v in values]
