@@ -124,10 +124,18 @@ def test_a_worker_takes_over_what_is_left_and_a_retry(engine_app, workers, clien
     failed = runs(kind="send_email", status="failed")[0]
     admin = _user("admin@example.com")
     client.login(admin, demo.DEMO_PASSWORD)
+    # Time passes: the reminders the load left scheduled fall due (they were never put on a queue).
+    scheduled = runs(status="scheduled")
+    assert scheduled
+    for run in scheduled:
+        run.due_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
     workers.start()
-    # Runs the load left waiting that are due by now are found by the sweeper and executed.
-    wait_for(lambda: not [r for r in runs() if r.status in WAITING_STATUSES and r.due_at <= utcnow()],
-             timeout=30, message="the due runs to be executed")
+    ids = [run.id for run in scheduled]
+    wait_for(lambda: all(r.status == "succeeded" for r in runs() if r.id in ids), timeout=30,
+             message="the sweeper and the worker to run the reminders")
+    assert db.session.scalar(select(func.count()).select_from(Activity).where(Activity.run_id.in_(ids))) == len(ids)
+    assert not [r for r in runs() if r.status in WAITING_STATUSES and r.due_at <= utcnow()]
     response = client.post(f"/account/history/runs/{failed.id}/retry", data={"next": "/account/history/email"})
     assert response.status_code == 302
     new = wait_for(lambda: [r for r in runs(kind="send_email") if r.trigger == "retry" and r.is_final],
