@@ -44,17 +44,22 @@ def redis_url() -> tuple[str, subprocess.Popen | None]:
     return url, proc
 
 
-def database_url(arg: str | None) -> str:
-    """A temporary SQLite file, or a fresh private schema in the given PostgreSQL database."""
+def database_url(arg: str | None, keep: str | None = None) -> str:
+    """A temporary SQLite file, or a fresh private schema in the given PostgreSQL database. With `keep`, a
+    named SQLite file or PostgreSQL schema that outlives the run, so a seeded database can be reused."""
     if not arg:
-        return f"sqlite:///{tempfile.mkdtemp(prefix='oppflow-bench-')}/bench.db"
+        path = Path(keep).resolve() if keep else Path(tempfile.mkdtemp(prefix="oppflow-bench-")) / "bench.db"
+        return f"sqlite:///{path}"
     from sqlalchemy import create_engine, text
 
     base = arg.replace("postgresql://", "postgresql+psycopg://", 1)
-    schema = f"bench_{os.getpid()}_{int(time.time())}"
+    schema = keep or f"bench_{os.getpid()}_{int(time.time())}"
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", schema):
+        raise ValueError(f"not a plain schema name: {schema!r}")
     with create_engine(base).begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    _SCHEMAS.append((base, schema))
+        conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+    if not keep:
+        _SCHEMAS.append((base, schema))
     option = f"options=-csearch_path%3D{schema}"
     return f"{base}{'&' if '?' in base else '?'}{option}" if "options=" not in base else \
         base.replace("options=", f"{option}%20", 1)

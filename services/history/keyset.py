@@ -14,6 +14,11 @@ and both planners misjudge `name LIKE '%…%'`, so the registry shapes the query
 
 Every extra condition is implied by the filters already there, so the rows are the same; they only give
 the planner a cheaper path. Anything not recognised keeps the plain plan.
+
+The select filters' options (`visible_values`) are the column's distinct values found by hopping along its
+index, each kept only if one row the user may see has it (an indexed EXISTS): a partner never gets another
+company's value, and no DISTINCT reads a million rows. An expression column has no index to hop along: its
+DISTINCT joins only what it needs (`lean_rows`) over the newest runs (`newest_runs_bound`).
 """
 
 from __future__ import annotations
@@ -197,7 +202,7 @@ def resolved(tab, user, args) -> list[ColumnElement]:
     out = []
     detail = detail_table(tab)
     for col in tab.columns:
-        expr = col.expr.__clause_element__() if hasattr(col.expr, "__clause_element__") else col.expr
+        expr = _plain(col.expr)
         if col.filter == "select" and col.options is None and (val := args.get(col.key)) \
                 and isinstance(expr, Column) and detail is not None and expr.table is not detail:
             if key := _catalog_key(tab, detail, expr.table):
