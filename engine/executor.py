@@ -42,8 +42,9 @@ _CLAIM = (
 _LOAD = [joinedload(ActionRun.opportunity)]
 # A run holds its claim while "running" and, once it talks to the outside world, while "sending".
 _HELD = ("running", "sending")
+# Spelled as ORs rather than IN: an IN list is re-rendered ("expanded") at every execution.
 _RECORD_WHERE = and_(_table.c.id == bindparam("run_id"), _table.c.claimed_by == bindparam("token"),
-                     _table.c.status.in_(_HELD))
+                     or_(*(_table.c.status == s for s in _HELD)))
 _RECORDS: dict[tuple[str, ...], object] = {}  # fenced UPDATE per set of written columns, built once
 
 
