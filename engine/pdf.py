@@ -72,7 +72,7 @@ def fill(html: str, opp, recipient=None) -> str:
         return render.render(html, render.context(opp, recipient), html=True)
     except Exception as err:  # noqa: BLE001 - any template error is the template's fault, said in words
         raise PermanentError(_("The report template could not be filled in: %(error)s",
-                               error=render._reason(err))) from err
+                               error=render.reason(err))) from err
 
 
 def render_report(template, opp, lang: str, recipient=None) -> bytes:

@@ -140,8 +140,8 @@ def check_source(source: str, html: bool, sample: dict | None = None) -> Problem
         return problem
     try:
         _compiled(source, html).render(sample if sample is not None else context(None))
-    except (TemplateError, ArithmeticError, TypeError, ValueError, LookupError, AttributeError) as err:
-        return Problem(_template_line(), _reason(err))
+    except RENDER_ERRORS as err:
+        return Problem(_template_line(), reason(err))
     return None
 
 
@@ -187,7 +187,12 @@ def _template_line() -> int | None:
     return line
 
 
-def _reason(err: Exception) -> str:
+# What filling a checked template in can still raise (a value's own error, e.g. a filter on a wrong type).
+RENDER_ERRORS = (TemplateError, ArithmeticError, TypeError, ValueError, LookupError, AttributeError)
+
+
+def reason(err: Exception) -> str:
+    """A render error in words (the sandbox's refusal as it is, else the error's kind and message)."""
     if isinstance(err, SecurityError):
         return str(err)
     return f"{type(err).__name__}: {err}" if not isinstance(err, TemplateError) else (err.message or str(err))
@@ -244,9 +249,9 @@ def compose(template, opp, recipient, attachments=()):
             values = context(opp, recipient)
             subject = render_subject(template.subjects[lang], values)
             body = render(template.bodies[lang], values, html=True)
-    except (TemplateError, ArithmeticError, TypeError, ValueError, LookupError, AttributeError) as err:
+    except RENDER_ERRORS as err:
         raise PermanentError(_("The email template “%(name)s” could not be filled in: %(error)s",
-                               name=template.name, error=_reason(err))) from err
+                               name=template.name, error=reason(err))) from err
     return Letter(to=recipient.address, to_name=recipient.name, subject=subject, html=html_document(body, lang),
                   text=html_to_text(body), language=lang, attachments=list(attachments))
 

@@ -119,12 +119,12 @@ def test_unknown_type_is_404(client, admin, suffix):
 # --- the kind: an activity created by a run -----------------------------------------------------------
 
 
-def _run_create_activity(make, **config):
+def _run_create_activity(make, installer=None, **config):
     flow = make.flow((1,))
     (sub,) = flow.substates
     add_action(sub, "on_open", "create_activity", **config)
     customer = make.customer(name="Marco Rossi")
-    opp = make.opportunity(flow, name="Impianto Rossi", customer=customer)
+    opp = make.opportunity(flow, name="Impianto Rossi", customer=customer, installer=installer)
     open_substate(opp, sub.id, None)
     db.session.commit()
     (run,) = runs()
@@ -142,6 +142,17 @@ def test_run_creates_the_activity_with_placeholders_filled(app, make):
     assert activity.description == "Call Marco Rossi about Impianto Rossi"
     assert activity.created_by_id is None and not activity.is_completed
     assert run.result == {"activity_id": activity.id, "activity_type_id": call.id}
+
+
+def test_a_description_names_the_partners_and_owner_as_email_templates_do(app, make):
+    installer = make.company(name="Solare Nord Srl", kind="installer")
+    run, _opp = _run_create_activity(make, installer=installer, activity_type_id=make.activity_type().id,
+                                     description="Sopralluogo {{ installer.name }} per {{ client.name }}."
+                                                 "{{ commercial.name }}")
+    assert run.status == "succeeded", run.error
+    # No commercial company yet: a missing value renders empty rather than failing the run.
+    assert db.session.execute(select(Activity.description)).scalar_one() == (
+        "Sopralluogo Solare Nord Srl per Marco Rossi.")
 
 
 @pytest.mark.parametrize("description", ["{{ opportunity.__class__.__mro__ }}", "{{ ''.__class__ }}",

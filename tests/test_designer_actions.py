@@ -228,6 +228,10 @@ def test_create_activity_checks_its_placeholders_and_the_type(app, make):
     err = refused(t.substates[0], data("create_activity", config={"activity_type_id": active.id,
                                                                    "description": "Call {{ client.name "}))
     assert err.errors["config-description"].startswith("The placeholders are not valid (line 1)")
+    err = refused(t.substates[0], data("create_activity", config={"activity_type_id": active.id,
+                                                                   "description": "Ok\n{{ ''.__class__ }}"}))
+    assert err.errors["config-description"] == (
+        "The placeholders are not valid (line 2): “__class__” is not a placeholder that may be used.")
     err = refused(t.substates[0], data("create_activity", config={"activity_type_id": inactive.id}))
     assert list(err.errors) == ["config-activity_type_id"]
 

@@ -2,8 +2,6 @@
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from jinja2 import TemplateError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 from sqlalchemy import select
 from wtforms import Form, TextAreaField
 from wtforms.validators import Length
@@ -11,21 +9,6 @@ from wtforms.validators import Length
 from engine.kinds.base import Kind, Lookup, Missing, RefField, check_placeholders, exists, quoted
 from extensions import db
 from models import ActivityType
-
-# Plain values only: templates never reach a model object (and through it the session).
-_env = ImmutableSandboxedEnvironment(autoescape=False)
-
-
-def placeholders(opp) -> dict:
-    """What a description may name: {{ opportunity.name }}, {{ client.name }}, {{ opportunity.amount }}…"""
-    customer = opp.customer
-    return {
-        "opportunity": {"id": opp.id, "name": opp.name, "amount": opp.amount, "type": opp.type.label,
-                        "channel": opp.channel.name, "province": opp.province or "",
-                        "postal_code": opp.postal_code or ""},
-        "client": {"name": customer.name, "email": customer.email or "", "phone": customer.phone or "",
-                   "city": customer.city or "", "address": customer.address or ""},
-    }
 
 
 class CreateActivity(Kind):
@@ -42,7 +25,8 @@ class CreateActivity(Kind):
         description = TextAreaField(
             _l("Description"),
             validators=[Length(max=2000, message=_l("At most %(max)d characters.")), check_placeholders],
-            description=_l("Placeholders such as {{ opportunity.name }} and {{ client.name }} may be used."),
+            description=_l("Placeholders such as {{ opportunity.name }}, {{ client.name }} and {{ installer.name }} "
+                           "may be used, as in email templates."),
         )
 
     def fill(self, form, substate) -> None:
@@ -67,6 +51,7 @@ class CreateActivity(Kind):
 
     def execute(self, run) -> dict:
         """Create the activity, its description's placeholders filled, in the run's transaction."""
+        from engine import render
         from engine.errors import PermanentError
         from services.activities import create_activity
 
@@ -78,10 +63,10 @@ class CreateActivity(Kind):
             raise PermanentError(_("The activity type “%(name)s” is deactivated: activate it in Settings → "
                                    "Activity types, or choose another one in the action.", name=activity_type.name))
         try:
-            description = _env.from_string(config.get("description") or "").render(placeholders(run.opportunity))
-        except TemplateError as err:
+            description = render.render(config.get("description") or "", render.context(run.opportunity), html=False)
+        except render.RENDER_ERRORS as err:
             raise PermanentError(_("The description's placeholders could not be filled: %(error)s",
-                                   error=str(err))) from err
+                                   error=render.reason(err))) from err
         activity = create_activity(run.opportunity, activity_type, description, run_id=run.id)
         return {"activity_id": activity.id, "activity_type_id": activity_type.id}
 
