@@ -1,9 +1,15 @@
 """Rows the history tabs list: runs of each kind with their detail rows, built directly — with the detail
 rows and `result` keys the kinds themselves record (tests/test_history_file_tabs.py checks them against
-real runs). Files are really stored (engine.files), so set FILES_DIR to a test folder first."""
+real runs). Files are really stored (engine.files): in the test's FILES_DIR, or a temporary folder when the
+test left it at the instance's own (the demo's files live there)."""
 
 import secrets
+import tempfile
+from pathlib import Path
 
+from flask import current_app
+
+from config import INSTANCE_DIR
 from engine import files
 from extensions import db
 from models import ActionRun, Activity, Assignment, OutgoingEmail, SignatureRequest
@@ -52,6 +58,8 @@ def _sent_file(opp, kind: str, label_key: str, label: str, filename: str, conten
                recipient: str, status: str, run_status: str, credentials: str, extra: dict, **kw):
     """A report or export run: its stored file, its email carrying it, its result as engine.outbox makes it."""
     r = run(opp, kind, run_status, **kw)
+    if Path(current_app.config["FILES_DIR"]).resolve().is_relative_to(INSTANCE_DIR.resolve()):
+        current_app.config["FILES_DIR"] = tempfile.mkdtemp(prefix="oppflow-test-files-")
     stored = files.store(r, filename, content, content_type)
     sender = "noreply@example.com"
     db.session.add(OutgoingEmail(run_id=r.id, opportunity_id=opp.id, kind=kind, template_name="File email",
