@@ -36,6 +36,18 @@
     if (evt.target.closest("#toast")) evt.target.closest("#toast").hidden = true;
   });
 
+  // Filter forms marked data-drop-empty leave their empty fields out of the request, so the URL they
+  // push reads ?status=failed rather than ?opportunity=&template=&status=failed (empty means "any").
+  document.addEventListener("htmx:configRequest", function (evt) {
+    var source = evt.detail.elt;
+    var form = source && source.closest ? source.closest("form[data-drop-empty]") : null;
+    if (!form || evt.detail.verb !== "get") return;
+    Object.keys(evt.detail.parameters).forEach(function (name) {
+      var value = evt.detail.parameters[name];
+      if (value === "" || value === null) delete evt.detail.parameters[name];
+    });
+  });
+
   // Plain forms and buttons may ask for confirmation with data-confirm (no inline script: CSP).
   document.addEventListener("submit", function (evt) {
     var form = evt.target;

@@ -113,6 +113,8 @@ def test_history_tabs_filters_back_button_and_paging(new_page, live_server, seed
     # A status select on top: only the failed ones; then back restores the text filter alone.
     page.locator("form.filters select[name=status]").select_option("not_sent")
     expect(page).to_have_url(re.compile(r"[?&]status=not_sent"))
+    # Only the filters in use are in the URL (a bookmark reads ?opportunity=…&status=…).
+    assert set(parse_qs(urlparse(page.url).query, keep_blank_values=True)) == {"opportunity", "status"}, page.url
     expect(rows).to_have_count(FAILED)
     assert page.evaluate("window.__sameDocument === true"), "the filters should swap the table by htmx"
     rows.first.locator("details.run-status summary").click()  # the error on expand
