@@ -1,5 +1,5 @@
 """The history's fast newest-first pages (services.history.keyset) list exactly the rows of the plain query —
-one query per kind merged, the detail's run id as key, names resolved to ids, a partner's rule narrowed —
+one query per kind merged over windows of runs, the detail's run id as key, names resolved to ids, a partner's rule narrowed —
 page after page, for internal and partner users; and the select options are exactly the distinct values
 of the rows the user may see."""
 
@@ -9,7 +9,7 @@ import pytest
 from werkzeug.datastructures import MultiDict
 
 from extensions import db
-from services.history import TABS, registry
+from services.history import TABS, keyset, registry
 from tests import history_support as hs
 
 FILTERS = {
@@ -83,6 +83,8 @@ def _paged(tab, user, args) -> list[tuple]:
 @pytest.mark.parametrize("tab", list(FILTERS))
 def test_fast_pages_list_the_plain_query_rows(world, monkeypatch, tab):
     monkeypatch.setattr(registry, "PAGE_SIZE", 4)
+    monkeypatch.setattr(keyset, "WINDOW", 3)  # several windows per page, as at a million runs
+    monkeypatch.setattr(keyset, "GROWTH", 2)
     spec = TABS[tab]
     for user in world:
         for query in FILTERS[tab]:

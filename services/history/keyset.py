@@ -9,11 +9,13 @@ and both planners misjudge `name LIKE '%…%'`, so the registry shapes the query
   assignment…), the key is the detail's `run_id` (equal to the run id through the join), so an index
   such as outgoing_email(status, run_id, id) gives the order and the walk stops at one page;
 - `resolved`: a select filter on a catalog name joined from the detail (partner company, activity type)
-  also becomes the detail's foreign key, and an opportunity-name filter matching few opportunities also
-  becomes `opportunity_id IN (…)` of the opportunities the user may see — both index lookups.
+  becomes a condition on the detail's foreign key, and an opportunity-name filter matching few
+  opportunities becomes `opportunity_id IN (…)` of the opportunities the user may see — index lookups;
+- the run walk (registry._walk) reads windows of a kind's newest runs, so that a filter the planner
+  misjudges (a JSON value, a partner's scope) cannot make it read and sort every run of the kind.
 
-Every extra condition is implied by the filters already there, so the rows are the same; they only give
-the planner a cheaper path. Anything not recognised keeps the plain plan.
+Every rewritten condition is equivalent to the filter it replaces, so the rows are the same; only the
+planner gets a cheaper path. Anything not recognised keeps the plain plan.
 
 The select filters' options (`visible_values`) are the column's distinct values found by hopping along its
 index, each kept only if one row the user may see has it (an indexed EXISTS): a partner never gets another
@@ -51,6 +53,9 @@ MAX_OPPORTUNITY_IDS = 1000
 MAX_CATALOG_IDS = 50
 # Distinct values a select's options are picked from (each checked against the rows the user may see).
 CANDIDATES = 1000
+# The newest-first walk over runs reads windows of this many runs of a kind, growing by GROWTH.
+WINDOW = 5000
+GROWTH = 4
 # Functions that give NULL for a NULL argument (so a condition on them still needs the row).
 STRICT_FUNCTIONS = {"lower", "upper", "trim"}
 NULL_TESTS = {operators.is_, operators.is_not_distinct_from, operators.is_distinct_from}
@@ -67,12 +72,17 @@ def _join_list(tab) -> list[tuple]:
         def walk(node):
             if hasattr(node, "left") and hasattr(node, "onclause"):
                 walk(node.left)
-                found.append((node.right, node.onclause, node.isouter and not node.full))
+                found.append((_table(node.right), node.onclause, node.isouter and not node.full))
 
         for frm in stmt.get_final_froms():
             walk(frm)
         _JOINS[tab.key] = found[1:]
     return _JOINS[tab.key]
+
+
+def _table(table):
+    """The plain table behind an ORM-annotated one (identity comparisons below need it)."""
+    return table._deannotate() if hasattr(table, "_deannotate") else table
 
 
 def _joins(tab) -> dict[Table, ColumnElement]:
@@ -119,7 +129,7 @@ def detail_table(tab) -> Table | None:
         return None
     if not _equality(_joins(tab).get(table), table.c.run_id, ActionRun.__table__.c.id):
         return None
-    if tab.detail_id is not None and getattr(tab.detail_id, "table", None) is not table:
+    if tab.detail_id is not None and _table(getattr(tab.detail_id, "table", None)) is not table:
         return None
     return table
 
@@ -156,7 +166,7 @@ def _strict_column(expr, tables: set) -> bool:
     if isinstance(expr, Function) and expr.name.lower() in STRICT_FUNCTIONS:
         args = list(expr.clauses)
         return len(args) == 1 and _strict_column(args[0], tables)
-    return isinstance(expr, Column) and expr.table in tables
+    return isinstance(expr, Column) and _table(expr.table) in tables
 
 
 def inner_join(detail: Table) -> ColumnElement:
@@ -194,34 +204,36 @@ def _missing(cond, detail: Table) -> bool:
     while isinstance(cond, Grouping):
         cond = cond.element
     return (isinstance(cond, BinaryExpression) and cond.operator is operators.is_
-            and isinstance(cond.left, Column) and cond.left.table is detail and not cond.left.nullable)
+            and isinstance(cond.left, Column) and _table(cond.left.table) is detail and not cond.left.nullable)
 
 
-def resolved(tab, user, args) -> list[ColumnElement]:
-    """Extra conditions, implied by the filters in `args`, that an index can answer."""
-    out = []
+def resolved(tab, user, args) -> tuple[dict[str, ColumnElement], bool]:
+    """Conditions equivalent to some filters in `args` (by filter key) that an index can answer; and
+    whether one is an opportunity id list (which then drives the query)."""
+    out, by_opportunity = {}, False
     detail = detail_table(tab)
     for col in tab.columns:
         expr = _plain(col.expr)
         if col.filter == "select" and col.options is None and (val := args.get(col.key)) \
-                and isinstance(expr, Column) and detail is not None and expr.table is not detail:
-            if key := _catalog_key(tab, detail, expr.table):
+                and isinstance(expr, Column) and detail is not None and _table(expr.table) is not detail:
+            if key := _catalog_key(tab, detail, _table(expr.table)):
                 fk, pk = key
                 ids = list(db.session.execute(select(pk).where(expr == val[:255]).limit(MAX_CATALOG_IDS + 1))
                            .scalars())
                 if not ids:
-                    out.append(false())
+                    out[col.key] = false()
                 elif len(ids) <= MAX_CATALOG_IDS:
-                    out.append(fk == ids[0] if len(ids) == 1 else fk.in_(ids))
+                    out[col.key] = fk == ids[0] if len(ids) == 1 else fk.in_(ids)
         elif col.filter == "text" and col.expr is Opportunity.name and (val := (args.get(col.key) or "").strip()[:100]):
             match = func.lower(Opportunity.name).contains(val.lower(), autoescape=True)  # as the filter says
             stmt = scope_opportunities(select(Opportunity.id).where(match), user).limit(MAX_OPPORTUNITY_IDS + 1)
             ids = list(db.session.execute(stmt).scalars())
             if not ids:
-                out.append(false())
+                out[col.key] = false()
             elif len(ids) <= MAX_OPPORTUNITY_IDS:
-                out.append(ActionRun.opportunity_id.in_(ids))
-    return out
+                out[col.key] = ActionRun.opportunity_id.in_(ids)
+                by_opportunity = True
+    return out, by_opportunity
 
 
 def _plain(expr):
@@ -242,7 +254,7 @@ def _candidates(tab, expr: Column) -> list:
     """A plain column's distinct values, as (None, value). A detail table's `kind` column records the kind of
     the run that wrote the row (outgoing_email, stored_file: "the history's tab"), so only the tab's kinds
     are hopped through, by the (kind, column) index: the other tabs' values are not even candidates."""
-    table = expr.table
+    table = _table(expr.table)
     if table is detail_table(tab) and "kind" in table.c:
         values = set()
         for kind in tab.kinds:
@@ -259,7 +271,8 @@ def visible_values(tab, user, col, rows: Select, limit: int) -> list[str] | None
     if not isinstance(expr, Column) or not isinstance(expr.table, Table):
         return None
     detail = detail_table(tab)
-    key = _catalog_key(tab, detail, expr.table) if detail is not None and expr.table is not detail else None
+    table = _table(expr.table)
+    key = _catalog_key(tab, detail, table) if detail is not None and table is not detail else None
     if key is not None:
         candidates = db.session.execute(select(key[1], expr).where(expr.is_not(None)).order_by(expr)).all()
     else:
@@ -276,15 +289,31 @@ def visible_values(tab, user, col, rows: Select, limit: int) -> list[str] | None
     return out
 
 
+def possible_kinds(kinds, conditions: list) -> list[str]:
+    """The kinds a filter such as "Change: closed" (`action_run.kind = 'close_substate'`) leaves: walking
+    the others would read all their runs for nothing."""
+    kind_column = ActionRun.__table__.c.kind
+    for cond in conditions:
+        while isinstance(cond, Grouping):
+            cond = cond.element
+        if isinstance(cond, BinaryExpression) and cond.operator is operators.eq and cond.left is not None \
+                and _table(getattr(cond.left, "table", None)) is kind_column.table and cond.left.name == "kind" \
+                and hasattr(cond.right, "value"):
+            kinds = [k for k in kinds if k == cond.right.value]
+    return list(kinds)
+
+
+def window_floor(kind: str, size: int, below: int | None = None) -> int | None:
+    """The id of the `size`-th newest run of `kind` (below `below`), None when there are fewer: one short
+    walk of the (kind, id) index."""
+    stmt = select(ActionRun.id).where(ActionRun.kind == kind)
+    if below is not None:
+        stmt = stmt.where(ActionRun.id < below)
+    return db.session.execute(stmt.order_by(ActionRun.id.desc()).offset(size - 1).limit(1)).scalar()
+
+
 def newest_runs_bound(kinds, count: int) -> ColumnElement | None:
     """`action_run.id >= x`, x such that this keeps the newest `count` runs of each kind; None when a kind
-    has fewer. Each is one short walk of the (kind, id) index."""
-    bounds = []
-    for kind in kinds:
-        stmt = (select(ActionRun.id).where(ActionRun.kind == kind).order_by(ActionRun.id.desc())
-                .offset(count - 1).limit(1))
-        bound = db.session.execute(stmt).scalar()
-        if bound is None:
-            return None
-        bounds.append(bound)
-    return ActionRun.id >= min(bounds)
+    has fewer."""
+    bounds = [window_floor(kind, count) for kind in kinds]
+    return None if None in bounds else ActionRun.id >= min(bounds)

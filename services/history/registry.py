@@ -22,7 +22,7 @@ PAGE_SIZE = 50
 MAX_OFFSET_PAGES = 200  # offset paging (non-default sorts) stops here; newest-first uses the id keyset
 MAX_OPTIONS = 200
 # Select options computed from an expression come from the newest runs of the tab, this many per kind.
-OPTIONS_SCAN = 10_000
+OPTIONS_SCAN = 5_000
 
 
 @dataclass
@@ -81,13 +81,14 @@ def base_query(tab: Tab, user: User) -> Select:
     return _base(tab, user, tab.kinds)
 
 
-def _base(tab: Tab, user: User, kinds: tuple[str, ...]) -> Select:
+def _base(tab: Tab, user: User, kinds: tuple[str, ...], partner_rule=None) -> Select:
+    """base_query for some of the tab's kinds; `partner_rule` an equivalent form of the tab's partner rule."""
     stmt = select(ActionRun, Opportunity.name, *tab.entities).join(Opportunity, Opportunity.id == ActionRun.opportunity_id)
     # One kind as an equality: the (kind, …, id) indexes then give the newest-first order without sorting.
     kind = ActionRun.kind == kinds[0] if len(kinds) == 1 else ActionRun.kind.in_(kinds)
     stmt = tab.join(stmt.where(kind))
     if user.is_partner and tab.partner_only is not None:
-        stmt = stmt.where(tab.partner_only(user))
+        stmt = stmt.where(partner_rule if partner_rule is not None else tab.partner_only(user))
     return scope_opportunities(stmt, user)
 
 
@@ -106,21 +107,25 @@ def apply_filters(tab: Tab, stmt: Select, args) -> Select:
 
 def filter_conditions(tab: Tab, args) -> list[ColumnElement]:
     """The conditions of the filters set in `args`, one per filter."""
+    return [cond for _key, cond in _filter_items(tab, args)]
+
+
+def _filter_items(tab: Tab, args) -> list[tuple[str, ColumnElement]]:
     out = []
     for col in tab.columns:
         if col.filter == "text" and (val := (args.get(col.key) or "").strip()[:100]):
-            out.append(func.lower(col.expr).contains(val.lower(), autoescape=True))
+            out.append((col.key, func.lower(col.expr).contains(val.lower(), autoescape=True)))
         elif col.filter == "select" and (val := args.get(col.key)):
             if col.options is not None:
                 if val in col.options:
-                    out.append(col.options[val][1])
+                    out.append((col.key, col.options[val][1]))
             else:
-                out.append(col.expr == val[:255])
+                out.append((col.key, col.expr == val[:255]))
         elif col.filter == "date":
             if start := _parse_date(args.get(f"{col.key}_from")):
-                out.append(col.expr >= start)
+                out.append((col.key, col.expr >= start))
             if end := _parse_date(args.get(f"{col.key}_to")):
-                out.append(col.expr < end + timedelta(days=1))
+                out.append((col.key, col.expr < end + timedelta(days=1)))
     return out
 
 
@@ -163,35 +168,62 @@ def page(tab: Tab, user: User, args) -> Page:
 
 def _newest_first(tab: Tab, user: User, args) -> Page:
     """Newest first, shaped so that each query walks an index backwards and stops after one page
-    (services.history.keyset says how): one query per kind, merged; the detail table's run id as the key
-    when the filters need a detail row; catalog names and opportunity names resolved to ids first."""
-    conditions = filter_conditions(tab, args)
-    conditions += keyset.resolved(tab, user, args)
-    detail = keyset.required_detail(tab, conditions)
-    keys = _order_keys(tab)
+    (services.history.keyset says how): the detail table's run id as the key when the filters need a
+    detail row; else one query per kind, merged, over windows of that kind's newest runs; catalog and
+    opportunity names resolved to ids first."""
+    items = _filter_items(tab, args)
+    detail = keyset.required_detail(tab, [cond for _key, cond in items])
+    # Equivalent conditions an index answers replace the filters they stand for (kept side by side,
+    # PostgreSQL would count their selectivity twice and misjudge the plan).
+    replaced, by_opportunity = keyset.resolved(tab, user, args)
+    conditions = [replaced.get(key, cond) for key, cond in items]
+    keys, partner_rule = _order_keys(tab), None
     if detail is not None:
         keys = [detail.c.run_id] + ([tab.detail_id] if tab.detail_id is not None else [])
         conditions.append(keyset.inner_join(detail))
         if user.is_partner and tab.partner_only is not None:
-            if (narrower := keyset.without_missing_detail(tab.partner_only(user), detail)) is not None:
-                conditions.append(narrower)
+            partner_rule = keyset.without_missing_detail(tab.partner_only(user), detail)
     before = _parse_before(args.get("before"), len(_order_keys(tab)))
     if before:
         conditions.append(_keyset_before(keys, before))
-    # Walking the runs, one query per kind (each walks its (kind, id) index; an IN list of kinds can't give
-    # the order); walking the detail's index, one query for all kinds (a kind with no match would otherwise
-    # read the whole index).
-    groups = [(kind,) for kind in tab.kinds] if detail is None else [tab.kinds]
-    rows = []
-    for kinds in groups:
-        stmt = _base(tab, user, kinds).where(*conditions)
-        rows += db.session.execute(stmt.order_by(*[k.desc() for k in keys]).limit(PAGE_SIZE + 1)).all()
-    if len(groups) > 1:
+    order = [k.desc() for k in keys]
+    if detail is not None:
+        # The detail's index gives the order: one query for all kinds (one per kind would read the whole
+        # index for a kind without matches).
+        stmt = _base(tab, user, tab.kinds, partner_rule).where(*conditions)
+        rows = db.session.execute(stmt.order_by(*order).limit(PAGE_SIZE + 1)).all()
+    else:
+        # One query per kind, each walking its (kind, id) index (an IN list of kinds can't give the order).
+        rows = []
+        for kind in keyset.possible_kinds(tab.kinds, conditions):
+            stmt = _base(tab, user, (kind,)).where(*conditions)
+            rows += _walk(stmt, order, kind, before[0] if before else None, windowed=not by_opportunity)
         rows.sort(key=lambda row: _row_keys(tab, row), reverse=True)
     result = Page(rows[:PAGE_SIZE], "", True)
     if len(rows) > PAGE_SIZE:
         result.next_before = ".".join(str(v) for v in _row_keys(tab, result.rows[-1]))
     return result
+
+
+def _walk(stmt: Select, order: list, kind: str, before: int | None, windowed: bool) -> list:
+    """The newest rows of one kind: over windows of its newest runs (5,000, then 4 times more each time),
+    so that no filter the planner misjudges (e.g. on a JSON value) makes it read and sort every run of the
+    kind; the first window usually holds the page. Not windowed when an id list already drives it."""
+    if not windowed:
+        return db.session.execute(stmt.order_by(*order).limit(PAGE_SIZE + 1)).all()
+    rows: list = []
+    upper, size = (before + 1 if before is not None else None), keyset.WINDOW
+    while True:
+        floor = keyset.window_floor(kind, size, upper)
+        window = stmt
+        if upper is not None:
+            window = window.where(ActionRun.id < upper)
+        if floor is not None:
+            window = window.where(ActionRun.id >= floor)
+        rows += db.session.execute(window.order_by(*order).limit(PAGE_SIZE + 1 - len(rows))).all()
+        if len(rows) > PAGE_SIZE or floor is None:
+            return rows
+        upper, size = floor, size * keyset.GROWTH
 
 
 def _row_keys(tab: Tab, row) -> list[int]:
