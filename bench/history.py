@@ -11,7 +11,9 @@ the select filters' options). Ends with one JSON line (the filtered pages' p95).
 import argparse
 import json
 import os
+import shutil
 import time
+from pathlib import Path
 
 from seed_scale import seed
 from support import database_url, drop_schemas, percentile
@@ -70,8 +72,12 @@ def main():
     parser.add_argument("--keep-sqlite", help="SQLite file to keep, and reuse when already seeded")
     parser.add_argument("--keep-pg", help="PostgreSQL schema to keep, and reuse when already seeded")
     args = parser.parse_args()
-    sqlite = measure(database_url(None, args.keep_sqlite), args.opps, args.runs, args.repeat,
-                     reuse=bool(args.keep_sqlite))
+    sqlite_url = database_url(None, args.keep_sqlite)
+    try:
+        sqlite = measure(sqlite_url, args.opps, args.runs, args.repeat, reuse=bool(args.keep_sqlite))
+    finally:
+        if not args.keep_sqlite:  # the temporary file of a million runs is ~400 MB
+            shutil.rmtree(Path(sqlite_url.removeprefix("sqlite:///")).parent, ignore_errors=True)
     result = {"sqlite_p95_ms": round(sqlite, 1), "postgres_p95_ms": None}
     if args.pg:
         try:
