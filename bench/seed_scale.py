@@ -67,7 +67,9 @@ def seed(url: str, opps: int = 100_000, runs: int = 1_000_000, reuse: bool = Fal
     from app import create_app
     from extensions import db
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "WTF_CSRF_ENABLED": False})
+    # No login rate limit: the bench logs in again on every run (the limit is shared through Redis).
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "WTF_CSRF_ENABLED": False,
+                      "RATELIMIT_ENABLED": False})
     started = time.perf_counter()
     with app.app_context():
         if reuse and _seeded(db.session.connection(), opps, runs):
