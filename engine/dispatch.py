@@ -2,10 +2,12 @@
 source of truth (SPEC E6) — it re-enqueues every run that is due and neither finished nor held by a
 live worker, whatever Redis lost."""
 
+import contextlib
 import logging
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 
 from flask import Flask, current_app
@@ -21,6 +23,7 @@ from models.runs import FINAL_STATUSES, WAITING_STATUSES, ActionRun
 
 log = logging.getLogger("oppflow.engine")
 _PENDING_KEY = "oppflow_enqueue"
+_HOLD_KEY = "oppflow_hold"
 _LIVE_JOB = {s.value for s in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED)}
 
 
@@ -51,10 +54,22 @@ def _arm(runs: list[ActionRun]) -> list[tuple[int, str]]:
 
 def enqueue_after_commit(runs: list[ActionRun]) -> None:
     """Enqueue these runs once the current transaction commits; nothing is sent if it rolls back."""
-    if not runs:
-        return
     session = db.session()
+    if not runs or session.info.get(_HOLD_KEY):
+        return
     session.info.setdefault(_PENDING_KEY, []).extend(_arm(runs))
+
+
+@contextlib.contextmanager
+def held() -> Iterator[None]:
+    """Runs created meanwhile are not put on the queue: they stay never-enqueued, for whoever executes
+    them itself (the demo's replay), or else for the sweeper to dispatch when they fall due."""
+    session = db.session()
+    session.info[_HOLD_KEY] = True
+    try:
+        yield
+    finally:
+        session.info.pop(_HOLD_KEY, None)
 
 
 def push(jobs: list[tuple[int, str]], app: Flask | None = None) -> None:

@@ -13,14 +13,12 @@ what is still waiting at the end — scheduled actions due later, emails waiting
 with no job, and the worker's sweeper, which goes by the database, enqueues it when due.
 """
 
-import contextlib
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, event, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, or_, select, update
 
 from engine import dispatch, executor
 from extensions import db
@@ -109,24 +107,10 @@ def drain(until: datetime) -> int:
         done += 1
 
 
-@contextlib.contextmanager
-def without_queue() -> Iterator[None]:
-    """Drop what the engine would enqueue after each commit: the replay runs the runs itself. Registered
-    first, so it empties the list before the dispatcher's own after-commit hook reads it."""
-    def drop(session: Session) -> None:
-        session.info.pop(dispatch._PENDING_KEY, None)  # noqa: SLF001 - the engine's one hook, no public API
-
-    event.listen(Session, "after_commit", drop, insert=True)
-    try:
-        yield
-    finally:
-        event.remove(Session, "after_commit", drop)
-
-
 def replay(steps: list[Step], now: datetime) -> int:
     """Take every step in time order, executing the runs due in between; returns how many runs ran."""
     ran = 0
-    with without_queue():
+    with dispatch.held():
         for step in sorted(steps):
             ran += drain(step.at)
             opp = db.session.get(Opportunity, step.opportunity_id)
@@ -144,7 +128,7 @@ def replay(steps: list[Step], now: datetime) -> int:
 def answer(rng: random.Random, now: datetime, accept_share: float = 0.7, complete_share: float = 0.4) -> None:
     """Partners accept most of their assignments and people complete some activities, hours later,
     through the same services as the partner home and the opportunity page."""
-    with without_queue():
+    with dispatch.held():
         pending = db.session.execute(select(Assignment).where(Assignment.status == "pending")
                                      .order_by(Assignment.id)).scalars().all()
         for item in pending:
