@@ -105,9 +105,11 @@ _schema_ready: set[str] = set()
 
 
 @pytest.fixture
-def app(database_url, redis_url):
-    """An app bound to the session's database (emptied before each test) and Redis."""
+def app(database_url, redis_url, tmp_path):
+    """An app bound to the session's database (emptied before each test) and Redis; stored report and
+    export files go to the test's own folder, never to instance/."""
     app = create_app({
+        "FILES_DIR": str(tmp_path / "files"),
         "TESTING": True,
         "SECRET_KEY": "test-secret",
         "SQLALCHEMY_DATABASE_URI": database_url,

@@ -48,6 +48,7 @@ class Workers:
             "REDIS_URL": cfg["REDIS_URL"],
             "RQ_QUEUE": cfg["RQ_QUEUE"],
             "SECRET_KEY": cfg["SECRET_KEY"],
+            "FILES_DIR": cfg["FILES_DIR"],
             "PYTHONPATH": str(ROOT),
             **{k: str(v) for k, v in ENGINE_TEST_CONFIG.items()},
         }
