@@ -20,8 +20,13 @@ class TranslatedName:
 
     @property
     def label(self) -> str:
-        try:
-            lang = str(get_locale() or "")[:2]
-        except (RuntimeError, AttributeError):  # outside a request: no locale to pick
-            lang = ""
-        return (self.name_i18n or {}).get(lang) or self.name
+        return translated(self.name, self.name_i18n)
+
+
+def translated(name: str | None, name_i18n: dict | None) -> str:
+    """A translated name in the current language, else its fallback name (for rows read as columns)."""
+    try:
+        lang = str(get_locale() or "")[:2]
+    except (RuntimeError, AttributeError):  # outside a request: no locale to pick
+        lang = ""
+    return (name_i18n or {}).get(lang) or name or ""

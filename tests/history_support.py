@@ -50,8 +50,9 @@ def assignment(opp, company, status: str = "pending"):
     return r
 
 
-def substate(opp, sub, kind: str = "open_substate", status: str = "succeeded", **kw):
-    return run(opp, kind, status, substate_id=sub.id, **kw)
+def substate(opp, sub, kind: str = "open_substate", status: str = "succeeded", owner=None, **kw):
+    """A run that opened or closed `sub`, by an action of `owner` (else of `sub` itself)."""
+    return run(opp, kind, status, substate_id=(owner or sub).id, config={"substate_id": sub.id}, **kw)
 
 
 def _sent_file(opp, kind: str, label_key: str, label: str, filename: str, content: bytes, content_type: str,

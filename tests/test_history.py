@@ -80,6 +80,24 @@ def test_filters_text_select_status_and_dates(client, make, data):
     assert client.get("/account/history/email?when_from=garbage&before=x.y&page=-3").status_code == 200
 
 
+def test_names_are_the_changed_substate_and_the_users_language(client, make):
+    flow = make.flow((2,))
+    sent, signed = flow.substates
+    sent.name, sent.name_i18n = "Contract sent", {"it": "Contratto inviato", "es": "Contrato enviado"}
+    call = make.activity_type("Outbound call")
+    call.name_i18n = {"it": "Chiamata in uscita"}
+    opp = make.opportunity(flow)
+    hs.substate(opp, sent, "close_substate", owner=signed)  # "Contract signed" opening closes "Contract sent"
+    hs.activity(opp, call)
+    db.session.commit()
+    client.login(make.user("admin", language="it"))
+    row = client.htmx("GET", "/account/history/substates").get_data(as_text=True)
+    assert "Contratto inviato" in row and signed.name not in row
+    page = client.get("/account/history/activities").get_data(as_text=True)
+    assert page.count("Chiamata in uscita") == 2  # the row and the filter's option
+    assert '<option value="Outbound call"' in page  # the option still filters by the stored name
+
+
 def test_htmx_gets_the_table_alone_and_sorting(client, make, data):
     client.login(make.user("manager"))
     body = client.htmx("GET", "/account/history/email?sort=opportunity&dir=asc").get_data(as_text=True)

@@ -2,7 +2,9 @@
 
 from flask_babel import lazy_gettext as _l
 
+from extensions import db
 from models import ActionRun, Activity, ActivityType
+from models.base import translated
 from services.history.registry import (
     COMMON_STATUSES,
     Column,
@@ -25,6 +27,13 @@ def _status(row):
                             else (NOT_COMPLETED, "pending"))
 
 
+def _type_labels(names: list[str]) -> dict[str, str]:
+    """The activity types' names in the user's language, for the filter's options."""
+    rows = db.session.execute(db.select(ActivityType.name, ActivityType.name_i18n)
+                              .where(ActivityType.name.in_(names))).all()
+    return {name: translated(name, i18n) for name, i18n in rows}
+
+
 STATUSES = {
     "completed": (COMPLETED, Activity.completed_at.is_not(None)),
     "not_completed": (NOT_COMPLETED, (Activity.id.is_not(None)) & Activity.completed_at.is_(None)),
@@ -33,12 +42,13 @@ STATUSES = {
 
 TAB = register(Tab(
     key="activities", label=_l("Activities"), kinds=("create_activity",), position=20,
-    entities=(Activity, ActivityType.name),
+    entities=(Activity, ActivityType.name, ActivityType.name_i18n),
     join=lambda stmt: stmt.outerjoin(Activity, Activity.run_id == ActionRun.id)
     .outerjoin(ActivityType, ActivityType.id == Activity.type_id),
     columns=[
         opportunity_column(),
-        Column("type", _l("Activity type"), ActivityType.name, lambda row: row[3] or "", filter="select"),
+        Column("type", _l("Activity type"), ActivityType.name, lambda row: translated(row[3], row[4]),
+               filter="select", option_labels=_type_labels),
         when_column(),
         status_column(STATUSES, _status),
     ],

@@ -36,6 +36,8 @@ class Column:
     filter: str | None = "text"  # text | select | date | None
     options: dict | None = None  # fixed select options; None: the distinct values the user may see
     sortable: bool = True
+    # Shown text of those distinct values, e.g. a catalog name in the user's language: values -> {value: text}
+    option_labels: Callable[[list[str]], dict[str, str]] | None = None
 
 
 @dataclass
@@ -269,7 +271,9 @@ def options(tab: Tab, user: User) -> dict[str, list[tuple[str, str]]]:
                 stmt = stmt.where(bound)
             stmt = stmt.where(col.expr.is_not(None)).distinct()
             values = db.session.execute(stmt.order_by(col.expr).limit(MAX_OPTIONS)).scalars()
-        out[col.key] = [(str(v), str(v)) for v in values]
+        values = [str(v) for v in values]
+        labels = col.option_labels(values) if col.option_labels and values else {}
+        out[col.key] = [(v, labels.get(v, v)) for v in values]
     return out
 
 

@@ -3,6 +3,7 @@
 from flask_babel import lazy_gettext as _l
 
 from models import ActionRun, Substate
+from models.base import translated
 from services.history.registry import (
     COMMON_STATUSES,
     Column,
@@ -30,13 +31,14 @@ STATUSES = {"succeeded": (COMPLETED, ActionRun.status == "succeeded"), **run_sta
 
 TAB = register(Tab(
     key="substates", label=_l("Substates"), kinds=("open_substate", "close_substate"), position=30,
-    entities=(Substate.name,),
-    join=lambda stmt: stmt.outerjoin(Substate, Substate.id == ActionRun.substate_id),
+    # The substate the run opened or closed (its action's config), not the one the action belongs to.
+    entities=(Substate.name, Substate.name_i18n),
+    join=lambda stmt: stmt.outerjoin(Substate, Substate.id == ActionRun.config["substate_id"].as_integer()),
     columns=[
         opportunity_column(),
         Column("change", _l("Change"), ActionRun.kind, lambda row: str(CHANGES[row[0].kind][0]),
                filter="select", options=CHANGES),
-        Column("substate", _l("Substate"), Substate.name, lambda row: row[2] or ""),
+        Column("substate", _l("Substate"), Substate.name, lambda row: translated(row[2], row[3])),
         when_column(),
         status_column(STATUSES, _status),
     ],
