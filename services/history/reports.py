@@ -6,21 +6,13 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import and_, exists, func, or_
+from sqlalchemy import and_, exists, func
 from sqlalchemy.orm import aliased
 
 from models import ActionRun, OutgoingEmail, ReportTemplate, StoredFile
 from models.comms import EMAIL_STATUSES
-from services.history.registry import (
-    COMMON_STATUSES,
-    Column,
-    Tab,
-    opportunity_column,
-    register,
-    run_statuses,
-    status_column,
-    when_column,
-)
+from services.history.email import email_status_of, email_statuses
+from services.history.registry import Column, Tab, opportunity_column, register, status_column, when_column
 
 SENT, NOT_SENT = EMAIL_STATUSES["sent"], EMAIL_STATUSES["failed"]
 # Row layout shared by Reports and Exports: run, opportunity name, email, file, then the tab's own values.
@@ -54,22 +46,8 @@ def file_cell(row):
     return Markup('<a href="{}" download>{}</a>').format(url, stored.filename)
 
 
-def email_status(row):
-    """Sent / Not sent as the email recorded it; the run's own status while nothing was sent."""
-    run, mail = row[0], row[EMAIL]
-    if mail is not None and mail.status == "sent":
-        return SENT, "succeeded"
-    if mail is not None and mail.status == "failed":
-        return NOT_SENT, "failed"
-    return run.status_label, run.status
-
-
-EMAIL_STATUS_FILTERS = {
-    "sent": (SENT, OutgoingEmail.status == "sent"),
-    "not_sent": (NOT_SENT, or_(OutgoingEmail.status == "failed",
-                               and_(OutgoingEmail.id.is_(None), ActionRun.status == "failed"))),
-    **run_statuses(*COMMON_STATUSES),
-}
+email_status = email_status_of(SENT, NOT_SENT)
+EMAIL_STATUS_FILTERS = email_statuses(SENT, NOT_SENT)
 
 
 def email_columns() -> list[Column]:
