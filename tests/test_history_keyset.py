@@ -103,3 +103,34 @@ def test_options_are_the_distinct_visible_values(world, tab):
             stmt = registry.base_query(spec, user).with_only_columns(col.expr).where(col.expr.is_not(None))
             expected = sorted({str(v) for v in db.session.execute(stmt).scalars()})
             assert [value for value, _label in got[col.key]] == expected, (tab, col.key, user.company_id)
+
+
+TEXT_SEARCHES = [("email", "recipient=c3"), ("email", "recipient=nobody"), ("reports", "recipient=r@"),
+                 ("signatures", "signer=s@"), ("signatures", "signer=nobody"), ("activities", "opportunity=deal 1")]
+
+
+@pytest.mark.parametrize("tab,query", TEXT_SEARCHES)
+def test_a_bounded_text_search_pages_through_every_row_once(world, monkeypatch, tab, query):
+    """A text filter reads at most SCAN_LIMIT runs of each kind per request; the "search older" pages that
+    follow still list exactly the plain query's rows, none skipped, none twice."""
+    monkeypatch.setattr(registry, "PAGE_SIZE", 4)
+    monkeypatch.setattr(registry, "SCAN_LIMIT", 5)
+    monkeypatch.setattr(keyset, "WINDOW", 3)
+    monkeypatch.setattr(keyset, "GROWTH", 2)
+    spec, args = TABS[tab], MultiDict([query.split("=")])
+    for user in world:
+        assert _paged(spec, user, args) == _plain(spec, user, args), (tab, user.company_id, query)
+
+
+def test_a_text_search_that_stops_early_says_so_and_offers_older(world, client, monkeypatch):
+    monkeypatch.setattr(registry, "SCAN_LIMIT", 5)
+    monkeypatch.setattr(keyset, "WINDOW", 3)
+    client.login(world[0])
+    body = client.htmx("GET", "/account/history/email?recipient=nobody").get_data(as_text=True)
+    assert "Only the most recent actions were searched for this text." in body
+    assert "No action matches these filters." not in body
+    assert 'rel="next">Search older actions' in body
+    result = registry.page(TABS["email"], world[0], MultiDict({"recipient": "nobody"}))
+    assert result.partial and result.rows == []
+    # Without a text filter nothing is bounded: an indexed filter still fills its page from the whole history.
+    assert not registry.page(TABS["email"], world[0], MultiDict({"status": "not_sent"})).partial

@@ -23,6 +23,9 @@ MAX_OFFSET_PAGES = 200  # offset paging (non-default sorts) stops here; newest-f
 MAX_OPTIONS = 200
 # Select options computed from an expression come from the newest runs of the tab, this many per kind.
 OPTIONS_SCAN = 5_000
+# A text filter (a contains, no index can answer it) reads at most this many runs of each kind per request;
+# when that does not fill the page, the page says so and offers to search older runs (keyset `before`).
+SCAN_LIMIT = 25_000
 
 
 @dataclass
@@ -140,6 +143,7 @@ class Page:
     next_page: int | None = None
     prev_page: int | None = None
     page: int = 1
+    partial: bool = False  # the search stopped at SCAN_LIMIT: older runs not searched yet (next_before)
 
 
 def _order_keys(tab: Tab):
@@ -174,6 +178,8 @@ def _newest_first(tab: Tab, user: User, args) -> Page:
     detail row; else one query per kind, merged, over windows of that kind's newest runs; catalog and
     opportunity names resolved to ids first."""
     items = _filter_items(tab, args)
+    text_keys = {col.key for col in tab.columns if col.filter == "text"}
+    bounded = any(key in text_keys for key, _cond in items)
     detail = keyset.required_detail(tab, [cond for _key, cond in items])
     # Equivalent conditions an index answers replace the filters they stand for (kept side by side,
     # PostgreSQL would count their selectivity twice and misjudge the plan).
@@ -193,29 +199,61 @@ def _newest_first(tab: Tab, user: User, args) -> Page:
         # The detail's index gives the order: one query for all kinds (one per kind would read the whole
         # index for a kind without matches).
         stmt = _base(tab, user, tab.kinds, partner_rule).where(*conditions)
+        floors = []
+        if bounded and not by_opportunity:
+            floor = _scan_floor(tab.kinds, before[0] if before else None)
+            if floor is not None:
+                stmt, floors = stmt.where(keys[0] >= floor), [floor]
         rows = db.session.execute(stmt.order_by(*order).limit(PAGE_SIZE + 1)).all()
     else:
         # One query per kind, each walking its (kind, id) index (an IN list of kinds can't give the order).
-        rows = []
+        rows, floors = [], []
         for kind in keyset.possible_kinds(tab.kinds, conditions):
             stmt = _base(tab, user, (kind,)).where(*conditions)
-            rows += _walk(stmt, order, kind, before[0] if before else None, windowed=not by_opportunity)
+            found, floor = _walk(stmt, order, kind, before[0] if before else None, windowed=not by_opportunity,
+                                 bounded=bounded)
+            rows += found
+            floors += [floor] if floor is not None else []
         rows.sort(key=lambda row: _row_keys(tab, row), reverse=True)
+    return _cut(tab, rows, max(floors) if floors else None)
+
+
+def _cut(tab: Tab, rows: list, searched_to: int | None) -> Page:
+    """The page out of the newest rows found. When a bounded search stopped (runs from `searched_to` up
+    were searched) and did not fill the page, the page holds only rows from there up, and "older"
+    continues below it: no row is skipped and none comes twice."""
+    if searched_to is not None:
+        rows = [row for row in rows if row[0].id >= searched_to]
     result = Page(rows[:PAGE_SIZE], "", True)
     if len(rows) > PAGE_SIZE:
         result.next_before = ".".join(str(v) for v in _row_keys(tab, result.rows[-1]))
+    elif searched_to is not None:
+        result.partial = True
+        result.next_before = ".".join([str(searched_to)] + ["0"] * (len(_order_keys(tab)) - 1))
     return result
 
 
-def _walk(stmt: Select, order: list, kind: str, before: int | None, windowed: bool) -> list:
+def _scan_floor(kinds, before: int | None) -> int | None:
+    """The lowest id among the SCAN_LIMIT newest runs of each kind (below `before`): a bounded search
+    reads from there up. None when every kind has fewer (the search then reads them all)."""
+    floors = [keyset.window_floor(kind, SCAN_LIMIT, before) for kind in kinds]
+    floors = [f for f in floors if f is not None]
+    return min(floors) if len(floors) == len(kinds) else None
+
+
+def _walk(stmt: Select, order: list, kind: str, before: int | None, windowed: bool,
+          bounded: bool = False) -> tuple[list, int | None]:
     """The newest rows of one kind: over windows of its newest runs (5,000, then 4 times more each time),
     so that no filter the planner misjudges (e.g. on a JSON value) makes it read and sort every run of the
-    kind; the first window usually holds the page. Not windowed when an id list already drives it."""
+    kind; the first window usually holds the page. Not windowed when an id list already drives it.
+    `bounded` stops after SCAN_LIMIT runs; returns the rows and, when it stopped early, the lowest id read."""
     if not windowed:
-        return db.session.execute(stmt.order_by(*order).limit(PAGE_SIZE + 1)).all()
+        return db.session.execute(stmt.order_by(*order).limit(PAGE_SIZE + 1)).all(), None
     rows: list = []
-    upper, size = (before + 1 if before is not None else None), keyset.WINDOW
+    upper, size, scanned = (before + 1 if before is not None else None), keyset.WINDOW, 0
     while True:
+        if bounded:
+            size = min(size, SCAN_LIMIT - scanned)
         floor = keyset.window_floor(kind, size, upper)
         window = stmt
         if upper is not None:
@@ -224,7 +262,10 @@ def _walk(stmt: Select, order: list, kind: str, before: int | None, windowed: bo
             window = window.where(ActionRun.id >= floor)
         rows += db.session.execute(window.order_by(*order).limit(PAGE_SIZE + 1 - len(rows))).all()
         if len(rows) > PAGE_SIZE or floor is None:
-            return rows
+            return rows, None
+        scanned += size
+        if bounded and scanned >= SCAN_LIMIT:
+            return rows, floor
         upper, size = floor, size * keyset.GROWTH
 
 
