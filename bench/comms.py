@@ -20,9 +20,8 @@ import smtplib
 import statistics
 import threading
 import time
-import uuid
 
-from support import WorkerPool, database_url, drop_schemas, free_port, redis_url
+from support import engine_bench, free_port
 
 
 class Sink:
@@ -138,6 +137,38 @@ def pdf_ms_per_page(pages: int, repeat: int = 5) -> float:
     return statistics.median(times) / real_pages
 
 
+def measure(args, queue, pool, sink: Sink, port: int, results: dict) -> None:
+    """The rounds (pipeline, then plain smtplib, each warmed up untimed) and the PDF figures, into `results`."""
+    from extensions import db
+
+    warm = 4 * args.workers
+    cred, sub, ids, template = build((args.emails + warm) * args.rounds)
+    cred.port = port
+    db.session.commit()
+    rounds = []
+    for i in range(args.rounds):
+        batch = ids[i * (args.emails + warm):(i + 1) * (args.emails + warm)]
+        pool.start(args.workers, queue)
+        pipeline(sub, batch[:warm], sink)  # warm-up, untimed
+        rate = pipeline(sub, batch[warm:], sink)
+        pool.stop(queue)
+        plain(cred, template, port, warm, sink)  # warm-up, untimed
+        base = plain(cred, template, port, args.emails, sink)
+        rounds.append((rate, base, rate / base))
+        print(f"round {i + 1}: pipeline ({args.workers} workers) {rate:.1f} emails/s; "
+              f"plain smtplib {base:.1f} emails/s; ratio {rate / base:.0%}")
+    results["pipeline_emails_per_s"] = round(statistics.median(r[0] for r in rounds), 1)
+    results["smtplib_emails_per_s"] = round(statistics.median(r[1] for r in rounds), 1)
+    results["emails_ratio"] = round(statistics.median(r[2] for r in rounds), 3)
+    results["emails_ratio_rounds"] = [round(r[2], 3) for r in rounds]
+    print(f"median: pipeline {results['pipeline_emails_per_s']} emails/s; "
+          f"plain smtplib: {results['smtplib_emails_per_s']} emails/s; ratio {results['emails_ratio']:.0%}")
+    results["pdf_ms_per_page_1"] = round(pdf_ms_per_page(1), 1)
+    results["pdf_ms_per_page_10"] = round(pdf_ms_per_page(10), 1)
+    print(f"PDF: {results['pdf_ms_per_page_1']} ms/page (1 page), "
+          f"{results['pdf_ms_per_page_10']} ms/page (10 pages)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url")
@@ -148,61 +179,17 @@ def main() -> None:
 
     from aiosmtpd.controller import Controller
 
-    from app import create_app
-
-    redis, redis_proc = redis_url()
-    db_url = database_url(args.database_url)
-    queue_name = f"bench-{uuid.uuid4().hex[:8]}"
-    app = create_app({"SQLALCHEMY_DATABASE_URI": db_url, "REDIS_URL": redis, "RQ_QUEUE": queue_name})
-    from redis import Redis
-    from rq import Queue
-
-    queue = Queue(queue_name, connection=Redis.from_url(redis))
-    sink = Sink()
-    port = free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    pool = WorkerPool({"DATABASE_URL": db_url, "REDIS_URL": redis, "RQ_QUEUE": queue_name,
-                       "SECRET_KEY": app.config["SECRET_KEY"],
-                       "OPPFLOW_ENCRYPTION_KEYS": app.config["ENCRYPTION_KEYS"]})
     results = {}
-    try:
-        with app.app_context():
-            warm = 4 * args.workers
-            cred, sub, ids, template = build((args.emails + warm) * args.rounds)
-            cred.port = port
-            from extensions import db
-
-            db.session.commit()
-            rounds = []
-            for i in range(args.rounds):
-                batch = ids[i * (args.emails + warm):(i + 1) * (args.emails + warm)]
-                pool.start(args.workers, queue)
-                pipeline(sub, batch[:warm], sink)  # warm-up, untimed
-                rate = pipeline(sub, batch[warm:], sink)
-                pool.stop(queue)
-                plain(cred, template, port, warm, sink)  # warm-up, untimed
-                base = plain(cred, template, port, args.emails, sink)
-                rounds.append((rate, base, rate / base))
-                print(f"round {i + 1}: pipeline ({args.workers} workers) {rate:.1f} emails/s; "
-                      f"plain smtplib {base:.1f} emails/s; ratio {rate / base:.0%}")
-            results["pipeline_emails_per_s"] = round(statistics.median(r[0] for r in rounds), 1)
-            results["smtplib_emails_per_s"] = round(statistics.median(r[1] for r in rounds), 1)
-            results["emails_ratio"] = round(statistics.median(r[2] for r in rounds), 3)
-            results["emails_ratio_rounds"] = [round(r[2], 3) for r in rounds]
-            print(f"median: pipeline {results['pipeline_emails_per_s']} emails/s; "
-                  f"plain smtplib: {results['smtplib_emails_per_s']} emails/s; "
-                  f"ratio {results['emails_ratio']:.0%}")
-            results["pdf_ms_per_page_1"] = round(pdf_ms_per_page(1), 1)
-            results["pdf_ms_per_page_10"] = round(pdf_ms_per_page(10), 1)
-            print(f"PDF: {results['pdf_ms_per_page_1']} ms/page (1 page), "
-                  f"{results['pdf_ms_per_page_10']} ms/page (10 pages)")
-    finally:
-        pool.stop(queue)
-        controller.stop()
-        drop_schemas()
-        if redis_proc:
-            redis_proc.terminate()
+    with engine_bench(args.database_url) as (app, queue, pool):
+        sink = Sink()
+        port = free_port()
+        controller = Controller(sink, hostname="127.0.0.1", port=port)
+        controller.start()
+        try:
+            with app.app_context():
+                measure(args, queue, pool, sink, port, results)
+        finally:
+            controller.stop()
     print(json.dumps(results))
 
 

@@ -13,7 +13,7 @@ import json
 import time
 import uuid
 
-from support import Browser, LiveServer, WorkerPool, database_url, drop_schemas, percentile, redis_url
+from support import Browser, LiveServer, engine_bench, percentile
 
 
 def build(app):
@@ -157,54 +157,36 @@ def main() -> None:
     parser.add_argument("--scheduled", type=int, default=200)
     args = parser.parse_args()
 
-    from redis import Redis
-    from rq import Queue
-
-    from app import create_app
-
-    redis, redis_proc = redis_url()
-    db_url = database_url(args.database_url)
-    queue_name = f"bench-{uuid.uuid4().hex[:8]}"
-    app = create_app({"SQLALCHEMY_DATABASE_URI": db_url, "REDIS_URL": redis, "RQ_QUEUE": queue_name})
-    queue = Queue(queue_name, connection=Redis.from_url(redis))
-    pool = WorkerPool({"DATABASE_URL": db_url, "REDIS_URL": redis, "RQ_QUEUE": queue_name,
-                       "SECRET_KEY": app.config["SECRET_KEY"]})
     results = {}
-    try:
-        with app.app_context():
-            user, flow, subs = build(app)
-            server = LiveServer(app)
-            pool.start(1, queue)
-            lat = latency(app, server, subs, user.email, args.latency)
-            results["latency_p50_ms"] = round(percentile(lat, 50), 1)
-            results["latency_p95_ms"] = round(percentile(lat, 95), 1)
-            results["latency_p99_ms"] = round(percentile(lat, 99), 1)
-            print(f"latency HTTP close → effect committed ({len(lat)} requests, 1 worker): "
-                  f"p50 {results['latency_p50_ms']} ms, p95 {results['latency_p95_ms']} ms, "
-                  f"p99 {results['latency_p99_ms']} ms")
-            noop_1w = ceiling(queue, args.runs)
-            results["runs_per_s_1w"] = round(throughput(flow, subs[2], args.runs), 1)
-            results["noop_jobs_per_s_1w"] = round(noop_1w, 1)
-            results["ceiling_ratio"] = round(results["runs_per_s_1w"] / noop_1w, 3)
-            print(f"throughput, 1 worker: {results['runs_per_s_1w']} runs/s; no-op RQ jobs: {noop_1w:.1f}/s; "
-                  f"ratio {results['ceiling_ratio']}")
-            pool.start(1, queue)
-            results["runs_per_s_2w"] = round(throughput(flow, subs[2], args.runs), 1)
-            results["noop_jobs_per_s_2w"] = round(ceiling(queue, args.runs), 1)
-            print(f"throughput, 2 workers: {results['runs_per_s_2w']} runs/s; "
-                  f"no-op RQ jobs: {results['noop_jobs_per_s_2w']}/s")
-            late = lateness(subs[3], args.scheduled)
-            results["lateness_p50_s"] = round(percentile(late, 50), 3)
-            results["lateness_p99_s"] = round(percentile(late, 99), 3)
-            results["lateness_max_s"] = round(max(late), 3) if late else None
-            print(f"scheduled lateness ({len(late)} runs, 2 workers): p50 {results['lateness_p50_s']} s, "
-                  f"p99 {results['lateness_p99_s']} s, max {results['lateness_max_s']} s")
-            server.stop()
-    finally:
-        pool.stop(queue)
-        if redis_proc:
-            redis_proc.terminate()
-        drop_schemas()
+    with engine_bench(args.database_url) as (app, queue, pool), app.app_context():
+        user, flow, subs = build(app)
+        server = LiveServer(app)
+        pool.start(1, queue)
+        lat = latency(app, server, subs, user.email, args.latency)
+        results["latency_p50_ms"] = round(percentile(lat, 50), 1)
+        results["latency_p95_ms"] = round(percentile(lat, 95), 1)
+        results["latency_p99_ms"] = round(percentile(lat, 99), 1)
+        print(f"latency HTTP close → effect committed ({len(lat)} requests, 1 worker): "
+              f"p50 {results['latency_p50_ms']} ms, p95 {results['latency_p95_ms']} ms, "
+              f"p99 {results['latency_p99_ms']} ms")
+        noop_1w = ceiling(queue, args.runs)
+        results["runs_per_s_1w"] = round(throughput(flow, subs[2], args.runs), 1)
+        results["noop_jobs_per_s_1w"] = round(noop_1w, 1)
+        results["ceiling_ratio"] = round(results["runs_per_s_1w"] / noop_1w, 3)
+        print(f"throughput, 1 worker: {results['runs_per_s_1w']} runs/s; no-op RQ jobs: {noop_1w:.1f}/s; "
+              f"ratio {results['ceiling_ratio']}")
+        pool.start(1, queue)
+        results["runs_per_s_2w"] = round(throughput(flow, subs[2], args.runs), 1)
+        results["noop_jobs_per_s_2w"] = round(ceiling(queue, args.runs), 1)
+        print(f"throughput, 2 workers: {results['runs_per_s_2w']} runs/s; "
+              f"no-op RQ jobs: {results['noop_jobs_per_s_2w']}/s")
+        late = lateness(subs[3], args.scheduled)
+        results["lateness_p50_s"] = round(percentile(late, 50), 3)
+        results["lateness_p99_s"] = round(percentile(late, 99), 3)
+        results["lateness_max_s"] = round(max(late), 3) if late else None
+        print(f"scheduled lateness ({len(late)} runs, 2 workers): p50 {results['lateness_p50_s']} s, "
+              f"p99 {results['lateness_p99_s']} s, max {results['lateness_max_s']} s")
+        server.stop()
     keys = ["latency_p50_ms", "latency_p99_ms", "runs_per_s_1w", "runs_per_s_2w", "ceiling_ratio", "lateness_p99_s"]
     print(json.dumps({k: results.get(k) for k in keys}))
 

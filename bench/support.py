@@ -12,6 +12,9 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,6 +122,33 @@ class WorkerPool:
 
             for w in Worker.all(queue=queue):
                 w.register_death()
+
+
+@contextmanager
+def engine_bench(database_arg: str | None, **env) -> Iterator[tuple]:
+    """An app on a throwaway database and queue, Redis (embedded unless REDIS_URL is set), and a pool of
+    `worker.py` processes with the same settings (plus `env`); all removed afterwards.
+    Yields (app, queue, pool)."""
+    from redis import Redis
+    from rq import Queue
+
+    from app import create_app
+
+    redis, redis_proc = redis_url()
+    db_url = database_url(database_arg)
+    queue_name = f"bench-{uuid.uuid4().hex[:8]}"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": db_url, "REDIS_URL": redis, "RQ_QUEUE": queue_name})
+    queue = Queue(queue_name, connection=Redis.from_url(redis))
+    pool = WorkerPool({"DATABASE_URL": db_url, "REDIS_URL": redis, "RQ_QUEUE": queue_name,
+                       "SECRET_KEY": app.config["SECRET_KEY"],
+                       "OPPFLOW_ENCRYPTION_KEYS": app.config["ENCRYPTION_KEYS"], **env})
+    try:
+        yield app, queue, pool
+    finally:
+        pool.stop(queue)
+        drop_schemas()
+        if redis_proc:
+            redis_proc.terminate()
 
 
 class LiveServer:
