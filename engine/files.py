@@ -23,13 +23,21 @@ def root() -> Path:
     return Path(current_app.config["FILES_DIR"])
 
 
-def existing(run, filename: str) -> StoredFile | None:
-    """The file this run already stored under this name (an earlier attempt), if its bytes are intact."""
+def made_once(run, filename: str, content_type: str, make) -> tuple[StoredFile, bytes]:
+    """The file this run stored under this name on an earlier attempt, if its bytes are intact; else
+    `make()`'s bytes, stored now. A retried attempt so sends exactly the file the first one made."""
     row = db.session.execute(select(StoredFile).where(StoredFile.run_id == run.id, StoredFile.filename == filename)
                              ).scalars().first()
-    if row is not None and read(row) is not None:
-        return row
-    return None
+    content = read(row) if row is not None else None
+    if content is None:
+        content = make()
+        row = store(run, filename, content, content_type)
+    return row, content
+
+
+def summary(stored: StoredFile) -> dict:
+    """What a run's result says about a file it sent (the history links it for download)."""
+    return {"id": stored.id, "filename": stored.filename, "size": stored.size, "sha256": stored.sha256}
 
 
 def store(run, filename: str, content: bytes, content_type: str) -> StoredFile:

@@ -52,7 +52,6 @@ class Export(Kind):
         """Build the export for the recipient (rows: engine.exports), keep the file, email it attached."""
         from engine import exports, files, outbox, recipients
         from engine.errors import PermanentError
-        from engine.kinds.generate_report import file_summary
         from engine.mail import Attachment
 
         config = run.config or {}
@@ -69,12 +68,11 @@ class Export(Kind):
             person = recipients.for_role(run.opportunity, role)
             ext, content_type = exports.FORMATS.get(export.file_format, exports.FORMATS["csv"])
             filename = f"{_stem(export.name)}-{run.opportunity_id}.{ext}"
-            stored = files.existing(run, filename)
-            if stored is None:
-                opps = exports.rows_for(run.opportunity, person)
-                content = exports.build(export.columns or [], export.file_format, opps, person.language)
-                stored = files.store(run, filename, content, content_type)
-            attachment = Attachment(filename, files.read(stored), content_type)
+            stored, content = files.made_once(
+                run, filename, content_type,
+                lambda: exports.build(export.columns or [], export.file_format,
+                                      exports.rows_for(run.opportunity, person), person.language))
+            attachment = Attachment(filename, content, content_type)
             people = [person]
             if config.get("extra_address"):
                 people.append(recipients.Recipient("address", config["extra_address"], config["extra_address"],
@@ -85,7 +83,7 @@ class Export(Kind):
             outbox.record_failure(run, str(err), role, template.name if template else None, cred, person)
             raise
         extra = {"export_template": export.name, "export_type": export.file_format, "extension": ext,
-                 "recipient": person.address, "files": [file_summary(stored)]}
+                 "recipient": person.address, "files": [files.summary(stored)]}
         return outbox.send(run, cred, template.name if template else export.name, outgoing, extra)
 
 

@@ -52,24 +52,16 @@ class GenerateReport(Kind):
             cred = outbox.check_credentials(config.get("smtp_credential_id"))
             person = recipients.for_role(run.opportunity, role)
             filename = pdf.filename_for(report, run.opportunity)
-            stored = files.existing(run, filename)
-            if stored is None:
-                content = pdf.render_report(report, run.opportunity, person.language, person)
-                stored = files.store(run, filename, content, "application/pdf")
-            else:
-                content = files.read(stored)
+            stored, content = files.made_once(
+                run, filename, "application/pdf",
+                lambda: pdf.render_report(report, run.opportunity, person.language, person))
             attachment = Attachment(filename, content, "application/pdf")
             letter = render.compose(template, run.opportunity, person, [attachment])
         except PermanentError as err:
             outbox.record_failure(run, str(err), role, template.name if template else None, cred, person)
             raise
-        extra = {"report": report.label, "files": [file_summary(stored)]}
+        extra = {"report": report.label, "files": [files.summary(stored)]}
         return outbox.send(run, cred, template.name, [outbox.Outgoing(person, letter)], extra)
-
-
-def file_summary(stored) -> dict:
-    """What a run's result says about a file it sent (the history links it for download)."""
-    return {"id": stored.id, "filename": stored.filename, "size": stored.size, "sha256": stored.sha256}
 
 
 KIND = GenerateReport()
