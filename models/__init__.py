@@ -1,6 +1,6 @@
 """SQLAlchemy 2.0 models by domain; importing this package registers every table."""
 
-from models.accounts import PERMISSIONS, ROLES, Channel, PartnerCompany, User, UserPermission
+from models.accounts import PERMISSIONS, ROLES, Channel, PartnerCompany, User, UserPermission, UserSession
 from models.catalog import (
     ActivityType,
     AssignmentRule,
@@ -53,4 +53,5 @@ __all__ = [
     "SubstateEvent",
     "User",
     "UserPermission",
+    "UserSession",
 ]

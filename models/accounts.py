@@ -58,6 +58,21 @@ class PartnerCompany(db.Model):
         return str(PARTNER_KINDS.get(self.kind, self.kind))
 
 
+class UserSession(db.Model):
+    """One login on one browser (SPEC P1). The cookie carries a random token whose hash is kept here, so
+    logging out, a password change or a deactivation ends sessions on the server: a copied cookie stops
+    working even though its signature is still valid."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
 class UserPermission(db.Model):
     __tablename__ = "user_permission"
     __table_args__ = (UniqueConstraint("user_id", "name"),)

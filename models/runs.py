@@ -89,6 +89,8 @@ class ActionRun(db.Model):
     chain_id: Mapped[str] = mapped_column(String(32))
     chain_depth: Mapped[int] = mapped_column(Integer, default=0)
     parent_run_id: Mapped[int | None] = mapped_column(ForeignKey("action_run.id", ondelete="SET NULL"))
+    # The one retry a person started of this failed run (services.runs.retry_run): a run is retried once.
+    retried_by_id: Mapped[int | None] = mapped_column(ForeignKey("action_run.id"))
     # Runs of one event run in the configured order: this one waits for that one to finish.
     after_run_id: Mapped[int | None] = mapped_column(ForeignKey("action_run.id", ondelete="SET NULL"))
     sequence: Mapped[int] = mapped_column(Integer, default=0)
