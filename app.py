@@ -80,7 +80,9 @@ def _configure_login() -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        return db.session.get(User, int(user_id))
+        from services import sessions
+
+        return sessions.load_user(user_id)
 
 
 def _configure_sqlite(app: Flask) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 from extensions import db
 from models import PartnerCompany, User, UserPermission
 from models.accounts import PERMISSIONS, ROLE_PERMISSIONS, ROLES
+from services import sessions
 from services.validation import InvalidData
 
 log = logging.getLogger("oppflow")
@@ -64,6 +65,10 @@ def update_user(user: User, data: dict, actor: User) -> User:
     _apply(user, data)
     if data.get("password"):
         user.set_password(data["password"])
+        # A new password shuts out whoever had the old one: every other browser's session ends.
+        sessions.end_all(user, keep_current=user.id == actor.id)
+    if not user.active:
+        sessions.end_all(user)
     _flush(user)
     log.info("user %s updated by %s", user.id, actor.id)
     return user

@@ -91,6 +91,10 @@ class Client(FlaskClient):
         return URLSafeTimedSerializer(self.application.secret_key, salt="wtf-csrf-token").dumps(raw)
 
     def login(self, user, password: str = factories.PASSWORD):
+        from flask import g, has_app_context
+
+        if has_app_context():  # the test's app context serves requests too: forget whoever logged in last
+            g.pop("_login_user", None)
         response = self.post("/login", data={"email": user.email, "password": password})
         assert response.status_code == 302, response.data[:500]
         return response

@@ -5,9 +5,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from blueprints.auth import bp
-from blueprints.auth.forms import LoginForm
+from blueprints.auth.forms import LoginForm, PasswordChangeForm
 from extensions import db, limiter
-from services import accounts
+from services import accounts, sessions
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -46,6 +46,7 @@ def login():
             if lang:
                 session["lang"] = lang
             login_user(user)
+            sessions.start(user)
             db.session.commit()
             return redirect(_safe_next(request.args.get("next")) or url_for("auth.index"))
         form.password.errors.append(_("Wrong email or password."))
@@ -58,7 +59,9 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    """Log out and forget the session."""
+    """Log out: the session ends on the server too, so a copy of the cookie opens nothing afterwards."""
+    sessions.end_current()
+    db.session.commit()
     logout_user()
     session.clear()
     flash(_("You have been logged out."), "info")
@@ -77,3 +80,45 @@ def set_language():
         accounts.set_language(current_user, lang)
         db.session.commit()
     return redirect(_safe_next(request.form.get("next")) or url_for("auth.index"))
+
+
+@bp.route("/account")
+@login_required
+def account():
+    """Account information: the user's details, the way to the action history, password and sessions."""
+    return _account_page()
+
+
+def _account_page(password_form: PasswordChangeForm | None = None, status: int = 200):
+    return render_template("auth/account.html", password_form=password_form or PasswordChangeForm(),
+                           open_sessions=sessions.open_sessions(current_user),
+                           is_current=sessions.is_current), status
+
+
+@bp.route("/account/password", methods=["POST"])
+@login_required
+def change_password():
+    """Change one's own password; every other browser's session ends (this one stays logged in)."""
+    form = PasswordChangeForm()
+    if not form.validate_on_submit():
+        return _account_page(form, 422)
+    if not current_user.check_password(form.current.data):
+        form.current.errors.append(_("The current password is wrong."))
+        return _account_page(form, 422)
+    current_user.set_password(form.new.data)
+    ended = sessions.end_all(current_user, keep_current=True)
+    db.session.commit()
+    flash(_("Your password was changed; %(n)d other session(s) ended.", n=ended), "success")
+    return redirect(url_for("auth.account"))
+
+
+@bp.route("/account/sessions/end-all", methods=["POST"])
+@login_required
+def logout_everywhere():
+    """Log out everywhere: every session of this user ends, this browser's too."""
+    sessions.end_all(current_user)
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash(_("You have been logged out on every device."), "info")
+    return redirect(url_for("auth.login"))

@@ -15,13 +15,6 @@ from services import runs as run_svc
 from services.access import permission_required, scope_opportunities
 
 
-@bp.route("/account")
-@login_required
-def account():
-    """Account information: the user's details and the way to the action history."""
-    return render_template("history/account.html")
-
-
 @bp.route("/account/history")
 @login_required
 def index():
