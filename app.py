@@ -71,7 +71,6 @@ def create_app(config: dict | None = None) -> Flask:
 def _configure_login() -> None:
     from flask_babel import lazy_gettext as _l
 
-    from models import User
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to see this page.")
