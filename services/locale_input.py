@@ -1,7 +1,8 @@
 """Numbers and dates as people type them in the page's language (it, es, en), read and written back.
 
 Numbers are read by Babel (`parse_decimal(strict=True)`) with the page's locale, so Italian and Spanish
-take "9.800,50" and "9800,50", English "9,800.50" and "9800.50". The rules, also in docs/i18n.md:
+take "9.800,50" and "9800,50", English "9,800.50" and "9800.50". The rules (also in docs/glossary.md,
+"Numbers and dates as typed"):
 
 - Only ASCII digits, the locale's decimal and grouping separators and a leading minus are allowed
   ("1e5", "NaN", "9 800,50" are refused).
@@ -24,7 +25,13 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from babel.dates import get_date_format
-from babel.numbers import NumberFormatError, format_decimal, get_decimal_symbol, get_group_symbol, parse_decimal
+from babel.numbers import (
+    NumberFormatError,
+    format_decimal,
+    get_decimal_symbol,
+    get_group_symbol,
+    parse_decimal,
+)
 from flask_babel import get_locale, ngettext, pgettext
 from flask_babel import gettext as _
 

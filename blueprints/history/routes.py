@@ -8,8 +8,7 @@ from sqlalchemy import select
 from blueprints.history import bp
 from extensions import db
 from models import ActionRun, Opportunity
-from services import history
-from services import locale_input
+from services import history, locale_input
 from services import notifications as notify_svc
 from services import partner_home as home_svc
 from services import runs as run_svc
