@@ -106,6 +106,7 @@ def _configure_sqlite(app: Flask) -> None:
 
 def _register_template_helpers(app: Flask) -> None:
     from models.accounts import LANGUAGE_NAMES
+    from services.locale_input import date_input_value, date_placeholder
 
     @app.template_filter("money")
     def money(value) -> str:
@@ -124,6 +125,9 @@ def _register_template_helpers(app: Flask) -> None:
         """The current URL's query with some arguments changed (pagination keeps the filters)."""
         args = {**request.view_args, **request.args.to_dict(), **changes}
         return url_for(endpoint, **args)
+
+    app.add_template_global(date_input_value)
+    app.add_template_global(date_placeholder)
 
     @app.context_processor
     def inject():

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from blueprints.history import bp
 from extensions import db
 from models import ActionRun, Opportunity
-from services import history
+from services import history, locale_input
 from services import notifications as notify_svc
 from services import partner_home as home_svc
 from services import runs as run_svc
@@ -28,7 +28,9 @@ def tab(tab: str):
     """A history tab: filterable, sortable table; htmx gets the table alone (and the URL is pushed)."""
     spec = history.TABS.get(tab) or abort(404)
     result = history.page(spec, current_user, request.args)
-    ctx = {"tab": spec, "tabs": history.tabs(), "result": result, "args": request.args}
+    dates = [f"{col.key}_{end}" for col in spec.columns if col.filter == "date" for end in ("from", "to")]
+    ctx = {"tab": spec, "tabs": history.tabs(), "result": result, "args": request.args,
+           "date_errors": locale_input.refused_dates(request.args, dates)}
     if request.htmx and not request.htmx.history_restore_request:
         return render_template("history/_table.html", **ctx)
     return render_template("history/index.html", options=history.options(spec, current_user), **ctx)

@@ -1,7 +1,9 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, SelectField, StringField, TextAreaField
+from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from blueprints.fields import LocaleDecimalField
 
 
 class OpportunityForm(FlaskForm):
@@ -10,7 +12,7 @@ class OpportunityForm(FlaskForm):
     channel_id = SelectField(_l("Channel"), coerce=int, validators=[DataRequired()])
     customer_id = SelectField(_l("Customer"), coerce=int, validators=[DataRequired()])
     owner_id = SelectField(_l("Responsible user"), coerce=int, validators=[Optional()])
-    amount = DecimalField(_l("Amount"), places=2, validators=[Optional(), NumberRange(min=0, max=9_999_999_999)])
+    amount = LocaleDecimalField(_l("Amount"), places=2, validators=[Optional(), NumberRange(min=0, max=9_999_999_999)])
     postal_code = StringField(_l("Postal code"), validators=[Optional(), Length(max=10)])
     province = StringField(_l("Province"), validators=[Optional(), Length(max=60)])
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=5000)])

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
@@ -17,6 +17,7 @@ from models import ActionRun, Opportunity, User
 from models.runs import RUN_STATUSES
 from services.access import scope_opportunities
 from services.history import keyset
+from services.locale_input import InputRefused, parse_date
 
 PAGE_SIZE = 50
 MAX_OFFSET_PAGES = 200  # offset paging (non-default sorts) stops here; newest-first uses the id keyset
@@ -98,9 +99,10 @@ def _base(tab: Tab, user: User, kinds: tuple[str, ...], partner_rule=None) -> Se
 
 
 def _parse_date(value: str | None) -> datetime | None:
+    # ISO or the page language's format (services.locale_input); a refused date is no filter (the page says so).
     try:
-        return datetime.strptime(value, "%Y-%m-%d") if value else None
-    except ValueError:
+        return datetime.combine(parse_date(value), time()) if value else None
+    except InputRefused:
         return None
 
 
