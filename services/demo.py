@@ -87,6 +87,25 @@ CUSTOMERS = [
 ]
 
 
+# (it, es, en) names of the demo's channels (Settings → Channels).
+CHANNELS = [
+    ("Web", "Web", "Web"),
+    ("Call center", "Centro de llamadas", "Call center"),
+    ("Segnalazione partner", "Recomendación de partner", "Partner referral"),
+    ("Fiera", "Feria", "Trade fair"),
+]
+# (it, es, en) names of the demo's email templates; EMAILS holds their texts under the English name.
+EMAIL_NAMES = {
+    "Contract sent": ("Contratto inviato", "Contrato enviado", "Contract sent"),
+    "Offer sent": ("Offerta inviata", "Oferta enviada", "Offer sent"),
+}
+
+
+def _names(names: tuple[str, str, str]) -> dict:
+    """The {it, es, en} translations of an (it, es, en) triple."""
+    return dict(zip(("it", "es", "en"), names, strict=True))
+
+
 # (it, es, en) names of the demo's activity types (Settings → Activity types).
 ACTIVITY_TYPES = [
     ("Chiamata in uscita", "Llamada saliente", "Outbound call"),
@@ -169,7 +188,7 @@ def load(seed: int = 7, smtp_host: str = DEMO_SMTP_HOST, smtp_port: int = DEMO_S
     rng = random.Random(seed)
     pv = _type(("Impianto fotovoltaico", "Instalación fotovoltaica", "Photovoltaic installation"), PV_FLOW)
     storage = _type(("Sistema di accumulo", "Sistema de almacenamiento", "Battery storage"), STORAGE_FLOW)
-    channels = [Channel(name=n) for n in ("Web", "Call center", "Partner referral", "Trade fair")]
+    channels = [Channel(name=names[2], name_i18n=_names(names)) for names in CHANNELS]
     db.session.add_all(channels)
     installer = PartnerCompany(name="Solare Nord Installazioni S.r.l.", kind="installer",
                                email="info@solarenord.example.com", province="MI")
@@ -245,7 +264,7 @@ def _automation(pv: OpportunityType, storage: OpportunityType, installers: list,
                 smtp_fields: dict) -> None:
     """Activity types, assignment criteria, an email template per flow, the SMTP account, and the
     automatic actions that use them."""
-    types = [ActivityType(name=en, name_i18n={"it": it, "es": es, "en": en}) for it, es, en in ACTIVITY_TYPES]
+    types = [ActivityType(name=names[2], name_i18n=_names(names)) for names in ACTIVITY_TYPES]
     db.session.add_all(types)
     db.session.add_all([
         AssignmentRule(partner_kind="installer", strategy="round_robin", companies=[
@@ -254,7 +273,7 @@ def _automation(pv: OpportunityType, storage: OpportunityType, installers: list,
             AssignmentRuleCompany(company_id=c.id, weight=w) for c, w in zip(commercials, (2, 1), strict=True)]),
     ])
     smtp = SmtpCredential(**smtp_fields)
-    templates = {name: EmailTemplate(name=name, subjects=subjects, bodies=bodies)
+    templates = {name: EmailTemplate(name=name, name_i18n=_names(EMAIL_NAMES[name]), subjects=subjects, bodies=bodies)
                  for name, (subjects, bodies) in EMAILS.items()}
     db.session.add_all([smtp, *templates.values()])
     db.session.flush()
