@@ -85,7 +85,7 @@ def _configure_login() -> None:
 
 
 def _configure_sqlite(app: Flask) -> None:
-    """WAL and a busy timeout: web and worker write the same SQLite file (DESIGN.md, measured 2.6x)."""
+    """WAL and a busy timeout: web and worker write the same SQLite file (docs/architecture.md, measured 2.6x)."""
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         return
     from sqlalchemy import event

@@ -16,6 +16,7 @@ INSTANCE = ROOT / "instance"
 
 
 def free_port(preferred: int) -> int:
+    """The preferred port, else the next free one of the following 49."""
     for port in [preferred, *range(preferred + 1, preferred + 50)]:
         with socket.socket() as s:
             try:
@@ -54,9 +55,37 @@ def _interrupt(signum, _frame):
     raise KeyboardInterrupt
 
 
-def main() -> int:
+HOST = "127.0.0.1"
+
+
+def public_url(environ: dict, host: str, port: int) -> str:
+    """The address links in emails and callbacks use: PUBLIC_URL when the environment sets it (production
+    keeps its setting), else the address this run serves on."""
+    return environ.get("PUBLIC_URL") or f"http://{host}:{port}"
+
+
+def child_env(environ: dict, host: str, port: int) -> dict:
+    """The environment of the web server and the worker: ours, with PUBLIC_URL pointing where we serve."""
+    return {**environ, "PUBLIC_URL": public_url(environ, host, port)}
+
+
+def web_command(host: str, port: int) -> list[str]:
+    """The gunicorn command line serving the app on host:port."""
+    return [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"{host}:{port}", "--workers", "2",
+            "--threads", "4", "--access-logfile", "-", "app:create_app()"]
+
+
+def banner(url: str) -> str:
+    """What `make run` prints once everything started: where to go and every demo login."""
     from services.demo import DEMO_LOGINS, DEMO_PASSWORD
 
+    lines = ["", f"  oppflow is running at {url}/", f"  Demo logins (password for all: {DEMO_PASSWORD}):"]
+    lines += [f"    {email:<28} {description}" for email, *_fields, description in DEMO_LOGINS]
+    lines.append("  Press Ctrl-C to stop.\n")
+    return "\n".join(lines)
+
+
+def main() -> int:
     # Explicit handlers: Ctrl-C and `kill` stop everything even when SIGINT was inherited as ignored.
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
@@ -68,19 +97,14 @@ def main() -> int:
             env["REDIS_URL"] = start_embedded_redis(procs)
             print(f"Embedded Redis at {env['REDIS_URL']}")
         port = free_port(int(env.get("PORT", "5000")))
-        bin_dir = Path(sys.executable).parent
+        # The port actually bound may not be 5000: links the app writes must point here, not there.
+        env = child_env(env, HOST, port)
         procs.append(subprocess.Popen([sys.executable, str(ROOT / "worker.py")], env=env, cwd=ROOT,
                                       start_new_session=True))
-        procs.append(subprocess.Popen(
-            [str(bin_dir / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4",
-             "--access-logfile", "-", "app:create_app()"],
-            env=env, cwd=ROOT, start_new_session=True))
-        print()
-        print(f"  oppflow is running at http://127.0.0.1:{port}/")
-        print(f"  Demo logins (password for all: {DEMO_PASSWORD}):")
-        for email, _role, description in DEMO_LOGINS:
-            print(f"    {email:<28} {description}")
-        print("  Press Ctrl-C to stop.\n")
+        procs.append(subprocess.Popen(web_command(HOST, port), env=env, cwd=ROOT, start_new_session=True))
+        print(banner(f"http://{HOST}:{port}"))
+        if env["PUBLIC_URL"] != f"http://{HOST}:{port}":
+            print(f"  Links in emails point to PUBLIC_URL={env['PUBLIC_URL']}\n")
         while all(p.poll() is None for p in procs):
             time.sleep(0.5)
         print("A process exited; stopping the others.")

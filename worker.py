@@ -5,7 +5,7 @@ Usage: python worker.py [--burst]   (REDIS_URL and DATABASE_URL from the environ
 Start as many as you like, on as many machines as you like. Each also runs the sweeper (SPEC E6),
 which re-enqueues runs that are due and not held by a live worker; a Redis lease lets one sweeper
 work at a time. OPPFLOW_WORKER=fork selects RQ's forking worker (a child per job); the default runs
-jobs in the worker process itself, which DESIGN.md measured 3x faster with the app preloaded.
+jobs in the worker process itself, which docs/architecture.md records as 3x faster with the app preloaded.
 """
 
 import os

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from extensions import db
-from models.base import utcnow
+from models.base import TranslatedName, utcnow
 
 ROLES = {
     "admin": _l("Administrator"),
@@ -144,7 +144,9 @@ class User(UserMixin, db.Model):
 Index("uq_user_email_lower", func.lower(User.email), unique=True)
 
 
-class Channel(db.Model):
+class Channel(TranslatedName, db.Model):
+    """Where opportunities come from (Settings → Channels); `label` is the name in the reader's language."""
+
     __tablename__ = "channel"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -93,7 +93,9 @@ class SmtpCredential(db.Model):
         return str(SMTP_SECURITY.get(self.security, self.security))
 
 
-class EmailTemplate(db.Model):
+class EmailTemplate(TranslatedName, db.Model):
+    """Subject and body per language; `label` is its name in the reader's language."""
+
     __tablename__ = "email_template"
 
     id: Mapped[int] = mapped_column(primary_key=True)

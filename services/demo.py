@@ -29,11 +29,18 @@ from models.base import utcnow
 from services import demo_replay
 
 DEMO_PASSWORD = "demo1234"
+# Every demo user: `load` creates exactly these and `make run` prints exactly these, so the two cannot drift
+# (tests/test_demo_promises.py checks README's "Demo logins" table against them).
+# (email, name, role, language, company key or supervisor's email, what `make run` says about them)
 DEMO_LOGINS = [
-    ("admin@example.com", "admin", "Administrator"),
-    ("manager@example.com", "manager", "Sales manager"),
-    ("installer@example.com", "partner", "Installer company user"),
-    ("commercial@example.com", "partner", "Commercial company user"),
+    ("admin@example.com", "Anna Amministratrice", "admin", "en", None, "Administrator"),
+    ("manager@example.com", "Marco Manager", "manager", "it", "admin@example.com", "Sales manager"),
+    ("agent@example.com", "Alicia Agente", "agent", "es", "manager@example.com", "Agent"),
+    ("installer@example.com", "Ivo Installatore", "partner", "it", "installer", "Installer company user (IT)"),
+    ("instalador@example.com", "Iker Instalador", "partner", "es", "installer2", "Installer company user (ES)"),
+    ("commercial@example.com", "Carla Commerciale", "partner", "es", "commercial",
+     "Commercial company user (IT)"),
+    ("comercial@example.com", "Carlos Comercial", "partner", "es", "commercial2", "Commercial company user (ES)"),
 ]
 
 # (it, es, en) names; the Italian and Spanish ones are the seeds' words.
@@ -80,6 +87,25 @@ CUSTOMERS = [
 ]
 
 
+# (it, es, en) names of the demo's channels (Settings → Channels).
+CHANNELS = [
+    ("Web", "Web", "Web"),
+    ("Call center", "Centro de llamadas", "Call center"),
+    ("Segnalazione partner", "Recomendación de partner", "Partner referral"),
+    ("Fiera", "Feria", "Trade fair"),
+]
+# (it, es, en) names of the demo's email templates; EMAILS holds their texts under the English name.
+EMAIL_NAMES = {
+    "Contract sent": ("Contratto inviato", "Contrato enviado", "Contract sent"),
+    "Offer sent": ("Offerta inviata", "Oferta enviada", "Offer sent"),
+}
+
+
+def _names(names: tuple[str, str, str]) -> dict:
+    """The {it, es, en} translations of an (it, es, en) triple."""
+    return dict(zip(("it", "es", "en"), names, strict=True))
+
+
 # (it, es, en) names of the demo's activity types (Settings → Activity types).
 ACTIVITY_TYPES = [
     ("Chiamata in uscita", "Llamada saliente", "Outbound call"),
@@ -121,9 +147,17 @@ def _user(email: str, name: str, role: str, lang: str, **kw) -> User:
 
 # The demo's one SMTP account points at a local port where nothing listens, so its emails fail with the
 # server's own words, retries follow, and the history shows the failure with its Retry button. Start a
-# sink there (`python -m aiosmtpd -n -l localhost:8025`) and a retry goes out.
-DEMO_SMTP = {"name": "Demo (localhost:8025, no server)", "host": "localhost", "port": 8025,
-             "security": "none", "from_address": "vendite@oppflow.example.com", "from_name": "oppflow demo"}
+# sink there (`python -m aiosmtpd -n -l localhost:8025`) and a retry goes out. `make run` uses this
+# address; tests pass a port they reserved, so a developer's sink on 8025 does not change what they see.
+DEMO_SMTP_HOST, DEMO_SMTP_PORT = "localhost", 8025
+
+
+def demo_smtp(host: str, port: int) -> dict:
+    """The demo SMTP account's fields for a server address where nothing is expected to listen."""
+    return {"name": f"Demo ({host}:{port}, no server)", "host": host, "port": port, "security": "none",
+            "from_address": "vendite@oppflow.example.com", "from_name": "oppflow demo"}
+
+
 EMAILS = {
     "Contract sent": (
         {"it": "Il suo contratto per {{ opportunity.name }}",
@@ -147,13 +181,14 @@ CLOSED_BY_AUTOMATION = {"Contract sent"}  # when "Contract signed" opens
 OPENED_BY_AUTOMATION = {"Case closed"}  # when "Commissioning and grid connection" closes
 
 
-def load(seed: int = 7) -> None:
+def load(seed: int = 7, smtp_host: str = DEMO_SMTP_HOST, smtp_port: int = DEMO_SMTP_PORT) -> None:
     """Create the demo records, then replay their past through the services and the engine
-    (services.demo_replay); commits as it goes. The same seed gives the same demo."""
+    (services.demo_replay); commits as it goes. The same seed gives the same demo; its SMTP account
+    points at smtp_host:smtp_port."""
     rng = random.Random(seed)
     pv = _type(("Impianto fotovoltaico", "Instalación fotovoltaica", "Photovoltaic installation"), PV_FLOW)
     storage = _type(("Sistema di accumulo", "Sistema de almacenamiento", "Battery storage"), STORAGE_FLOW)
-    channels = [Channel(name=n) for n in ("Web", "Call center", "Partner referral", "Trade fair")]
+    channels = [Channel(name=names[2], name_i18n=_names(names)) for names in CHANNELS]
     db.session.add_all(channels)
     installer = PartnerCompany(name="Solare Nord Installazioni S.r.l.", kind="installer",
                                email="info@solarenord.example.com", province="MI")
@@ -166,13 +201,13 @@ def load(seed: int = 7) -> None:
     db.session.add_all([installer, installer2, commercial, commercial2])
     db.session.flush()
 
-    admin = _user("admin@example.com", "Anna Amministratrice", "admin", "en")
-    manager = _user("manager@example.com", "Marco Manager", "manager", "it", supervisor=admin)
-    agent = _user("agent@example.com", "Alicia Agente", "agent", "es", supervisor=manager)
-    _user("installer@example.com", "Ivo Installatore", "partner", "it", company=installer)
-    _user("instalador@example.com", "Iker Instalador", "partner", "es", company=installer2)
-    _user("commercial@example.com", "Carla Commerciale", "partner", "es", company=commercial)
-    _user("comercial@example.com", "Carlos Comercial", "partner", "es", company=commercial2)
+    companies = {"installer": installer, "installer2": installer2, "commercial": commercial,
+                 "commercial2": commercial2}
+    users: dict[str, User] = {}
+    for email, name, role, lang, link, _description in DEMO_LOGINS:
+        kw = {"company": companies[link]} if role == "partner" else {"supervisor": users.get(link)}
+        users[email] = _user(email, name, role, lang, **kw)
+    manager, agent = users["manager@example.com"], users["agent@example.com"]
 
     customers = []
     for name, lang, city, cap, prov in CUSTOMERS:
@@ -180,7 +215,7 @@ def load(seed: int = 7) -> None:
         customers.append(Customer(name=name, language=lang, city=city, postal_code=cap, province=prov,
                                   email=f"{slug}@example.net", phone=f"+39 02 {rng.randint(1000000, 9999999)}"))
     db.session.add_all(customers)
-    _automation(pv, storage, [installer, installer2], [commercial, commercial2])
+    _automation(pv, storage, [installer, installer2], [commercial, commercial2], demo_smtp(smtp_host, smtp_port))
 
     now = utcnow()
     created = sorted(now - timedelta(days=rng.randint(0, 120), minutes=rng.randint(0, 1440)) for _ in range(50))
@@ -225,10 +260,11 @@ def _walk(opp: Opportunity, now, rng: random.Random) -> list[demo_replay.Step]:
     return steps
 
 
-def _automation(pv: OpportunityType, storage: OpportunityType, installers: list, commercials: list) -> None:
+def _automation(pv: OpportunityType, storage: OpportunityType, installers: list, commercials: list,
+                smtp_fields: dict) -> None:
     """Activity types, assignment criteria, an email template per flow, the SMTP account, and the
     automatic actions that use them."""
-    types = [ActivityType(name=en, name_i18n={"it": it, "es": es, "en": en}) for it, es, en in ACTIVITY_TYPES]
+    types = [ActivityType(name=names[2], name_i18n=_names(names)) for names in ACTIVITY_TYPES]
     db.session.add_all(types)
     db.session.add_all([
         AssignmentRule(partner_kind="installer", strategy="round_robin", companies=[
@@ -236,8 +272,8 @@ def _automation(pv: OpportunityType, storage: OpportunityType, installers: list,
         AssignmentRule(partner_kind="commercial", strategy="weighted", companies=[
             AssignmentRuleCompany(company_id=c.id, weight=w) for c, w in zip(commercials, (2, 1), strict=True)]),
     ])
-    smtp = SmtpCredential(**DEMO_SMTP)
-    templates = {name: EmailTemplate(name=name, subjects=subjects, bodies=bodies)
+    smtp = SmtpCredential(**smtp_fields)
+    templates = {name: EmailTemplate(name=name, name_i18n=_names(EMAIL_NAMES[name]), subjects=subjects, bodies=bodies)
                  for name, (subjects, bodies) in EMAILS.items()}
     db.session.add_all([smtp, *templates.values()])
     db.session.flush()

@@ -1,6 +1,6 @@
 """Opportunity types, states and substates: create, rename, archive, delete, and keep them in order.
 
-Positions are dense (0..n-1) within each parent after every change (DESIGN.md §5): every mutation
+Positions are dense (0..n-1) within each parent after every change (docs/architecture.md, conventions): every mutation
 computes the parent's new list and renumbers it with enumerate.
 """
 

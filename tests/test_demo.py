@@ -2,10 +2,10 @@
 by the engine's own code — so a fresh demo's Action history, partner scoping and timelines are populated,
 and what is left waiting (or retried) is done by a real worker."""
 
-import re
 import time
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from extensions import db
@@ -14,6 +14,7 @@ from models.base import utcnow
 from models.runs import WAITING_STATUSES
 from services import demo, history
 from tests.engine_support import runs, wait_for
+from tests.ports import closed_port
 
 # Tabs the demo's automatic actions feed (send email, create activity, open/close substate, assign).
 DEMO_TABS = ("email", "activities", "substates", "assignment")
@@ -29,15 +30,23 @@ def _rows(tab: str, user: User) -> list[tuple]:
     return db.session.execute(history.registry.base_query(history.TABS[tab], user)).all()
 
 
-def _load() -> float:
+@pytest.fixture(autouse=True)
+def smtp_port():
+    """The demo's SMTP account points at a port this test reserved and nobody listens on (not 8025, where a
+    developer may run a sink)."""
+    with closed_port() as port:
+        yield port
+
+
+def _load(port: int) -> float:
     start = time.monotonic()
-    demo.load()
+    demo.load(smtp_host="127.0.0.1", smtp_port=port)
     db.session.commit()
     return time.monotonic() - start
 
 
-def test_the_demo_history_comes_from_executed_runs(engine_app):
-    elapsed = _load()
+def test_the_demo_history_comes_from_executed_runs(engine_app, smtp_port):
+    elapsed = _load(smtp_port)
     # ~10 s on SQLite on a quiet 2-core machine; the bound only catches a replay gone quadratic.
     assert elapsed < 180, f"the demo took {elapsed:.1f}s to load"
     admin = _user("admin@example.com")
@@ -78,18 +87,18 @@ def _fingerprint() -> list[tuple]:
     ).all()
 
 
-def test_the_same_seed_gives_the_same_demo(engine_app):
-    _load()
+def test_the_same_seed_gives_the_same_demo(engine_app, smtp_port):
+    _load(smtp_port)
     first = _fingerprint()
     for table in reversed(db.metadata.sorted_tables):
         db.session.execute(table.delete())
     db.session.commit()
-    _load()
+    _load(smtp_port)
     assert _fingerprint() == first
 
 
-def test_partners_see_only_their_companys_rows(engine_app, client):
-    _load()
+def test_partners_see_only_their_companys_rows(engine_app, client, smtp_port):
+    _load(smtp_port)
     admin = _user("admin@example.com")
     seen_by_partners = 0
     for email in PARTNERS:
@@ -117,8 +126,8 @@ def test_partners_see_only_their_companys_rows(engine_app, client):
     assert not [name for name in set(foreign) - mine if name in page]
 
 
-def test_a_worker_takes_over_what_is_left_and_a_retry(engine_app, workers, client):
-    _load()
+def test_a_worker_takes_over_what_is_left_and_a_retry(engine_app, workers, client, smtp_port):
+    _load(smtp_port)
     waiting = runs(status="pending") + runs(status="scheduled")
     assert all(run.enqueued_at is None for run in waiting)  # for the sweeper: no job on any queue
     failed = runs(kind="send_email", status="failed")[0]
@@ -142,4 +151,4 @@ def test_a_worker_takes_over_what_is_left_and_a_retry(engine_app, workers, clien
                    timeout=30, message="the retry to be executed by the worker")[0]
     assert new.status == "failed" and "Connection refused" in new.error  # the demo's SMTP has no server
     page = client.get("/account/history/email").get_data(as_text=True)
-    assert re.search(r"Connection refused by localhost:8025", page)
+    assert f"Connection refused by 127.0.0.1:{smtp_port}" in page

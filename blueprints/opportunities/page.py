@@ -1,7 +1,7 @@
 """What the opportunity page shows, gathered by the route rather than queried from the templates.
 
 The page and each panel that an htmx endpoint sends back alone read the same names, so a panel's
-context function serves both (DESIGN.md: partials have one source)."""
+context function serves both (docs/architecture.md: partials have one source)."""
 
 from flask_login import current_user
 

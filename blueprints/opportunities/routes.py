@@ -65,7 +65,7 @@ def _fill_choices(form: OpportunityForm, opp=None) -> None:
     # Deactivated channels are not offered, except the one an opportunity already has.
     current = opp.channel_id if opp else None
     channels = select(Channel).where(or_(Channel.active.is_(True), Channel.id == current)).order_by(Channel.name)
-    form.channel_id.choices = [(0, "—")] + [(c.id, c.name) for c in db.session.execute(channels).scalars()]
+    form.channel_id.choices = [(0, "—")] + [(c.id, c.label) for c in db.session.execute(channels).scalars()]
     form.customer_id.choices = [(0, "—")] + [
         (c.id, c.name) for c in db.session.execute(select(Customer).order_by(Customer.name)).scalars()
     ]

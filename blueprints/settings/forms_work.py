@@ -32,7 +32,7 @@ class AssignmentRuleForm(FlaskForm):
     def __init__(self, *args, types=(), channels=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.type_id.choices = options({t.id: t.label for t in types}, _l("Any type"))
-        self.channel_id.choices = options({c.id: c.name for c in channels}, _l("Any channel"))
+        self.channel_id.choices = options({c.id: c.label for c in channels}, _l("Any channel"))
 
     def rule_data(self, formdata) -> RuleData:
         """The form's data as services.assignment_rules expects it."""

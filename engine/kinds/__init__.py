@@ -1,4 +1,4 @@
-"""The registry of action kinds (DESIGN.md §9): one module per kind; the designer, validation, worker
+"""The registry of action kinds (docs/architecture.md, conventions): one module per kind; the designer, validation, worker
 and history all read it, so a new kind is one new module listed here."""
 
 from engine.kinds import (

@@ -30,6 +30,7 @@ from tests.browser.support import (
     launch_chromium,
     start_server,
 )
+from tests.ports import closed_port
 
 HERE = Path(__file__).resolve().parent
 
@@ -63,10 +64,11 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory, redis_url):
     """The demo data on a fresh SQLite file, served by werkzeug on a free loopback port."""
-    app = demo_app(tmp_path_factory.mktemp("live") / "oppflow.db", redis_url)
-    server = start_server(app)
-    yield server
-    server.stop()
+    with closed_port() as smtp_port:  # the demo's emails fail the same way whatever listens on 8025
+        app = demo_app(tmp_path_factory.mktemp("live") / "oppflow.db", redis_url, smtp_port)
+        server = start_server(app)
+        yield server
+        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -58,8 +58,9 @@ class LiveServer:
         self._server.server_close()
 
 
-def demo_app(db_path: Path, redis_url: str) -> Flask:
-    """An app on a fresh SQLite file holding the demo data (services.demo.load())."""
+def demo_app(db_path: Path, redis_url: str, smtp_port: int | None = None) -> Flask:
+    """An app on a fresh SQLite file holding the demo data (services.demo.load()); its SMTP account points at
+    127.0.0.1:smtp_port when given (a port the caller reserved), else at the demo's localhost:8025."""
     from app import create_app
     from extensions import db
     from services import demo
@@ -75,7 +76,7 @@ def demo_app(db_path: Path, redis_url: str) -> Flask:
     })
     with app.app_context():
         db.create_all()
-        demo.load()
+        demo.load(**({"smtp_host": "127.0.0.1", "smtp_port": smtp_port} if smtp_port else {}))
         db.session.commit()
         db.session.remove()
     return app
