@@ -1,7 +1,7 @@
 """Channels and email templates get names per language (name_i18n), like types, states and activity types
 
 Revision ID: a4d2c8e61f05
-Revises: 3b7e1c9d2a40
+Revises: a4c2e8f1b7d3
 Create Date: 2026-11-30 10:00:00.000000
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'a4d2c8e61f05'
-down_revision = '3b7e1c9d2a40'
+down_revision = 'a4c2e8f1b7d3'
 branch_labels = None
 depends_on = None
 
