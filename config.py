@@ -96,6 +96,10 @@ class Config:
         self.ENGINE_SWEEP_INTERVAL = float(os.environ.get("ENGINE_SWEEP_INTERVAL", "0.5"))
         self.ENGINE_REQUEUE_GRACE = float(os.environ.get("ENGINE_REQUEUE_GRACE", "10"))
         self.ENGINE_CHAIN_DEPTH = int(os.environ.get("ENGINE_CHAIN_DEPTH", "10"))
+        # User-written templates (engine.template_child): time, characters and memory one render may use.
+        self.TEMPLATE_SECONDS = float(os.environ.get("TEMPLATE_SECONDS", "1.0"))
+        self.TEMPLATE_MAX_OUTPUT = int(os.environ.get("TEMPLATE_MAX_OUTPUT", "2000000"))
+        self.TEMPLATE_MEMORY = int(os.environ.get("TEMPLATE_MEMORY", str(96 * 1024 * 1024)))
         # Email (SPEC A5, S1): size limit of one message with its attachments, SMTP timeouts, extra CA.
         self.MAIL_MAX_BYTES = int(os.environ.get("MAIL_MAX_BYTES", str(10 * 1024 * 1024)))
         self.MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT", "30"))

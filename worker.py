@@ -32,6 +32,10 @@ def main(argv: list[str]) -> int:
     if "--sweeper" in argv:  # the sweeper alone, in the foreground
         sweeper.run()
         return 0
+    if not forking:  # the first email or report need not wait for a template child to start
+        from engine import template_pool
+
+        template_pool.warm(app.config["TEMPLATE_MEMORY"])
     worker = (Worker if forking else SimpleWorker)([queue], connection=redis)
     helper = None
     if forking:  # threads and fork() do not mix: the sweeper gets its own process

@@ -4,43 +4,35 @@ Templates run in Jinja's ImmutableSandboxedEnvironment over plain values only (s
 model object, so nothing reaches the session). A missing value renders empty. A template that does not
 parse, or that reaches for internals (`''.__class__`, `x.__globals__`, `x['_y']`) is refused when it is
 saved (`check_source`), so sending never meets it. Email and report kinds share `context` and `render`.
+
+Filling in happens in a template child process (engine.template_child, engine.template_pool) under a
+budget — about a second, a couple of million characters, under a hundred megabytes — so a template that
+loops for ever, builds huge values or recurses stops with a reason in words, at save, at preview and at
+run time alike, and never hangs or bloats a web thread or a worker.
 """
 
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass
-from functools import lru_cache
 from html.parser import HTMLParser
 
-from flask import current_app
+from flask import current_app, has_app_context
 from flask_babel import force_locale, format_currency, format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from jinja2 import ChainableUndefined, TemplateError, TemplateSyntaxError, nodes
-from jinja2 import sandbox as _sandbox
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2 import TemplateError, TemplateSyntaxError, nodes
+from jinja2.sandbox import SecurityError
+
+from engine import template_pool
+from engine.template_child import INTERNAL_NAMES as _INTERNAL_NAMES
+from engine.template_child import make_env
 
 LANGUAGES = ("it", "es", "en")
-_INTERNAL_NAMES = frozenset().union(
-    _sandbox.UNSAFE_FUNCTION_ATTRIBUTES, _sandbox.UNSAFE_METHOD_ATTRIBUTES, _sandbox.UNSAFE_GENERATOR_ATTRIBUTES,
-    _sandbox.UNSAFE_COROUTINE_ATTRIBUTES, _sandbox.UNSAFE_ASYNC_GENERATOR_ATTRIBUTES, {"mro"},
-)
 
-
-class _Sandbox(ImmutableSandboxedEnvironment):
-    """The sandbox, where reaching for an internal attribute fails loudly instead of rendering empty."""
-
-    def is_safe_attribute(self, obj, attr, value) -> bool:
-        return attr not in _INTERNAL_NAMES and super().is_safe_attribute(obj, attr, value)
-
-    def unsafe_undefined(self, obj, attribute):
-        raise SecurityError(_("“%(name)s” is not a placeholder that may be used.", name=attribute))
-
-
-_html_env = _Sandbox(autoescape=True, undefined=ChainableUndefined)
-_text_env = _Sandbox(autoescape=False, undefined=ChainableUndefined)
+# Parsing and checking only: filling in happens in a child process under limits (engine.template_child).
+_html_env = make_env(html=True)
+_text_env = make_env(html=False)
 
 
 # -- the placeholders ---------------------------------------------------------------------------------
@@ -122,26 +114,25 @@ class Problem:
     reason: str
 
 
-@lru_cache(maxsize=512)
-def _compiled(source: str, html: bool):
-    return (_html_env if html else _text_env).from_string(source)
-
-
 def check_source(source: str, html: bool, sample: dict | None = None) -> Problem | None:
-    """Why a template cannot be saved, or None: syntax, internals, includes, or a failing sample render."""
+    """Why a template cannot be saved, or None: syntax, internals, includes, or a failing sample render
+    (which includes going past the render budget: too slow, too much output, too big a value)."""
     env = _html_env if html else _text_env
     try:
+        # Parse only: compiling evaluates constant output (`'a'|center(10**9)`) and belongs in the child,
+        # where the sample render finds unknown filters and tests too.
         tree = env.parse(source)
-        env.compile(tree)  # unknown filters and tests are found here
+        problem = _reaches_outside(tree)
     except TemplateSyntaxError as err:
         return Problem(err.lineno, err.message or str(err))
-    problem = _reaches_outside(tree)
+    except (RecursionError, MemoryError):
+        return Problem(None, _("The template is nested too deeply to read."))
     if problem:
         return problem
     try:
-        _compiled(source, html).render(sample if sample is not None else context(None))
+        render(source, sample if sample is not None else context(None), html)
     except RENDER_ERRORS as err:
-        return Problem(_template_line(), reason(err))
+        return Problem(getattr(err, "lineno", None), reason(err))
     return None
 
 
@@ -177,17 +168,16 @@ def _const(node) -> str:
     return node.value if isinstance(node, nodes.Const) and isinstance(node.value, str) else ""
 
 
-def _template_line() -> int | None:
-    """The template line a render error came from (Jinja rewrites tracebacks to point at it)."""
-    tb, line = sys.exc_info()[2], None
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename == "<template>":
-            line = tb.tb_lineno
-        tb = tb.tb_next
-    return line
+class RenderError(TemplateError):
+    """A template that could not be filled in, said in the reader's words; `lineno` where it is known."""
+
+    def __init__(self, message: str, lineno: int | None = None) -> None:
+        super().__init__(message)
+        self.lineno = lineno
 
 
-# What filling a checked template in can still raise (a value's own error, e.g. a filter on a wrong type).
+# What filling a checked template in can raise: RenderError (with the child's reason in words), or a
+# value's own error where a caller formats values itself.
 RENDER_ERRORS = (TemplateError, ArithmeticError, TypeError, ValueError, LookupError, AttributeError)
 
 
@@ -195,17 +185,64 @@ def reason(err: Exception) -> str:
     """A render error in words (the sandbox's refusal as it is, else the error's kind and message)."""
     if isinstance(err, SecurityError):
         return str(err)
-    return f"{type(err).__name__}: {err}" if not isinstance(err, TemplateError) else (err.message or str(err))
+    return f"{type(err).__name__}: {err}" if not isinstance(err, TemplateError) else str(err.message or err)
+
+
+def _budget() -> tuple[float, int, int]:
+    """(seconds, characters, memory bytes) a render may use: TEMPLATE_SECONDS, TEMPLATE_MAX_OUTPUT,
+    TEMPLATE_MEMORY in the config."""
+    cfg = current_app.config if has_app_context() else {}
+    return (cfg.get("TEMPLATE_SECONDS", 1.0), cfg.get("TEMPLATE_MAX_OUTPUT", 2_000_000),
+            cfg.get("TEMPLATE_MEMORY", 96 * 1024 * 1024))
+
+
+def _refusal(answer: dict, max_output: int):
+    """The child's refusal in words, translated when it is read: a run's error is written in the app's
+    language even when it happened inside a recipient's (force_locale)."""
+    kind, detail = answer["error"], answer.get("detail") or ""
+    if kind == "unsafe":
+        return _l("“%(name)s” is not a placeholder that may be used.", name=detail)
+    if kind == "output":
+        return _l("The template produces more than %(count)s characters of text.", count=max_output)
+    if kind == "text":
+        return _l("The template builds a text or list longer than a template may (a repetition with “*”).")
+    if kind == "number":
+        return _l("The template computes a number too big to use (a power with “**”).")
+    if kind == "memory":
+        return _l("The template needs more memory than a template may use.")
+    if kind == "recursion":
+        return _l("The template calls a macro within itself too deeply.")
+    return detail
+
+
+def render_many(jobs: list[tuple[str, dict, bool]]) -> list[str]:
+    """Fill several templates (source, values, html) in one trip to a template child; RenderError for the
+    first that fails, or when they all together take longer than the time budget."""
+    seconds, max_output, memory = _budget()
+    try:
+        answers = template_pool.fill([{"source": source or "", "values": values, "html": html}
+                                      for source, values, html in jobs], max_output, seconds, memory)
+    except template_pool.Overrun:
+        raise RenderError(_l("The template took longer than %(seconds)s s to fill in: a loop repeats too often.",
+                             seconds=f"{seconds:g}")) from None
+    for answer in answers:
+        if "error" in answer:
+            raise RenderError(_refusal(answer, max_output), answer.get("line"))
+    return [answer["text"] for answer in answers]
 
 
 def render(source: str, values: dict, html: bool) -> str:
-    """Render a checked template; an error is raised as jinja2.TemplateError (or the value's own error)."""
-    return _compiled(source or "", html).render(values)
+    """Render a checked template; RenderError says why it could not be filled in."""
+    return render_many([(source, values, html)])[0]
 
 
 def render_subject(source: str, values: dict) -> str:
     """A subject on one line: header values cannot hold line breaks."""
-    return re.sub(r"\s+", " ", render(source, values, html=False)).strip()
+    return _one_line(render(source, values, html=False))
+
+
+def _one_line(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
 
 
 def html_document(body: str, lang: str) -> str:
@@ -247,8 +284,9 @@ def compose(template, opp, recipient, attachments=()):
     try:
         with force_locale(lang):
             values = context(opp, recipient)
-            subject = render_subject(template.subjects[lang], values)
-            body = render(template.bodies[lang], values, html=True)
+            subject, body = render_many([(template.subjects[lang], values, False),
+                                         (template.bodies[lang], values, True)])
+            subject = _one_line(subject)
     except RENDER_ERRORS as err:
         raise PermanentError(_("The email template “%(name)s” could not be filled in: %(error)s",
                                name=template.name, error=reason(err))) from err

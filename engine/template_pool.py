@@ -1,0 +1,133 @@
+"""Template child processes, started on first use and reused (engine.template_child does the rendering).
+
+Each web or worker process keeps a few idle children. A request takes one, sends its templates, and waits
+at most the time budget; a child that overruns is killed (SIGKILL stops even a C-level `9**9**9`) and a
+new one is started for the next request. Children of a parent that forked are left to that parent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import struct
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+CHILD = str(Path(__file__).with_name("template_child.py"))
+MAX_IDLE = 2
+
+
+class Overrun(Exception):
+    """The child did not answer within the time budget, or died (it was killed; nothing was rendered)."""
+
+
+class _Child:
+    def __init__(self, memory_bytes: int) -> None:
+        env = {"PATH": os.environ.get("PATH", ""), "OPPFLOW_TEMPLATE_MEMORY": str(memory_bytes),
+               "PYTHONHASHSEED": "random"}
+        # -I: no user site, no PYTHON* variables, no current directory on the path — just Jinja.
+        self.proc = subprocess.Popen([sys.executable, "-I", CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, env=env, close_fds=True)
+        self.owner = os.getpid()
+
+    def ask(self, request: dict, seconds: float) -> dict:
+        data = json.dumps(request).encode()
+        try:
+            self.proc.stdin.write(struct.pack(">I", len(data)) + data)
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError) as err:
+            self.kill()
+            raise Overrun("died") from err
+        deadline = time.monotonic() + seconds
+        head = self._read(4, deadline)
+        (size,) = struct.unpack(">I", head)
+        return json.loads(self._read(size, deadline))
+
+    def _read(self, size: int, deadline: float) -> bytes:
+        """Exactly `size` bytes from the child's stdout, or Overrun (child killed) at the deadline."""
+        fd, got = self.proc.stdout.fileno(), bytearray()
+        with selectors.DefaultSelector() as sel:
+            sel.register(fd, selectors.EVENT_READ)
+            while len(got) < size:
+                left = deadline - time.monotonic()
+                if left <= 0 or not sel.select(left):
+                    self.kill()
+                    raise Overrun("time")
+                chunk = os.read(fd, size - len(got))
+                if not chunk:
+                    self.kill()
+                    raise Overrun("died")
+                got += chunk
+        return bytes(got)
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        for stream in (self.proc.stdin, self.proc.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+
+_lock = threading.Lock()
+_idle: list[_Child] = []
+
+
+def _take(memory_bytes: int) -> _Child:
+    with _lock:
+        while _idle:
+            child = _idle.pop()
+            if child.owner == os.getpid() and child.alive():
+                return child
+            if child.owner == os.getpid():
+                child.kill()
+            # else: inherited over a fork; its pipes belong to the parent process, leave it be.
+    return _Child(memory_bytes)
+
+
+def _give_back(child: _Child) -> None:
+    with _lock:
+        if child.alive() and len(_idle) < MAX_IDLE:
+            _idle.append(child)
+            return
+    child.kill()
+
+
+def fill(jobs: list[dict], max_output: int, seconds: float, memory_bytes: int) -> list[dict]:
+    """Render `jobs` ({source, values, html}) in a child; one answer per job (engine.template_child.answer).
+    Raises Overrun when the child takes longer than `seconds` for all of them together."""
+    child = _take(memory_bytes)
+    try:
+        answer = child.ask({"jobs": jobs, "max_output": max_output}, seconds)
+    except BaseException:
+        child.kill()
+        raise
+    results = answer["results"]
+    if any(r.get("fatal") for r in results):
+        child.kill()  # it exits after a MemoryError: never hand it to the next request
+    else:
+        _give_back(child)
+    return results
+
+
+def warm(memory_bytes: int) -> None:
+    """Start an idle child ahead of the first template (a worker does, so its first run waits no start)."""
+    _give_back(_take(memory_bytes))
+
+
+def shutdown() -> None:
+    """Stop this process's idle children (tests; a process that exits closes their pipes anyway)."""
+    with _lock:
+        children = [c for c in _idle if c.owner == os.getpid()]
+        _idle.clear()
+    for child in children:
+        child.kill()
