@@ -106,7 +106,8 @@ def test_options_are_the_distinct_visible_values(world, tab):
 
 
 TEXT_SEARCHES = [("email", "recipient=c3"), ("email", "recipient=nobody"), ("reports", "recipient=r@"),
-                 ("signatures", "signer=s@"), ("signatures", "signer=nobody"), ("activities", "opportunity=deal 1")]
+                 ("signatures", "signer=s@"), ("signatures", "signer=nobody"), ("activities", "opportunity=deal 1"),
+                 ("substates", "substate=1.2"), ("substates", "substate=nobody")]
 
 
 @pytest.mark.parametrize("tab,query", TEXT_SEARCHES)

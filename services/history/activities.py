@@ -1,6 +1,7 @@
 """History tab Activities: runs that created an activity, and whether it was completed."""
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import case
 
 from extensions import db
 from models import ActionRun, Activity, ActivityType
@@ -16,6 +17,7 @@ from services.history.registry import (
     waiting_or_ended,
     when_column,
 )
+from services.history.shown import ended_shown, translated_name
 
 COMPLETED = _l("Completed")
 NOT_COMPLETED = _l("Not completed")
@@ -34,6 +36,11 @@ def _type_labels(names: list[str]) -> dict[str, str]:
     return {name: translated(name, i18n) for name, i18n in rows}
 
 
+def _status_shown():
+    done = case((Activity.completed_at.is_not(None), "completed"), else_="not_completed")
+    return ended_shown(done, {"completed": COMPLETED, "not_completed": NOT_COMPLETED})
+
+
 STATUSES = {
     "completed": (COMPLETED, Activity.completed_at.is_not(None)),
     "not_completed": (NOT_COMPLETED, (Activity.id.is_not(None)) & Activity.completed_at.is_(None)),
@@ -48,8 +55,8 @@ TAB = register(Tab(
     columns=[
         opportunity_column(),
         Column("type", _l("Activity type"), ActivityType.name, lambda row: translated(row[3], row[4]),
-               filter="select", option_labels=_type_labels),
+               filter="select", option_labels=_type_labels, shown=lambda: translated_name(ActivityType)),
         when_column(),
-        status_column(STATUSES, _status),
+        status_column(STATUSES, _status, _status_shown),
     ],
 ))

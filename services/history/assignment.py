@@ -1,6 +1,7 @@
 """History tab Assignment: runs that assigned an installer or a commercial company, and its answer."""
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import case, literal
 
 from models import ActionRun, Assignment, PartnerCompany
 from models.work import ASSIGNMENT_STATUSES
@@ -15,6 +16,7 @@ from services.history.registry import (
     waiting_or_ended,
     when_column,
 )
+from services.history.shown import ended_shown
 
 NOT_ACCEPTED = _l("Not accepted")
 
@@ -25,6 +27,13 @@ def _status(row):
         return waiting_or_ended(row, lambda: (NOT_ACCEPTED, "pending"))
     css = "succeeded" if assignment.status == "accepted" else "pending"
     return waiting_or_ended(row, lambda: (assignment.status_label, css))
+
+
+def _status_shown():
+    """_status in SQL: "answer:" and the company's answer, or not accepted while none was assigned."""
+    done = case((Assignment.id.is_(None), "not_accepted"), else_=literal("answer:") + Assignment.status)
+    labels = {f"answer:{key}": label for key, label in ASSIGNMENT_STATUSES.items()}
+    return ended_shown(done, {**labels, "not_accepted": NOT_ACCEPTED})
 
 
 STATUSES = {
@@ -44,6 +53,6 @@ TAB = register(Tab(
         Column("company", _l("Assigned company"), PartnerCompany.name, lambda row: row[3] or "", filter="select"),
         opportunity_column(),
         when_column(),
-        status_column(STATUSES, _status),
+        status_column(STATUSES, _status, _status_shown),
     ],
 ))

@@ -1,11 +1,10 @@
 """History tab Email: one row per message a send-email run sent (or the run alone while it waits)."""
 
-from collections.abc import Callable
-
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, or_
+from sqlalchemy import ColumnElement, and_, case, func, or_
 
 from models import ActionRun, OutgoingEmail
+from models.runs import RUN_STATUSES
 from services.history.registry import (
     COMMON_STATUSES,
     Column,
@@ -16,33 +15,48 @@ from services.history.registry import (
     status_column,
     when_column,
 )
+from services.history.shown import labelled
 
+# The seed's words for a delivered email (SPEC H1 "status true/false"), the same in every tab with one row
+# per email (Email, Reports, Exports): the same status is never worded two ways.
 SENT = _l("true")
 NOT_SENT = _l("false")
+DELIVERED = {"sent": SENT, "not_sent": NOT_SENT}
 
 
-def email_status_of(sent, not_sent) -> Callable:
-    """A row's status from its email (index 2): sent / not sent in the tab's words, else the run's own
-    status while nothing was sent. Email, Reports and Exports all read the email row so."""
-    def status(row):
-        run, mail = row[0], row[2]
-        if mail is not None and mail.status == "sent":
-            return sent, "succeeded"
-        if mail is not None and mail.status == "failed":
-            return not_sent, "failed"
-        return run.status_label, run.status
-    return status
+def email_status(row) -> tuple[str, str]:
+    """A row's status from its email (index 2): sent / not sent, else the run's own status while nothing
+    was sent. Email, Reports and Exports all read the email row so."""
+    run, mail = row[0], row[2]
+    if mail is not None and mail.status == "sent":
+        return SENT, "succeeded"
+    if mail is not None and mail.status == "failed":
+        return NOT_SENT, "failed"
+    return run.status_label, run.status
 
 
-def email_statuses(sent, not_sent) -> dict:
-    """The status filter of a tab with one row per email: sent, not sent (or failed before any), and the
-    run statuses of what waits or ended otherwise."""
-    return {
-        "sent": (sent, OutgoingEmail.status == "sent"),
-        "not_sent": (not_sent, or_(OutgoingEmail.status == "failed",
-                                   and_(OutgoingEmail.id.is_(None), ActionRun.status == "failed"))),
-        **run_statuses(*COMMON_STATUSES),
-    }
+def email_status_shown() -> ColumnElement:
+    """email_status in SQL, in the user's language (for the sort)."""
+    key = case((OutgoingEmail.status == "sent", "sent"), (OutgoingEmail.status == "failed", "not_sent"),
+               else_=ActionRun.status)
+    return labelled(key, {**RUN_STATUSES, **DELIVERED})
+
+
+EMAIL_STATUS_FILTERS = {
+    "sent": (SENT, OutgoingEmail.status == "sent"),
+    "not_sent": (NOT_SENT, or_(OutgoingEmail.status == "failed",
+                               and_(OutgoingEmail.id.is_(None), ActionRun.status == "failed"))),
+    **run_statuses(*COMMON_STATUSES),
+}
+
+
+def email_status_column() -> Column:
+    """The status column of a tab with one row per email: sent, not sent, or the run's own status."""
+    return status_column(EMAIL_STATUS_FILTERS, email_status, email_status_shown)
+
+
+# A run still waiting shows the template its config names.
+TEMPLATE_SHOWN = func.coalesce(OutgoingEmail.template_name, ActionRun.config["template_name"].as_string())
 
 
 TAB = register(Tab(
@@ -54,12 +68,12 @@ TAB = register(Tab(
         opportunity_column(),
         Column("template", _l("Template"), OutgoingEmail.template_name,
                lambda row: row[2].template_name if row[2] else (row[0].config or {}).get("template_name"),
-               filter="select"),
+               filter="select", shown=lambda: TEMPLATE_SHOWN),
         Column("recipient", _l("Recipient email"), OutgoingEmail.recipient,
                lambda row: row[2].recipient if row[2] else ""),
         Column("credentials", _l("SMTP credentials"), OutgoingEmail.credentials_name,
                lambda row: row[2].credentials_name if row[2] else "", filter="select"),
         when_column(),
-        status_column(email_statuses(SENT, NOT_SENT), email_status_of(SENT, NOT_SENT)),
+        email_status_column(),
     ],
 ))

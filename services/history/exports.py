@@ -7,14 +7,10 @@ from sqlalchemy import func
 
 from models import ActionRun, ExportTemplate, OutgoingEmail, StoredFile
 from models.catalog import EXPORT_FORMATS
-from services.history.registry import Column, Tab, opportunity_column, register, status_column, when_column
-from services.history.reports import (
-    EMAIL_STATUS_FILTERS,
-    email_columns,
-    email_status,
-    file_cell,
-    join_email_and_file,
-)
+from services.history.email import email_status_column
+from services.history.registry import Column, Tab, opportunity_column, register, when_column
+from services.history.reports import email_columns, file_cell, join_email_and_file
+from services.history.shown import labelled
 
 # What the run recorded when it sent (engine.kinds.export), else its configured template's current values.
 TEMPLATE = func.coalesce(ActionRun.result["export_template"].as_string(), ExportTemplate.name)
@@ -38,12 +34,13 @@ TAB = register(Tab(
     columns=[
         opportunity_column(),
         Column("template", _l("Export template"), TEMPLATE, lambda row: row[4] or "", filter="select"),
-        Column("type", _l("Export type"), TYPE, _type, filter="select", options=TYPES),
+        Column("type", _l("Export type"), TYPE, _type, filter="select", options=TYPES,
+               shown=lambda: labelled(TYPE, EXPORT_FORMATS)),
         Column("extension", _l("Extension"), EXTENSION, lambda row: f".{row[6]}" if row[6] else "",
                filter="select", options=EXTENSIONS),
         Column("file", _l("File"), StoredFile.filename, file_cell),
         email_columns()[0],
         when_column(),
-        status_column(EMAIL_STATUS_FILTERS, email_status),
+        email_status_column(),
     ],
 ))

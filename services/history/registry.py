@@ -17,6 +17,7 @@ from models import ActionRun, Opportunity, User
 from models.runs import RUN_STATUSES
 from services.access import scope_opportunities
 from services.history import keyset
+from services.history.shown import run_status_shown
 from services.locale_input import InputRefused, parse_date
 
 PAGE_SIZE = 50
@@ -42,6 +43,17 @@ class Column:
     sortable: bool = True
     # Shown text of those distinct values, e.g. a catalog name in the user's language: values -> {value: text}
     option_labels: Callable[[list[str]], dict[str, str]] | None = None
+    # What the cell shows, in SQL, when `expr` is not it (a label in the user's language, a fallback value):
+    # the sort orders by it. Called per request, since the words depend on the user's language.
+    shown: Callable[[], ColumnElement] | None = None
+    # A text filter's condition for the typed text when a contains on `expr` would miss what the cell shows
+    # (a catalog name as another language shows it).
+    match: Callable[[str], ColumnElement] | None = None
+
+    def sort_expr(self) -> ColumnElement:
+        """What the sort orders by: the shown text, case-insensitively (a date as itself)."""
+        expr = self.shown() if self.shown is not None else self.expr
+        return expr if self.filter == "date" else func.lower(expr)
 
 
 @dataclass
@@ -121,7 +133,8 @@ def _filter_items(tab: Tab, args) -> list[tuple[str, ColumnElement]]:
     out = []
     for col in tab.columns:
         if col.filter == "text" and (val := (args.get(col.key) or "").strip()[:100]):
-            out.append((col.key, func.lower(col.expr).contains(val.lower(), autoescape=True)))
+            out.append((col.key, col.match(val) if col.match is not None
+                        else func.lower(col.expr).contains(val.lower(), autoescape=True)))
         elif col.filter == "select" and (val := args.get(col.key)):
             if col.options is not None:
                 if val in col.options:
@@ -165,8 +178,9 @@ def page(tab: Tab, user: User, args) -> Page:
     stmt = apply_filters(tab, base_query(tab, user), args)
     keys = _order_keys(tab)
     number = min(max(args.get("page", 1, type=int) or 1, 1), MAX_OFFSET_PAGES)
-    expr = columns[sort].expr
-    order = [expr.desc() if desc else expr.asc()] + [k.desc() for k in keys]
+    # An empty cell (NULL or '') comes first going up and last going down, on both databases.
+    expr = columns[sort].sort_expr()
+    order = [expr.desc().nulls_last() if desc else expr.asc().nulls_first()] + [k.desc() for k in keys]
     rows = db.session.execute(stmt.order_by(*order).offset((number - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).all()
     result = Page(rows[:PAGE_SIZE], sort, desc, page=number)
     result.prev_page = number - 1 if number > 1 else None
@@ -340,9 +354,11 @@ def when_column() -> Column:
     return Column("when", WHEN_LABEL, ActionRun.created_at, lambda row: row[0].created_at, filter="date")
 
 
-def status_column(statuses: dict, value: Callable) -> Column:
-    """The status as the seed words it for the tab, filterable by the tab's status options."""
-    return Column("status", STATUS_COLUMN_LABEL, ActionRun.status, value, filter="select", options=statuses)
+def status_column(statuses: dict, value: Callable, shown: Callable[[], ColumnElement] | None = None) -> Column:
+    """The status as the seed words it for the tab, filterable by the tab's status options; `shown` the same
+    words in SQL (for the sort), by default the run's own status label."""
+    return Column("status", STATUS_COLUMN_LABEL, ActionRun.status, value, filter="select", options=statuses,
+                  shown=shown or run_status_shown)
 
 
 def waiting_or_ended(row, done: Callable[[], tuple[str, str]]) -> tuple[str, str]:

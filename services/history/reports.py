@@ -10,11 +10,9 @@ from sqlalchemy import and_, exists, func
 from sqlalchemy.orm import aliased
 
 from models import ActionRun, OutgoingEmail, ReportTemplate, StoredFile
-from models.comms import EMAIL_STATUSES
-from services.history.email import email_status_of, email_statuses
-from services.history.registry import Column, Tab, opportunity_column, register, status_column, when_column
+from services.history.email import email_status_column
+from services.history.registry import Column, Tab, opportunity_column, register, when_column
 
-SENT, NOT_SENT = EMAIL_STATUSES["sent"], EMAIL_STATUSES["failed"]
 # Row layout shared by Reports and Exports: run, opportunity name, email, file, then the tab's own values.
 EMAIL, FILE = 2, 3
 
@@ -46,10 +44,6 @@ def file_cell(row):
     return Markup('<a href="{}" download>{}</a>').format(url, stored.filename)
 
 
-email_status = email_status_of(SENT, NOT_SENT)
-EMAIL_STATUS_FILTERS = email_statuses(SENT, NOT_SENT)
-
-
 def email_columns() -> list[Column]:
     """Recipient, SMTP credentials and sender address, copied on the email row at send time."""
     return [
@@ -78,6 +72,6 @@ TAB = register(Tab(
         Column("file", _l("File"), StoredFile.filename, file_cell),
         *email_columns(),
         when_column(),
-        status_column(EMAIL_STATUS_FILTERS, email_status),
+        email_status_column(),
     ],
 ))

@@ -5,7 +5,7 @@ each beside its SignatureRequest: document, signer, provider and where the reque
 from collections.abc import Mapping
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_
+from sqlalchemy import and_, case, func, literal, or_
 from sqlalchemy.orm import aliased
 
 from models import ActionRun, ReportTemplate, SignatureRequest
@@ -22,6 +22,7 @@ from services.history.registry import (
     waiting_or_ended,
     when_column,
 )
+from services.history.shown import labelled, run_status_shown
 
 # A send run made its request (request.run_id); a callback run answered one (its result names it, as does a
 # send run's once it succeeded). Two plain equality joins rather than one OR: both planners can then hash
@@ -61,8 +62,9 @@ def _kind_options() -> dict:
 
 ACTIONS = _kind_options()
 DOCUMENT = func.coalesce(SignatureRequest.document_name, _answered.document_name, ReportTemplate.label + ".pdf")
-# Sorted by address, filtered on address and name alike.
-SIGNER = _either("signer_email") + " " + _either("signer_name")
+# As _signer shows it: "name <address>", or the address alone; sorted and filtered so.
+_NAME, _ADDRESS = _either("signer_name"), _either("signer_email")
+SIGNER = case((func.coalesce(_NAME, "") != "", _NAME + " <" + _ADDRESS + ">"), else_=_ADDRESS)
 PROVIDER = _either("provider")
 
 
@@ -115,6 +117,23 @@ def _status(row):
     return waiting_or_ended(row, lambda: (request.status_label, css))
 
 
+def _provider_shown():
+    from engine.signature import PROVIDERS
+
+    return labelled(PROVIDER, {key: provider.label for key, provider in PROVIDERS.items()})
+
+
+def _status_shown():
+    """_status in SQL: the callback's event, the request's status, else the run's own status."""
+    key = case((ActionRun.status != "succeeded", ActionRun.status),
+               (ActionRun.kind == "external_source", literal("event:") + ActionRun.config["event"].as_string()),
+               (and_(SignatureRequest.id.is_(None), _answered.id.is_(None)), ActionRun.status),
+               else_=literal("request:") + _either("status"))
+    labels = {**{f"event:{k}": v for k, v in EVENTS.items()},
+              **{f"request:{k}": v for k, v in SIGNATURE_STATUSES.items()}}
+    return labelled(key, labels, default=run_status_shown())
+
+
 STATUSES = {
     **{key: (label, _either_is("status", key)) for key, label in SIGNATURE_STATUSES.items()},
     **run_statuses(*COMMON_STATUSES),
@@ -127,12 +146,13 @@ TAB = register(Tab(
     columns=[
         opportunity_column(),
         Column("action", _l("Action"), ActionRun.kind, lambda row: str(ACTIONS[row[0].kind][0]),
-               filter="select", options=ACTIONS),
+               filter="select", options=ACTIONS,
+               shown=lambda: labelled(ActionRun.kind, {key: label for key, (label, _cond) in ACTIONS.items()})),
         Column("document", _l("Document"), DOCUMENT, lambda row: row[DOC] or ""),
         Column("signer", _l("Signer"), SIGNER, _signer),
         Column("provider", _l("Provider"), PROVIDER, _provider, filter="select",
-               options=_Providers()),
+               options=_Providers(), shown=_provider_shown),
         when_column(),
-        status_column(STATUSES, _status),
+        status_column(STATUSES, _status, _status_shown),
     ],
 ))

@@ -14,6 +14,7 @@ from services.history.registry import (
     status_column,
     when_column,
 )
+from services.history.shown import labelled, name_matches, run_status_shown, translated_name
 
 CHANGES = {
     "open_substate": (_l("Opened"), ActionRun.kind == "open_substate"),
@@ -37,9 +38,12 @@ TAB = register(Tab(
     columns=[
         opportunity_column(),
         Column("change", _l("Change"), ActionRun.kind, lambda row: str(CHANGES[row[0].kind][0]),
-               filter="select", options=CHANGES),
-        Column("substate", _l("Substate"), Substate.name, lambda row: translated(row[2], row[3])),
+               filter="select", options=CHANGES,
+               shown=lambda: labelled(ActionRun.kind, {key: label for key, (label, _cond) in CHANGES.items()})),
+        # Shown, sorted and found by its name in the user's language (found in any language).
+        Column("substate", _l("Substate"), Substate.name, lambda row: translated(row[2], row[3]),
+               shown=lambda: translated_name(Substate), match=name_matches(Substate, Substate.id)),
         when_column(),
-        status_column(STATUSES, _status),
+        status_column(STATUSES, _status, lambda: run_status_shown(succeeded=COMPLETED)),
     ],
 ))
