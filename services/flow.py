@@ -69,6 +69,24 @@ def list_types() -> list[OpportunityType]:
     ).scalars())
 
 
+def substate_groups(*, leave_out: int | None = None, last_type_id: int | None = None,
+                    archived: bool = True) -> dict[str, list[tuple[int, str]]]:
+    """Substates to pick across types: a group per type, options "State › Substate", in the user's language."""
+    # By type because types share substate names (each has its "Contract sent"). Used by "Copy to…" in the
+    # designer and by the external-source actions; WTForms renders the groups as optgroups.
+    types = sorted(list_types(), key=lambda t: (t.id == last_type_id, t.archived, t.label.casefold()))
+    groups: dict[str, list[tuple[int, str]]] = {}
+    for opp_type in types:
+        pairs = [(sub.id, f"{state.label} › {sub.label}")
+                 for state in opp_type.states if archived or not state.archived
+                 for sub in state.substates if sub.id != leave_out and (archived or not sub.archived)]
+        if pairs:
+            # Two types may read alike in one language (names are unique only as typed): keep both groups.
+            key = opp_type.label if opp_type.label not in groups else f"{opp_type.label} ({opp_type.name})"
+            groups.setdefault(key, []).extend(pairs)
+    return groups
+
+
 def create_type(name: str, translations: dict | None = None) -> OpportunityType:
     """Create an opportunity type (D1)."""
     name, i18n = clean_names(name, translations)

@@ -143,7 +143,8 @@ def test_copy_to_a_substate_of_another_type(client, setup, make):
     other = make.flow((2,), name="Battery storage")
     action = make.action(sub, "open_substate", "on_close", {"substate_id": setup["t"].substates[1].id})
     form = text(client.htmx("GET", f"{setup['base']}/actions/{action.id}/copy"))
-    assert "Battery storage › State 1" in form and f'value="{sub.id}"' not in form
+    assert '<optgroup label="Battery storage">' in form and "State 1 › Substate 1.1" in form
+    assert f'value="{sub.id}"' not in form
     response = client.htmx("POST", f"{setup['base']}/actions/{action.id}/copy",
                            data={"target": str(other.substates[0].id)})
     assert response.status_code == 200 and "Copied to “Substate 1.1” (Battery storage)" in text(response)

@@ -168,20 +168,10 @@ def order_actions(type_id: int, substate_id: int, group: str):
     return render_substate(opp_type, sub, "actions")
 
 
-def _copy_targets(action: Action) -> dict[str, list[tuple[int, str]]]:
-    """Every other substate, grouped "Type › State", other types first (D8)."""
-    groups: dict[str, list[tuple[int, str]]] = {}
-    own_type = action.substate.state.type_id
-    for opp_type in sorted(flow_svc.list_types(), key=lambda t: (t.id == own_type, t.archived, t.label)):
-        for state in opp_type.states:
-            pairs = [(s.id, s.label) for s in state.substates if s.id != action.substate_id and not s.archived]
-            if pairs:
-                groups[f"{opp_type.label} › {state.label}"] = pairs
-    return groups
-
-
 def _copy_panel(opp_type, action, form, status=200):
-    form.target.set_records(None, groups=_copy_targets(action))
+    # Every other live substate, grouped by type, the action's own type last: "Copy to…" is mostly for other types (D8).
+    form.target.set_records(None, groups=flow_svc.substate_groups(
+        leave_out=action.substate_id, last_type_id=action.substate.state.type_id, archived=False))
     return render_panel(opp_type, "designer/_panel_copy.html", status, selected=action.substate_id,
                         substate=action.substate, action=action, form=form)
 

@@ -14,6 +14,7 @@ from models import ExternalSource, ExternalSourceAction
 from models.signatures import EVENTS
 from services import ServiceError
 from services import external_sources as svc
+from services import flow as flow_svc
 from services.access import permission_required
 from services.validation import InvalidData, show_on_form
 
@@ -35,8 +36,8 @@ class ActionForm(FlaskForm):
     def fill(self) -> "ActionForm":
         sources = db.session.execute(db.select(ExternalSource).order_by(ExternalSource.name)).scalars()
         self.source_name.choices = [(s.name, s.label or s.name) for s in sources]
-        groups = svc.substate_choices()
-        self.close_ids.choices = self.open_ids.choices = groups
+        # Archived substates stay listed: an action saved with one must not lose it when edited.
+        self.close_ids.choices = self.open_ids.choices = flow_svc.substate_groups()
         return self
 
     def data_of(self) -> svc.ActionData:
