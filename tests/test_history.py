@@ -162,3 +162,18 @@ def test_opportunity_timeline_lists_its_runs_newest_first(client, make, data):
     positions = [body.index(f'id="timeline-run-{r.id}"') for r in runs]
     assert positions == sorted(positions) and len(runs) == 6
     assert "The substate was closed before the action was due." in body
+
+
+def test_a_failure_the_engine_will_retry_says_when_and_which_attempt(client, make):
+    opp = make.opportunity(name="Verdi garage")
+    due = utcnow() + timedelta(minutes=10)
+    r = hs.email(opp, "Welcome", "verdi@example.net", status="failed", run_status="pending", attempts=1,
+                 due_at=due, error="451 4.3.0 Try again later")
+    db.session.commit()
+    client.login(make.user("manager"))
+    for url in ("/account/history/email", f"/opportunities/{opp.id}"):
+        body = client.get(url).get_data(as_text=True)
+        row = body[body.index(f'run-{r.id}"'):]
+        row = row[:row.index("</tr>")]
+        assert "Will retry" in row and "(attempt 2 of 5)" in row and "451 4.3.0 Try again later" in row
+        assert ">false<" not in row and "/retry" not in row  # not final, so no Retry either
