@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from extensions import db
 from models import Action, SmtpCredential, User
 from models.catalog import SMTP_SECURITY
 from services import ServiceError
 from services.secrets import encrypt
-from services.validation import InvalidData
+from services.validation import InvalidData, flush_unique, name_taken
 
 log = logging.getLogger("oppflow")
 
@@ -59,7 +59,7 @@ def create_credential(data: SmtpData, actor: User) -> SmtpCredential:
     _check(cred, data)
     _apply(cred, data)
     db.session.add(cred)
-    db.session.flush()
+    flush_unique("name", _("Other SMTP credentials already have this name."))
     log.info("smtp credentials %s created by %s", cred.id, actor.id)
     return cred
 
@@ -68,7 +68,7 @@ def update_credential(cred: SmtpCredential, data: SmtpData, actor: User) -> Smtp
     """Update credentials; an empty password keeps the stored one."""
     _check(cred, data)
     _apply(cred, data)
-    db.session.flush()
+    flush_unique("name", _("Other SMTP credentials already have this name."))
     log.info("smtp credentials %s updated by %s", cred.id, actor.id)
     return cred
 
@@ -129,10 +129,7 @@ def _check(cred: SmtpCredential, data: SmtpData) -> None:
 
 
 def _name_taken(name: str, own_id: int | None) -> bool:
-    stmt = select(SmtpCredential.id).where(func.lower(SmtpCredential.name) == name.strip().lower())
-    if own_id:
-        stmt = stmt.where(SmtpCredential.id != own_id)
-    return db.session.execute(stmt.limit(1)).first() is not None
+    return name_taken(SmtpCredential.name, name, own_id)
 
 
 def test_connection(data: SmtpData, stored: SmtpCredential | None = None):

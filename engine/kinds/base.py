@@ -13,6 +13,7 @@ from wtforms.validators import StopValidation, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from extensions import db
+from services.validation import record_id, record_id_or_none
 
 RECIPIENTS = {
     "client": _l("Client"),
@@ -70,10 +71,7 @@ def exists(model, *where) -> bool:
 
 
 def _int_or_none(value):
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
+    return record_id_or_none(value)  # an id no record can have is refused as unknown, never queried
 
 
 class RefField(SelectField):
@@ -111,7 +109,7 @@ class RefsField(SelectMultipleField):
     option_widget = CheckboxInput()
 
     def __init__(self, label=None, validators=None, missing_message=None, **kwargs):
-        super().__init__(label, validators, coerce=int, validate_choice=False, **kwargs)
+        super().__init__(label, validators, coerce=record_id, validate_choice=False, **kwargs)
         self.missing_message = missing_message
 
     def process_data(self, value) -> None:
