@@ -35,13 +35,14 @@ MAX_ID = 2**31 - 1
 
 
 def record_id(value) -> int:
-    """An id as a form or query string posts it: 1..MAX_ID, else ValueError (WTForms and werkzeug's
-    `type=` then treat it as an invalid choice or a missing value, never as a query that overflows)."""
+    """An id as a form or query string posts it: 0..MAX_ID (0 is the "none" some selects offer; it finds
+    nothing), else ValueError, which WTForms and werkzeug's `type=` treat as an invalid choice or a missing
+    value: never a query that overflows."""
     text = str(value).strip() if value is not None else ""
     if not text.isascii() or not text.isdigit() or len(text) > len(str(MAX_ID)):
         raise ValueError(f"not a record id: {text[:20]!r}")
     number = int(text)
-    if not 1 <= number <= MAX_ID:
+    if number > MAX_ID:
         raise ValueError(f"not a record id: {text[:20]!r}")
     return number
 
