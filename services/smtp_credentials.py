@@ -106,7 +106,7 @@ def check(cred: SmtpCredential | None, data: SmtpData) -> dict[str, str]:
         errors["name"] = _("Enter a name.")
     elif _name_taken(data.name, cred.id if cred else None):
         errors["name"] = _("Other SMTP credentials already have this name.")
-    if not data.host.strip() or any(c.isspace() for c in data.host.strip()):
+    if not _host_ok(data.host):
         errors["host"] = _("Enter the host name of the SMTP server, e.g. smtp.example.com.")
     if data.port is None or not 1 <= data.port <= 65535:
         errors["port"] = _("Enter a port between 1 and 65535 (usually 587 for STARTTLS, 465 for TLS, 25).")
@@ -120,6 +120,19 @@ def check(cred: SmtpCredential | None, data: SmtpData) -> dict[str, str]:
     if data.username.strip() and not data.password and not keeps_password:
         errors["password"] = _("Enter the password for this username.")
     return errors
+
+
+def _host_ok(host: str) -> bool:
+    """A name a connection can be made to: no spaces, at most 253 characters, labels IDNA can encode
+    (socket raises UnicodeError on a label over 63 characters)."""
+    host = (host or "").strip()
+    if not host or len(host) > 253 or any(c.isspace() for c in host):
+        return False
+    try:
+        host.encode("idna")
+    except UnicodeError:
+        return False
+    return True
 
 
 def _check(cred: SmtpCredential, data: SmtpData) -> None:

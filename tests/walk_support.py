@@ -30,25 +30,30 @@ class World:
 
 
 def seed(make) -> World:
-    """One record of every kind a route's URL names, all reachable by an admin; names are SEEDED_NAME."""
+    """One record of every kind a route's URL names, all reachable by an admin. Each named kind also has
+    a record called SEEDED_NAME that the URLs do not name: renaming the walked record to it is a duplicate."""
+    for factory in (make.channel, make.activity_type, make.email_template, make.smtp, make.report_template,
+                    make.export_template, make.external_action):
+        factory(SEEDED_NAME)
+    make.company("installer", name=SEEDED_NAME)
     flow = make.flow((2, 2), name=SEEDED_NAME)
     sub = flow.substates[0]
     state = flow.states[0]
-    channel = make.channel(SEEDED_NAME)
-    installer = make.company("installer", name=SEEDED_NAME)
+    channel = make.channel()
+    installer = make.company("installer")
     commercial = make.company("commercial")
     opp = make.opportunity(flow, name="Walked deal", channel=channel, installer=installer, commercial=commercial)
-    activity_type = make.activity_type(SEEDED_NAME)
+    activity_type = make.activity_type()
     activity = make.activity(opp, activity_type)
-    email_template = make.email_template(SEEDED_NAME)
-    smtp = make.smtp(SEEDED_NAME)
-    report = make.report_template(SEEDED_NAME)
-    export = make.export_template(SEEDED_NAME)
+    email_template = make.email_template()
+    smtp = make.smtp()
+    report = make.report_template()
+    export = make.export_template()
     action = make.action(sub, "open_substate", config={"substate_id": flow.substates[1].id})
     rule = make.rule("installer", [installer])
-    source = ExternalSource(name="esign", label=SEEDED_NAME, secret_encrypted=secret_svc.encrypt("s3cret"))
+    source = ExternalSource(name="esign", label="E-signature", secret_encrypted=secret_svc.encrypt("s3cret"))
     db.session.add(source)
-    external = make.external_action(SEEDED_NAME)
+    external = make.external_action()
     assignment_run = hs.assignment(opp, installer)
     failed = hs.run(opp, "send_email", "failed")
     token = secrets.token_urlsafe(32)
@@ -124,6 +129,15 @@ class Field:
     value: str = ""
     options: list[str] = field(default_factory=list)
     hx_get: str | None = None  # a select that swaps in more fields when it changes (the action kinds)
+    chosen: list[str] = field(default_factory=list)  # as the page shows it: selected options, ticked boxes
+
+    def valid(self) -> list[str]:
+        """What the page would post untouched (a select with nothing chosen: its first real option)."""
+        if self.kind == "select":
+            return self.chosen or [o for o in self.options if o][:1]
+        if self.kind in {"checkbox", "radio"}:
+            return self.chosen
+        return [self.value]
 
 
 @dataclass
@@ -132,6 +146,8 @@ class Target:
 
     path: str
     fields: dict[str, Field] = field(default_factory=dict)
+    # The fields an htmx select's option swaps in: {(select name, option): [field names]}.
+    driven: dict[tuple[str, str], list[str]] = field(default_factory=dict)
 
     def add(self, f: Field) -> None:
         known = self.fields.get(f.name)
@@ -139,13 +155,15 @@ class Target:
             self.fields[f.name] = f
         else:
             known.options.extend(o for o in f.options if o not in known.options)
+            known.chosen.extend(o for o in f.chosen if o not in known.chosen)
 
 
 class PageReader(HTMLParser):
     """The forms (action / hx-post), hx-post elements with their hx-vals, links (href) and hx-get of a page."""
 
-    def __init__(self) -> None:
+    def __init__(self, url: str = "") -> None:
         super().__init__(convert_charrefs=True)
+        self.url = url
         self.targets: dict[str, Target] = {}
         self.links: set[str] = set()
         self._forms: list[tuple[Target | None, list[Target]]] = []
@@ -166,7 +184,8 @@ class PageReader(HTMLParser):
             self.links.add(a["hx-get"])
         if tag == "form":
             method = (a.get("method") or "get").lower()
-            url = a.get("hx-post") or (a.get("action") if method == "post" else None)
+            # A post form without an action posts to the page it is on.
+            url = a.get("hx-post") or ((a.get("action") or self.url) if method == "post" else None)
             self._forms.append((self._target(url), []))
             return
         if a.get("hx-post"):
@@ -179,7 +198,8 @@ class PageReader(HTMLParser):
         if tag == "input" and name:
             kind = (a.get("type") or "text").lower()
             if kind in {"checkbox", "radio"} and self._select is None:
-                self._add(Field(name, kind, a.get("value") or "y", [a.get("value") or "y"]))
+                value = a.get("value") or "y"
+                self._add(Field(name, kind, value, [value], chosen=[value] if "checked" in a else []))
             elif kind not in {"submit", "button", "file"}:
                 self._add(Field(name, kind, a.get("value") or ""))
         elif tag == "select" and name:
@@ -187,9 +207,15 @@ class PageReader(HTMLParser):
             self._add(self._select)
         elif tag == "option" and self._select is not None:
             self._select.options.append(a.get("value", ""))
+            if "selected" in a:
+                self._select.chosen.append(a.get("value", ""))
         elif tag == "textarea" and name:
             self._textarea = Field(name, "textarea")
             self._add(self._textarea)
+
+    def handle_data(self, data):
+        if self._textarea is not None:
+            self._textarea.value += data
 
     def handle_endtag(self, tag):
         if tag == "select":
@@ -210,7 +236,7 @@ class PageReader(HTMLParser):
             self._forms[-1][0].add(f)
 
 
-def read_page(html: str) -> PageReader:
-    reader = PageReader()
+def read_page(html: str, url: str = "") -> PageReader:
+    reader = PageReader(url)
     reader.feed(html)
     return reader
