@@ -116,6 +116,10 @@ def check(cred: SmtpCredential | None, data: SmtpData) -> dict[str, str]:
         validate_email(data.from_address.strip(), check_deliverability=False)
     except EmailNotValidError:
         errors["from_address"] = _("Enter the address emails are sent from, e.g. noreply@example.com.")
+    # The columns' sizes: PostgreSQL refuses a longer value (a 500), SQLite would store it.
+    for key, size in (("name", 120), ("username", 255), ("from_name", 120), ("from_address", 254)):
+        if key not in errors and len((getattr(data, key) or "").strip()) > size:
+            errors[key] = _("At most %(max)d characters.", max=size)
     keeps_password = cred is not None and cred.password_encrypted and not data.clear_password
     if data.username.strip() and not data.password and not keeps_password:
         errors["password"] = _("Enter the password for this username.")
