@@ -49,11 +49,22 @@ class Missing:
 
     @property
     def url(self) -> str | None:
+        """The page's address, only for a user who may open it: the settings pages need settings.manage
+        (SPEC: admins manage templates, credentials and assignment criteria), so a sales manager is told
+        who can instead of being sent to a 403."""
         endpoint = SETTINGS_PAGES[self.page_key][0]
-        return url_for(endpoint) if endpoint in current_app.view_functions else None
+        if endpoint not in current_app.view_functions or not _may_manage_settings():
+            return None
+        return url_for(endpoint)
 
     def __str__(self) -> str:
         return f"{self.message} ({self.page})"
+
+
+def _may_manage_settings() -> bool:
+    from flask_login import current_user
+
+    return bool(current_user and current_user.is_authenticated and current_user.can("settings.manage"))
 
 
 def options(pairs, optgroup: str | None = None) -> list[SelectChoice]:
