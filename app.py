@@ -5,9 +5,20 @@ import logging
 from flask import Flask, has_request_context, request, session, url_for
 from flask_babel import format_currency, format_date, format_datetime, get_locale
 from flask_login import current_user
+from werkzeug.routing import IntegerConverter
 
 from config import Config
 from extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
+from services.validation import MAX_ID
+
+
+class RecordIdConverter(IntegerConverter):
+    """`<int:…>` in every route: a number no record can have (past MAX_ID) matches nothing, a 404,
+    instead of reaching a query that SQLite cannot bind (OverflowError, a 500)."""
+
+    def __init__(self, url_map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def select_locale() -> str:
@@ -48,6 +59,7 @@ def create_app(config: dict | None = None) -> Flask:
     _configure_login()
     _configure_sqlite(app)
 
+    app.url_map.converters["int"] = RecordIdConverter
     from blueprints import register_blueprints
     from engine.kinds import load_plugins
 

@@ -5,6 +5,7 @@ import logging
 from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from extensions import db
@@ -17,6 +18,7 @@ def _messages() -> dict[int, tuple[str, str]]:
     return {
         400: (_("Bad request"), _("The request could not be understood. Please check what you entered.")),
         403: (_("Not allowed"), _("You do not have the permission needed for this page or action.")),
+        409: (_("Conflict"), _("This conflicts with the current data. Please reload the page and try again.")),
         404: (_("Not found"), _("This page does not exist, or you do not have access to it.")),
         405: (_("Not allowed"), _("This action is not available here.")),
         413: (_("Too large"), _("What you sent is larger than allowed.")),
@@ -44,6 +46,15 @@ def register_error_handlers(app: Flask) -> None:
     def service_error(err: ServiceError):
         db.session.rollback()
         return render_error(err.status, err.message)
+
+    @app.errorhandler(IntegrityError)
+    def integrity_error(err: IntegrityError):
+        # Services check uniqueness and references first and say so on the form (flush_unique); this is the
+        # last resort for a race nothing else caught: nothing was saved, and the user is told so in words.
+        db.session.rollback()
+        log.warning("integrity error on %s %s: %s", request.method, request.path, err.orig)
+        return render_error(409, _("This could not be saved: it conflicts with something saved at the same "
+                                   "moment. Please reload the page and try again."))
 
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException):

@@ -12,7 +12,7 @@ from models import Activity, ActivityType, Opportunity, User
 from models.base import utcnow
 from services import ServiceError
 from services.flow import clean_names
-from services.validation import InvalidData
+from services.validation import InvalidData, flush_unique, name_taken
 
 log = logging.getLogger("oppflow")
 
@@ -37,7 +37,7 @@ def create_type(name: str, translations: dict, actor: User) -> ActivityType:
     _refuse_taken(name, None)
     activity_type = ActivityType(name=name, name_i18n=i18n, active=True)
     db.session.add(activity_type)
-    db.session.flush()
+    flush_unique("name", _("Another activity type already has this name."))
     log.info("activity type %s created by %s", activity_type.id, actor.id)
     return activity_type
 
@@ -47,7 +47,7 @@ def rename_type(activity_type: ActivityType, name: str, translations: dict, acto
     name, i18n = clean_names(name, translations)
     _refuse_taken(name, activity_type.id)
     activity_type.name, activity_type.name_i18n = name, i18n
-    db.session.flush()
+    flush_unique("name", _("Another activity type already has this name."))
     log.info("activity type %s renamed by %s", activity_type.id, actor.id)
     return activity_type
 
@@ -62,10 +62,7 @@ def set_type_active(activity_type: ActivityType, active: bool, actor: User) -> A
 
 
 def _refuse_taken(name: str, exclude_id: int | None) -> None:
-    stmt = select(ActivityType.id).where(func.lower(ActivityType.name) == name.lower())
-    if exclude_id is not None:
-        stmt = stmt.where(ActivityType.id != exclude_id)
-    if db.session.execute(stmt.limit(1)).first() is not None:
+    if name_taken(ActivityType.name, name, exclude_id):
         raise InvalidData({"name": _("Another activity type already has this name.")})
 
 

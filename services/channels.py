@@ -11,7 +11,7 @@ from extensions import db
 from models import AssignmentRule, Channel, Opportunity, User
 from models.flow import action_channel
 from services import ServiceError
-from services.validation import InvalidData
+from services.validation import InvalidData, flush_unique, name_taken
 
 log = logging.getLogger("oppflow")
 
@@ -59,7 +59,7 @@ def create_channel(name: str, actor: User) -> Channel:
     """Create an active channel with a unique name."""
     channel = Channel(name=_unique_name(name, None), active=True)
     db.session.add(channel)
-    db.session.flush()
+    flush_unique("name", _taken_message())
     log.info("channel %s created by %s", channel.id, actor.id)
     return channel
 
@@ -67,7 +67,7 @@ def create_channel(name: str, actor: User) -> Channel:
 def rename_channel(channel: Channel, name: str, actor: User) -> Channel:
     """Give a channel a new unique name."""
     channel.name = _unique_name(name, channel.id)
-    db.session.flush()
+    flush_unique("name", _taken_message())
     log.info("channel %s renamed by %s", channel.id, actor.id)
     return channel
 
@@ -106,9 +106,10 @@ def delete_channel(channel: Channel, actor: User) -> None:
 
 def _unique_name(name: str, exclude_id: int | None) -> str:
     name = (name or "").strip()
-    stmt = select(Channel.id).where(func.lower(Channel.name) == name.lower())
-    if exclude_id is not None:
-        stmt = stmt.where(Channel.id != exclude_id)
-    if db.session.execute(stmt.limit(1)).first() is not None:
-        raise InvalidData({"name": _("Another channel already has this name.")})
+    if name_taken(Channel.name, name, exclude_id):
+        raise InvalidData({"name": _taken_message()})
     return name
+
+
+def _taken_message() -> str:
+    return _("Another channel already has this name.")

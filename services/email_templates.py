@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from engine import render
 from engine.errors import PermanentError
@@ -17,7 +17,7 @@ from engine.recipients import Recipient
 from extensions import db
 from models import Action, EmailTemplate, User
 from services import ServiceError
-from services.validation import InvalidData
+from services.validation import InvalidData, flush_unique, name_taken
 
 log = logging.getLogger("oppflow")
 
@@ -90,10 +90,7 @@ def _message(part: str, language, problem: render.Problem) -> str:
 
 
 def _name_taken(name: str, own_id: int | None) -> bool:
-    stmt = select(EmailTemplate.id).where(func.lower(EmailTemplate.name) == name.strip().lower())
-    if own_id:
-        stmt = stmt.where(EmailTemplate.id != own_id)
-    return db.session.execute(stmt.limit(1)).first() is not None
+    return name_taken(EmailTemplate.name, name, own_id)
 
 
 def _apply(template: EmailTemplate, data: TemplateData) -> None:
@@ -112,7 +109,7 @@ def create_template(data: TemplateData, actor: User) -> EmailTemplate:
     template = EmailTemplate()
     _apply(template, data)
     db.session.add(template)
-    db.session.flush()
+    flush_unique("name", _("Another email template already has this name."))
     log.info("email template %s created by %s", template.id, actor.id)
     return template
 
@@ -123,7 +120,7 @@ def update_template(template: EmailTemplate, data: TemplateData, actor: User) ->
     if errors:
         raise InvalidData(errors)
     _apply(template, data)
-    db.session.flush()
+    flush_unique("name", _("Another email template already has this name."))
     log.info("email template %s updated by %s", template.id, actor.id)
     return template
 

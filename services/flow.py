@@ -14,7 +14,7 @@ from extensions import db
 from models import Action, AssignmentRule, Opportunity, OpportunitySubstate, OpportunityType, State, Substate
 from models.opportunity import SubstateEvent
 from services import ServiceError
-from services.validation import InvalidData
+from services.validation import InvalidData, record_id
 
 LANGS = ("it", "es", "en")
 
@@ -302,9 +302,9 @@ def parse_board(values: list[str]) -> list[tuple[int, list[int]]]:
         for value in values:
             what, _sep, ident = value.partition(":")
             if what == "state":
-                layout.append((int(ident), []))
+                layout.append((record_id(ident), []))
             elif what == "substate" and layout:
-                layout[-1][1].append(int(ident))
+                layout[-1][1].append(record_id(ident))
             else:
                 raise ValueError(value)
     except ValueError as err:

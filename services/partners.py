@@ -3,12 +3,13 @@
 import logging
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
 from extensions import db
 from models import PartnerCompany, User
 from models.accounts import PARTNER_KINDS
+from services import validation
 from services.validation import InvalidData
 
 log = logging.getLogger("oppflow")
@@ -30,7 +31,7 @@ def create_company(data: dict, actor: User) -> PartnerCompany:
     _check(company, data)
     _apply(company, data)
     db.session.add(company)
-    db.session.flush()
+    validation.flush_unique("name", _("Another partner company already has this name."))
     log.info("partner company %s created by %s", company.id, actor.id)
     return company
 
@@ -39,7 +40,7 @@ def update_company(company: PartnerCompany, data: dict, actor: User) -> PartnerC
     """Update a partner company from validated form data."""
     _check(company, data)
     _apply(company, data)
-    db.session.flush()
+    validation.flush_unique("name", _("Another partner company already has this name."))
     log.info("partner company %s updated by %s", company.id, actor.id)
     return company
 
@@ -64,7 +65,4 @@ def _check(company: PartnerCompany, data: dict) -> None:
 
 def name_taken(name: str, exclude_id: int | None = None) -> bool:
     """Whether another company has this name, whatever its case."""
-    stmt = select(PartnerCompany.id).where(func.lower(PartnerCompany.name) == name.strip().lower())
-    if exclude_id is not None:
-        stmt = stmt.where(PartnerCompany.id != exclude_id)
-    return db.session.execute(stmt.limit(1)).first() is not None
+    return validation.name_taken(PartnerCompany.name, name, exclude_id)

@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from engine import exports, pdf, render
 from extensions import db
 from models import Action, ExportTemplate, ReportTemplate, StoredFile
 from services import ServiceError
-from services.validation import InvalidData
+from services.validation import InvalidData, flush_unique, name_taken
 
 MAX_HTML = 200_000
 
@@ -79,10 +79,7 @@ def check_report(template: ReportTemplate | None, data: ReportData) -> dict[str,
 
 
 def _taken(model, column, value: str, current) -> bool:
-    stmt = select(model.id).where(func.lower(column) == value.lower())
-    if current is not None:
-        stmt = stmt.where(model.id != current.id)
-    return db.session.execute(stmt.limit(1)).first() is not None
+    return name_taken(column, value, current.id if current is not None else None)
 
 
 def save_report(template: ReportTemplate | None, data: ReportData) -> ReportTemplate:
@@ -94,7 +91,7 @@ def save_report(template: ReportTemplate | None, data: ReportData) -> ReportTemp
     template.label, template.html, template.css = data.label.strip(), data.html, data.css
     template.paper_size, template.orientation = data.paper_size, data.orientation
     db.session.add(template)
-    db.session.flush()
+    flush_unique("label", _("Another report template already has this label."))
     return template
 
 
@@ -154,7 +151,7 @@ def save_export(template: ExportTemplate | None, data: ExportData) -> ExportTemp
     template.name, template.file_format = data.name.strip(), data.file_format
     template.columns = [c for c in exports.COLUMNS if c in data.columns]  # the list's own order
     db.session.add(template)
-    db.session.flush()
+    flush_unique("name", _("Another export template already has this name."))
     return template
 
 

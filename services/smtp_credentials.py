@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from extensions import db
 from models import Action, SmtpCredential, User
 from models.catalog import SMTP_SECURITY
 from services import ServiceError
 from services.secrets import encrypt
-from services.validation import InvalidData
+from services.validation import InvalidData, flush_unique, name_taken
 
 log = logging.getLogger("oppflow")
 
@@ -59,7 +59,7 @@ def create_credential(data: SmtpData, actor: User) -> SmtpCredential:
     _check(cred, data)
     _apply(cred, data)
     db.session.add(cred)
-    db.session.flush()
+    flush_unique("name", _("Other SMTP credentials already have this name."))
     log.info("smtp credentials %s created by %s", cred.id, actor.id)
     return cred
 
@@ -68,7 +68,7 @@ def update_credential(cred: SmtpCredential, data: SmtpData, actor: User) -> Smtp
     """Update credentials; an empty password keeps the stored one."""
     _check(cred, data)
     _apply(cred, data)
-    db.session.flush()
+    flush_unique("name", _("Other SMTP credentials already have this name."))
     log.info("smtp credentials %s updated by %s", cred.id, actor.id)
     return cred
 
@@ -106,7 +106,7 @@ def check(cred: SmtpCredential | None, data: SmtpData) -> dict[str, str]:
         errors["name"] = _("Enter a name.")
     elif _name_taken(data.name, cred.id if cred else None):
         errors["name"] = _("Other SMTP credentials already have this name.")
-    if not data.host.strip() or any(c.isspace() for c in data.host.strip()):
+    if not _host_ok(data.host):
         errors["host"] = _("Enter the host name of the SMTP server, e.g. smtp.example.com.")
     if data.port is None or not 1 <= data.port <= 65535:
         errors["port"] = _("Enter a port between 1 and 65535 (usually 587 for STARTTLS, 465 for TLS, 25).")
@@ -116,10 +116,27 @@ def check(cred: SmtpCredential | None, data: SmtpData) -> dict[str, str]:
         validate_email(data.from_address.strip(), check_deliverability=False)
     except EmailNotValidError:
         errors["from_address"] = _("Enter the address emails are sent from, e.g. noreply@example.com.")
+    # The columns' sizes: PostgreSQL refuses a longer value (a 500), SQLite would store it.
+    for key, size in (("name", 120), ("username", 255), ("from_name", 120), ("from_address", 254)):
+        if key not in errors and len((getattr(data, key) or "").strip()) > size:
+            errors[key] = _("At most %(max)d characters.", max=size)
     keeps_password = cred is not None and cred.password_encrypted and not data.clear_password
     if data.username.strip() and not data.password and not keeps_password:
         errors["password"] = _("Enter the password for this username.")
     return errors
+
+
+def _host_ok(host: str) -> bool:
+    """A name a connection can be made to: no spaces, at most 253 characters, labels IDNA can encode
+    (socket raises UnicodeError on a label over 63 characters)."""
+    host = (host or "").strip()
+    if not host or len(host) > 253 or any(c.isspace() for c in host):
+        return False
+    try:
+        host.encode("idna")
+    except UnicodeError:
+        return False
+    return True
 
 
 def _check(cred: SmtpCredential, data: SmtpData) -> None:
@@ -129,10 +146,7 @@ def _check(cred: SmtpCredential, data: SmtpData) -> None:
 
 
 def _name_taken(name: str, own_id: int | None) -> bool:
-    stmt = select(SmtpCredential.id).where(func.lower(SmtpCredential.name) == name.strip().lower())
-    if own_id:
-        stmt = stmt.where(SmtpCredential.id != own_id)
-    return db.session.execute(stmt.limit(1)).first() is not None
+    return name_taken(SmtpCredential.name, name, own_id)
 
 
 def test_connection(data: SmtpData, stored: SmtpCredential | None = None):

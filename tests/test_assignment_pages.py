@@ -64,12 +64,21 @@ def test_posts_without_csrf_are_refused(client, admin, make, method, url):
 
 
 def test_designer_prerequisite_now_links_to_the_page(app, make):
+    """Linked for an administrator; a sales manager cannot open it (403), so is told who sets it up."""
+    from flask_login import login_user
+
     from engine.kinds import get_kind
 
     flow = make.flow((1,))
+    admin, manager = make.user("admin"), make.user("manager")
     with app.test_request_context():
+        login_user(admin)
         (missing,) = get_kind("assign_installer").prerequisites(flow.substates[0])
         assert missing.url == "/settings/assignment-criteria"
+    with app.test_request_context():
+        login_user(manager)
+        (missing,) = get_kind("assign_installer").prerequisites(flow.substates[0])
+        assert missing.url is None
 
 
 # --- create, edit, validation -------------------------------------------------------------------------

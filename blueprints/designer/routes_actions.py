@@ -24,6 +24,7 @@ from services import ServiceError
 from services import actions as svc
 from services import flow as flow_svc
 from services.access import permission_required
+from services.validation import record_id
 
 
 def _channels() -> list[Channel]:
@@ -160,7 +161,7 @@ def order_actions(type_id: int, substate_id: int, group: str):
     opp_type = get_type(type_id)
     sub = get_substate(opp_type, substate_id)
     try:
-        svc.reorder_group(sub, group, request.form.getlist("ids", type=int))
+        svc.reorder_group(sub, group, request.form.getlist("ids", type=record_id))
         db.session.commit()
     except ServiceError as err:
         db.session.rollback()

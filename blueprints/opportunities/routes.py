@@ -12,13 +12,14 @@ from services import ServiceError
 from services import opportunities as svc
 from services import substates as substate_svc
 from services.access import get_opportunity_or_404, permission_required
+from services.validation import record_id
 
 
 def _filters() -> svc.OpportunityFilters:
     return svc.OpportunityFilters(
-        type_id=request.args.get("type", type=int),
-        channel_id=request.args.get("channel", type=int),
-        state_id=request.args.get("state", type=int),
+        type_id=request.args.get("type", type=record_id),
+        channel_id=request.args.get("channel", type=record_id),
+        state_id=request.args.get("state", type=record_id),
         q=request.args.get("q", "")[:100],
     )
 
@@ -94,8 +95,8 @@ def _save(form: OpportunityForm, opp=None):
 def create():
     """Create an opportunity."""
     form = OpportunityForm()
-    if request.method == "GET" and request.args.get("customer", type=int):
-        form.customer_id.data = request.args.get("customer", type=int)
+    if request.method == "GET" and request.args.get("customer", type=record_id):
+        form.customer_id.data = request.args.get("customer", type=record_id)
     return _save(form)
 
 

@@ -16,7 +16,7 @@ from services import ServiceError
 from services import external_sources as svc
 from services import flow as flow_svc
 from services.access import permission_required
-from services.validation import InvalidData, show_on_form
+from services.validation import InvalidData, record_id, show_on_form
 
 
 class SourceForm(FlaskForm):
@@ -30,8 +30,8 @@ class ActionForm(FlaskForm):
     name = StringField(_l("Name"), render_kw={"maxlength": 120})
     source_name = SelectField(_l("External source"), validate_choice=False)
     event = SelectField(_l("Event"), choices=options(EVENTS), validate_choice=False)
-    close_ids = SelectMultipleField(_l("Close these substates"), coerce=int, validate_choice=False)
-    open_ids = SelectMultipleField(_l("Then open these substates"), coerce=int, validate_choice=False)
+    close_ids = SelectMultipleField(_l("Close these substates"), coerce=record_id, validate_choice=False)
+    open_ids = SelectMultipleField(_l("Then open these substates"), coerce=record_id, validate_choice=False)
 
     def fill(self) -> "ActionForm":
         sources = db.session.execute(db.select(ExternalSource).order_by(ExternalSource.name)).scalars()

@@ -22,6 +22,7 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Optio
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from models.accounts import LANGUAGE_NAMES, PARTNER_KINDS, PERMISSIONS, ROLES
+from services.validation import optional_record_id
 
 
 @cache
@@ -37,10 +38,8 @@ def options(mapping: dict, blank=None) -> list[SelectChoice]:
 
 
 def optional_int(value) -> int | None:
-    """Coerce a select's value: empty means none."""
-    if value in (None, "", "None"):
-        return None
-    return int(value)
+    """Coerce a select's id: empty means none; a value that cannot be an id is an invalid choice."""
+    return optional_record_id(value)
 
 
 class MultiCheckboxField(SelectMultipleField):

@@ -8,6 +8,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from engine import exports
 from engine.kinds.base import options
 from services.report_templates import ExportData, ReportData
+from services.validation import record_id
 
 PAPER_SIZES = options([("A4", "A4"), ("Letter", "Letter")])
 ORIENTATIONS = options([("portrait", _l("Portrait")), ("landscape", _l("Landscape"))])
@@ -39,7 +40,7 @@ class ReportPreviewForm(FlaskForm):
     class Meta:
         csrf = False  # posted with the editor form, whose token is checked
 
-    preview_opportunity = SelectField(_l("Opportunity"), coerce=int, validate_choice=False)
+    preview_opportunity = SelectField(_l("Opportunity"), coerce=record_id, validate_choice=False)
     preview_language = SelectField(_l("Language"), choices=LANGUAGES, validate_choice=False)
 
 

@@ -9,6 +9,7 @@ from blueprints.settings.forms import optional_int, options
 from models.accounts import PARTNER_KINDS
 from models.catalog import ASSIGNMENT_STRATEGIES
 from services.assignment_rules import RuleData
+from services.validation import record_id_or_none
 
 
 class ActivityTypeForm(NameForm):
@@ -38,8 +39,9 @@ class AssignmentRuleForm(FlaskForm):
         """The form's data as services.assignment_rules expects it."""
         companies = {}
         for raw in formdata.getlist("company"):
-            if raw.isdigit():
-                companies[int(raw)] = formdata.get(f"weight-{raw}", "1")
+            company_id = record_id_or_none(raw)
+            if company_id is not None:
+                companies[company_id] = formdata.get(f"weight-{raw}", "1")
         return RuleData(partner_kind=self.partner_kind.data, type_id=self.type_id.data,
                         channel_id=self.channel_id.data, province=self.province.data or "",
                         postal_prefix=self.postal_prefix.data or "", strategy=self.strategy.data,

@@ -13,7 +13,7 @@ from models import Opportunity, ReportTemplate
 from services import ServiceError
 from services import report_templates as svc
 from services.access import permission_required, visible_opportunities
-from services.validation import InvalidData, show_on_form
+from services.validation import InvalidData, record_id, show_on_form
 
 
 @bp.route("/report-templates")
@@ -86,7 +86,7 @@ def report_template_delete(template_id: int):
 def report_template_preview():
     """The editor's current template as a PDF for a chosen opportunity and language."""
     form, choice = ReportTemplateForm(), ReportPreviewForm()
-    template = db.session.get(ReportTemplate, request.form.get("template_id", type=int) or 0)
+    template = db.session.get(ReportTemplate, request.form.get("template_id", type=record_id) or 0)
     opp = None
     if choice.preview_opportunity.data:
         opp = db.session.execute(visible_opportunities().where(Opportunity.id == choice.preview_opportunity.data)

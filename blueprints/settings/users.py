@@ -11,7 +11,7 @@ from models import PartnerCompany, User
 from models.accounts import PERMISSIONS, ROLE_PERMISSIONS, ROLES
 from services import users as svc
 from services.access import permission_required
-from services.validation import InvalidData, show_on_form
+from services.validation import InvalidData, record_id, show_on_form
 
 
 @bp.route("/users")
@@ -22,7 +22,7 @@ def users():
     filters = {
         "q": request.args.get("q", "")[:100],
         "role": role if role in ROLES else "",
-        "company": request.args.get("company", type=int),
+        "company": request.args.get("company", type=record_id),
     }
     stmt = svc.search(filters["q"], filters["role"] or None, filters["company"])
     page = db.paginate(stmt, per_page=current_app.config["PER_PAGE"], error_out=False)
@@ -36,7 +36,7 @@ def users():
 @permission_required("settings.manage")
 def user_create():
     """Create a user; ?company=<id> starts a partner user of that company."""
-    company = db.session.get(PartnerCompany, request.args.get("company", type=int) or 0)
+    company = db.session.get(PartnerCompany, request.args.get("company", type=record_id) or 0)
     prefill = {"role": "partner", "company_id": company.id} if company else {}
     form = UserForm(companies=svc.company_choices(company.id if company else None),
                     supervisors=svc.supervisor_choices(), new=True, **prefill)

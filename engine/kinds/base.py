@@ -13,6 +13,7 @@ from wtforms.validators import StopValidation, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from extensions import db
+from services.validation import record_id, record_id_or_none
 
 RECIPIENTS = {
     "client": _l("Client"),
@@ -48,11 +49,22 @@ class Missing:
 
     @property
     def url(self) -> str | None:
+        """The page's address, only for a user who may open it: the settings pages need settings.manage
+        (SPEC: admins manage templates, credentials and assignment criteria), so a sales manager is told
+        who can instead of being sent to a 403."""
         endpoint = SETTINGS_PAGES[self.page_key][0]
-        return url_for(endpoint) if endpoint in current_app.view_functions else None
+        if endpoint not in current_app.view_functions or not _may_manage_settings():
+            return None
+        return url_for(endpoint)
 
     def __str__(self) -> str:
         return f"{self.message} ({self.page})"
+
+
+def _may_manage_settings() -> bool:
+    from flask_login import current_user
+
+    return bool(current_user and current_user.is_authenticated and current_user.can("settings.manage"))
 
 
 def options(pairs, optgroup: str | None = None) -> list[SelectChoice]:
@@ -70,10 +82,7 @@ def exists(model, *where) -> bool:
 
 
 def _int_or_none(value):
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
+    return record_id_or_none(value)  # an id no record can have is refused as unknown, never queried
 
 
 class RefField(SelectField):
@@ -111,7 +120,7 @@ class RefsField(SelectMultipleField):
     option_widget = CheckboxInput()
 
     def __init__(self, label=None, validators=None, missing_message=None, **kwargs):
-        super().__init__(label, validators, coerce=int, validate_choice=False, **kwargs)
+        super().__init__(label, validators, coerce=record_id, validate_choice=False, **kwargs)
         self.missing_message = missing_message
 
     def process_data(self, value) -> None:

@@ -13,7 +13,8 @@ from models import EmailTemplate, ReportTemplate
 class GenerateReport(Kind):
     key = "generate_report"
     label = _l("Generate report")
-    help = _l("Generates a report (Settings → Report templates) as a PDF and sends it as an email attachment.")
+    help = _l("Generates a report from a template an administrator writes in Settings → Report templates, as a PDF, "
+              "and sends it as an email attachment.")
 
     class ConfigForm(Form):
         report_template_id = _refs.report_template_field()

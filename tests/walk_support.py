@@ -1,0 +1,242 @@
+"""Walking the app's URL map: one seeded dataset with a record behind every URL parameter, URLs built
+from it for any rule (as tests/test_scoping.py does, with real ids), and the forms and links each page
+holds (read from the HTML, so a form or link added later is found without editing the tests)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from urllib.parse import urlsplit
+
+from extensions import db
+from models import ExternalSource, SignatureRequest
+from services import secrets as secret_svc
+from tests import history_support as hs
+
+# A name every named record of the seed shares: posting it again must be refused in words (SQLite's lower()
+# does not fold it, so a check through lower() misses the duplicate and the unique constraint fires).
+SEEDED_NAME = "Ω≈ç…"
+
+
+@dataclass
+class World:
+    """The seeded records, by the URL parameter (or endpoint-specific role) they fill."""
+
+    ids: dict[str, int]
+    token: str
+    users: dict
+
+
+def seed(make) -> World:
+    """One record of every kind a route's URL names, all reachable by an admin. Each named kind also has
+    a record called SEEDED_NAME that the URLs do not name: renaming the walked record to it is a duplicate."""
+    for factory in (make.channel, make.activity_type, make.email_template, make.smtp, make.report_template,
+                    make.export_template, make.external_action):
+        factory(SEEDED_NAME)
+    make.company("installer", name=SEEDED_NAME)
+    flow = make.flow((2, 2), name=SEEDED_NAME)
+    sub = flow.substates[0]
+    state = flow.states[0]
+    channel = make.channel()
+    installer = make.company("installer")
+    commercial = make.company("commercial")
+    opp = make.opportunity(flow, name="Walked deal", channel=channel, installer=installer, commercial=commercial)
+    activity_type = make.activity_type()
+    activity = make.activity(opp, activity_type)
+    email_template = make.email_template()
+    smtp = make.smtp()
+    report = make.report_template()
+    export = make.export_template()
+    action = make.action(sub, "open_substate", config={"substate_id": flow.substates[1].id})
+    rule = make.rule("installer", [installer])
+    source = ExternalSource(name="esign", label="E-signature", secret_encrypted=secret_svc.encrypt("s3cret"))
+    db.session.add(source)
+    external = make.external_action()
+    assignment_run = hs.assignment(opp, installer)
+    failed = hs.run(opp, "send_email", "failed")
+    token = secrets.token_urlsafe(32)
+    db.session.add(SignatureRequest(opportunity_id=opp.id, source_name="esign", provider="simulator",
+                                    reference=token, signer_email="s@example.com", status="sent",
+                                    document_name="d.pdf", document=b"%PDF-1.4", document_sha256="0" * 64))
+    db.session.commit()
+    from models import Assignment
+
+    assignment = db.session.execute(db.select(Assignment).where(Assignment.run_id == assignment_run.id)).scalar_one()
+    other = make.user("agent")
+    users = {"admin": make.user("admin"), "manager": make.user("manager"), "agent": make.user("agent"),
+             "partner": make.user("partner", company=installer)}
+    ids = {
+        "opp_id": opp.id, "opportunity_id": opp.id, "customer_id": opp.customer_id, "substate_id": sub.id,
+        "state_id": state.id, "type_id": flow.id, "action_id": action.id, "activity_id": activity.id,
+        "assignment_id": assignment.id, "run_id": failed.id, "rule_id": rule.id, "channel_id": channel.id,
+        "source_id": source.id, "company_id": installer.id, "cred_id": smtp.id, "user_id": other.id,
+        "file_id": 1,
+        # Endpoint-specific: the same parameter name means another table on these pages.
+        "activity_type": activity_type.id, "email_template": email_template.id, "report_template": report.id,
+        "export_template": export.id, "external_action": external.id,
+    }
+    return World(ids=ids, token=token, users=users)
+
+
+def build_url(rule, world: World) -> str | None:
+    """The rule's URL with real ids from the seed (None when it cannot be built)."""
+    ids = world.ids
+    values = {}
+    for arg in rule.arguments:
+        if arg == "filename":
+            values[arg] = "css/app.css"
+        elif arg == "template_id":
+            values[arg] = ids[_template_role(rule.endpoint)]
+        elif arg == "type_id" and rule.endpoint.startswith("settings.activity_type"):
+            values[arg] = ids["activity_type"]
+        elif arg == "action_id" and rule.endpoint.startswith("settings.external_action"):
+            values[arg] = ids["external_action"]
+        elif arg == "action":
+            values[arg] = "open"
+        elif arg == "group":
+            values[arg] = "on_open"
+        elif arg == "token":
+            values[arg] = world.token
+        elif arg == "source":
+            values[arg] = "esign"
+        elif arg == "tab":
+            values[arg] = "emails"
+        elif arg in ids:
+            values[arg] = ids[arg]
+        else:
+            values[arg] = 1
+    try:
+        return rule.build(values, append_unknown=False)[1]
+    except Exception:
+        return None
+
+
+def _template_role(endpoint: str) -> str:
+    for role in ("email_template", "report_template", "export_template"):
+        if role in endpoint:
+            return role
+    raise KeyError(endpoint)
+
+
+# -- what a page holds ------------------------------------------------------------------------------------
+
+@dataclass
+class Field:
+    name: str
+    kind: str  # text, number, date, time, email, checkbox, radio, hidden, password, select, textarea…
+    value: str = ""
+    options: list[str] = field(default_factory=list)
+    hx_get: str | None = None  # a select that swaps in more fields when it changes (the action kinds)
+    chosen: list[str] = field(default_factory=list)  # as the page shows it: selected options, ticked boxes
+
+    def valid(self) -> list[str]:
+        """What the page would post untouched (a select with nothing chosen: its first real option)."""
+        if self.kind == "select":
+            return self.chosen or [o for o in self.options if o][:1]
+        if self.kind in {"checkbox", "radio"}:
+            return self.chosen
+        return [self.value]
+
+
+@dataclass
+class Target:
+    """Somewhere a page posts to, with the fields it sends."""
+
+    path: str
+    fields: dict[str, Field] = field(default_factory=dict)
+    # The fields an htmx select's option swaps in: {(select name, option): [field names]}.
+    driven: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+
+    def add(self, f: Field) -> None:
+        known = self.fields.get(f.name)
+        if known is None:
+            self.fields[f.name] = f
+        else:
+            known.options.extend(o for o in f.options if o not in known.options)
+            known.chosen.extend(o for o in f.chosen if o not in known.chosen)
+
+
+class PageReader(HTMLParser):
+    """The forms (action / hx-post), hx-post elements with their hx-vals, links (href) and hx-get of a page."""
+
+    def __init__(self, url: str = "") -> None:
+        super().__init__(convert_charrefs=True)
+        self.url = url
+        self.targets: dict[str, Target] = {}
+        self.links: set[str] = set()
+        self._forms: list[tuple[Target | None, list[Target]]] = []
+        self._select: Field | None = None
+        self._textarea: Field | None = None
+
+    def _target(self, url: str | None) -> Target | None:
+        if not url:
+            return None
+        path = urlsplit(url).path
+        return self.targets.setdefault(path, Target(path))
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "a" and a.get("href"):
+            self.links.add(a["href"])
+        if a.get("hx-get") and tag != "form":
+            self.links.add(a["hx-get"])
+        if tag == "form":
+            method = (a.get("method") or "get").lower()
+            # A post form without an action posts to the page it is on.
+            url = a.get("hx-post") or ((a.get("action") or self.url) if method == "post" else None)
+            self._forms.append((self._target(url), []))
+            return
+        if a.get("hx-post"):
+            target = self._target(a["hx-post"])
+            for key in json.loads(a.get("hx-vals") or "{}"):
+                target.add(Field(key, "hidden"))
+            if self._forms:
+                self._forms[-1][1].append(target)
+        name = a.get("name")
+        if tag == "input" and name:
+            kind = (a.get("type") or "text").lower()
+            if kind in {"checkbox", "radio"} and self._select is None:
+                value = a.get("value") or "y"
+                self._add(Field(name, kind, value, [value], chosen=[value] if "checked" in a else []))
+            elif kind not in {"submit", "button", "file"}:
+                self._add(Field(name, kind, a.get("value") or ""))
+        elif tag == "select" and name:
+            self._select = Field(name, "select", hx_get=a.get("hx-get"))
+            self._add(self._select)
+        elif tag == "option" and self._select is not None:
+            self._select.options.append(a.get("value", ""))
+            if "selected" in a:
+                self._select.chosen.append(a.get("value", ""))
+        elif tag == "textarea" and name:
+            self._textarea = Field(name, "textarea")
+            self._add(self._textarea)
+
+    def handle_data(self, data):
+        if self._textarea is not None:
+            self._textarea.value += data
+
+    def handle_endtag(self, tag):
+        if tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+        elif tag == "form" and self._forms:
+            form, inner = self._forms.pop()
+            for target in inner:  # buttons posting with hx-include="closest form" send the form's fields
+                if form is not None and target is not form:
+                    for f in form.fields.values():
+                        target.add(f)
+
+    def _add(self, f: Field) -> None:
+        if f.name == "csrf_token":
+            return  # the test client sends the token in its header; a garbage one would only test CSRF
+        if self._forms and self._forms[-1][0] is not None:
+            self._forms[-1][0].add(f)
+
+
+def read_page(html: str, url: str = "") -> PageReader:
+    reader = PageReader(url)
+    reader.feed(html)
+    return reader
