@@ -222,7 +222,9 @@ def render_many(jobs: list[tuple[str, dict, bool]]) -> list[str]:
     try:
         answers = template_pool.fill([{"source": source or "", "values": values, "html": html}
                                       for source, values, html in jobs], max_output, seconds, memory)
-    except template_pool.Overrun:
+    except template_pool.Overrun as err:
+        if str(err) == "died":
+            raise RenderError(_l("The template could not be filled in: the process filling it in stopped.")) from None
         raise RenderError(_l("The template took longer than %(seconds)s s to fill in: a loop repeats too often.",
                              seconds=f"{seconds:g}")) from None
     for answer in answers:

@@ -29,8 +29,9 @@ class _Child:
     def __init__(self, memory_bytes: int) -> None:
         env = {"PATH": os.environ.get("PATH", ""), "OPPFLOW_TEMPLATE_MEMORY": str(memory_bytes),
                "PYTHONHASHSEED": "random"}
-        # -I: no user site, no PYTHON* variables, no current directory on the path — just Jinja.
-        self.proc = subprocess.Popen([sys.executable, "-I", CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        # -P: engine/ is not put first on the path (its calendar.py and mail.py would shadow the standard
+        # library's); -E: no PYTHON* variables.
+        self.proc = subprocess.Popen([sys.executable, "-E", "-P", CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, env=env, close_fds=True)
         self.owner = os.getpid()
 

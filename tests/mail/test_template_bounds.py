@@ -56,6 +56,8 @@ def test_a_bomb_is_refused_at_save_and_preview_in_the_users_words(client, admin,
     assert preview.status_code == 422 and words in preview.get_data(as_text=True)
     assert time.monotonic() - started < 8  # two renders of about a second at most, on a loaded machine
     assert _grown_mb(before) < 100
+    # The next template is filled in as usual (a killed child was replaced).
+    assert render.render("Hi {{ client.name }}", {"client": {"name": "Mario"}}, html=False) == "Hi Mario"
 
 
 def test_refusals_are_in_the_users_language(client, admin):
