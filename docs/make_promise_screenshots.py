@@ -7,6 +7,7 @@ and an engine's planned retry leave ("Retried → #N", "Will retry at …"), in 
 from datetime import timedelta
 
 from screenshot_support import demo_browser, shoot
+
 from tests.browser.support import switch_language
 
 
