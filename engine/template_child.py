@@ -171,6 +171,7 @@ def main() -> None:
     except (OSError, ValueError):
         pass  # no /proc (not Linux): the parent's time budget still bounds the work
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    _write(stdout, {"ready": True})  # started and imported: the parent's time budget counts from here
     while True:
         request = _read(stdin)
         if request is None:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 CHILD = str(Path(__file__).with_name("template_child.py"))
 MAX_IDLE = 2
+STARTUP_SECONDS = 30.0  # starting Python and importing Jinja, on a busy machine: not the template's time
 
 
 class Overrun(Exception):
@@ -34,6 +35,11 @@ class _Child:
         self.proc = subprocess.Popen([sys.executable, "-E", "-P", CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, env=env, close_fds=True)
         self.owner = os.getpid()
+        self._answer(time.monotonic() + STARTUP_SECONDS)  # {"ready": true}
+
+    def _answer(self, deadline: float) -> dict:
+        (size,) = struct.unpack(">I", self._read(4, deadline))
+        return json.loads(self._read(size, deadline))
 
     def ask(self, request: dict, seconds: float) -> dict:
         data = json.dumps(request).encode()
@@ -43,10 +49,7 @@ class _Child:
         except (BrokenPipeError, OSError) as err:
             self.kill()
             raise Overrun("died") from err
-        deadline = time.monotonic() + seconds
-        head = self._read(4, deadline)
-        (size,) = struct.unpack(">I", head)
-        return json.loads(self._read(size, deadline))
+        return self._answer(time.monotonic() + seconds)
 
     def _read(self, size: int, deadline: float) -> bytes:
         """Exactly `size` bytes from the child's stdout, or Overrun (child killed) at the deadline."""
