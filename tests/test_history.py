@@ -177,3 +177,18 @@ def test_a_failure_the_engine_will_retry_says_when_and_which_attempt(client, mak
         row = row[:row.index("</tr>")]
         assert "Will retry" in row and "(attempt 2 of 5)" in row and "451 4.3.0 Try again later" in row
         assert ">false<" not in row and "/retry" not in row  # not final, so no Retry either
+
+
+def test_email_template_names_show_in_the_users_language(client, make):
+    from models import EmailTemplate
+
+    db.session.add(EmailTemplate(name="Contract sent", subjects={}, bodies={},
+                                 name_i18n={"it": "Contratto inviato", "es": "Contrato enviado"}))
+    hs.email(make.opportunity(name="Neri roof"), "Contract sent", "neri@example.net")
+    db.session.commit()
+    user = make.user("manager", language="it")
+    client.login(user)
+    client.post("/language", data={"lang": "it"})
+    body = client.get("/account/history/email").get_data(as_text=True)
+    assert "Contratto inviato" in body and "Contract sent</td>" not in body
+    assert client.get("/account/history/email?template=Contract+sent").get_data(as_text=True).count("Neri roof") == 1

@@ -1,9 +1,12 @@
 """History tab Email: one row per message a send-email run sent (or the run alone while it waits)."""
 
+from flask import g
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, and_, case, func, or_
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 
-from models import ActionRun, OutgoingEmail
+from extensions import db
+from models import ActionRun, EmailTemplate, OutgoingEmail
+from models.base import translated
 from models.runs import RUN_STATUSES
 from services.history.registry import (
     COMMON_STATUSES,
@@ -56,7 +59,22 @@ def email_status_column() -> Column:
 
 
 # A run still waiting shows the template its config names.
-TEMPLATE_SHOWN = func.coalesce(OutgoingEmail.template_name, ActionRun.config["template_name"].as_string())
+TEMPLATE_RECORDED = func.coalesce(OutgoingEmail.template_name, ActionRun.config["template_name"].as_string())
+
+
+def template_labels(names=None) -> dict[str, str]:
+    """{name a run recorded: the template's name in the user's language}, for the templates that still
+    exist (a few: read whole, once per request); a deleted template shows the name recorded."""
+    cache = g.get("email_template_labels")
+    if cache is None:
+        rows = db.session.execute(select(EmailTemplate.name, EmailTemplate.name_i18n)).all()
+        cache = g.email_template_labels = {name: translated(name, i18n) for name, i18n in rows}
+    return cache if names is None else {n: cache.get(n, n) for n in names}
+
+
+def _template_cell(row) -> str:
+    recorded = row[2].template_name if row[2] else (row[0].config or {}).get("template_name")
+    return template_labels().get(recorded, recorded) if recorded else recorded
 
 
 TAB = register(Tab(
@@ -66,9 +84,8 @@ TAB = register(Tab(
     detail_id=OutgoingEmail.id,
     columns=[
         opportunity_column(),
-        Column("template", _l("Template"), OutgoingEmail.template_name,
-               lambda row: row[2].template_name if row[2] else (row[0].config or {}).get("template_name"),
-               filter="select", shown=lambda: TEMPLATE_SHOWN),
+        Column("template", _l("Template"), OutgoingEmail.template_name, _template_cell, filter="select",
+               option_labels=template_labels, shown=lambda: labelled(TEMPLATE_RECORDED, template_labels())),
         Column("recipient", _l("Recipient email"), OutgoingEmail.recipient,
                lambda row: row[2].recipient if row[2] else ""),
         Column("credentials", _l("SMTP credentials"), OutgoingEmail.credentials_name,
