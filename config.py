@@ -100,6 +100,9 @@ class Config:
         self.TEMPLATE_SECONDS = float(os.environ.get("TEMPLATE_SECONDS", "1.0"))
         self.TEMPLATE_MAX_OUTPUT = int(os.environ.get("TEMPLATE_MAX_OUTPUT", "2000000"))
         self.TEMPLATE_MEMORY = int(os.environ.get("TEMPLATE_MEMORY", str(96 * 1024 * 1024)))
+        # Report PDFs (engine.pdf_child): time and memory one layout may use.
+        self.PDF_SECONDS = float(os.environ.get("PDF_SECONDS", "60"))
+        self.PDF_MEMORY = int(os.environ.get("PDF_MEMORY", str(512 * 1024 * 1024)))
         # Email (SPEC A5, S1): size limit of one message with its attachments, SMTP timeouts, extra CA.
         self.MAIL_MAX_BYTES = int(os.environ.get("MAIL_MAX_BYTES", str(10 * 1024 * 1024)))
         self.MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT", "30"))

@@ -10,35 +10,19 @@ policy still checks the result.
 
 from __future__ import annotations
 
-import io
+import base64
 import logging
-from pathlib import Path
 
+from flask import current_app, has_app_context
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from xhtml2pdf import pisa
-from xhtml2pdf.config.resources import ResourceAccessPolicy
 
-from engine import render
+from engine import render, template_pool
 from engine.errors import PermanentError
 
-STATIC_DIR = (Path(__file__).resolve().parent.parent / "static").resolve()
 PAPER_SIZES = {"A4": "a4", "Letter": "letter"}
 ORIENTATIONS = ("portrait", "landscape")
 log = logging.getLogger("oppflow")
-
-
-def policy() -> ResourceAccessPolicy:
-    """No network at all; local reads only under static/; every render limit on."""
-    return ResourceAccessPolicy.server(base_dir=STATIC_DIR, allow_remote=False, allowed_hosts=frozenset(),
-                                       max_render_seconds=60)
-
-
-def link_callback(uri: str, rel: str | None) -> str | None:
-    """`/static/css/x.css` → the file in our static folder; anything else unchanged (the policy decides)."""
-    if isinstance(uri, str) and uri.startswith("/static/"):
-        return str((STATIC_DIR / uri.removeprefix("/static/")).resolve())
-    return None
 
 
 def page_css(paper_size: str, orientation: str) -> str:
@@ -57,13 +41,23 @@ def document(html: str, css: str, paper_size: str, orientation: str, lang: str) 
 
 
 def html_to_pdf(source: str) -> bytes:
-    """xhtml2pdf with the confined policy; a document it cannot lay out is a PermanentError."""
-    out = io.BytesIO()
-    status = pisa.CreatePDF(source, dest=out, link_callback=link_callback, resource_policy=policy(),
-                            encoding="utf-8")
-    if status.err:
-        raise PermanentError(_("The report could not be laid out as a PDF (%(count)s errors).", count=status.err))
-    return out.getvalue()
+    """xhtml2pdf with the confined policy, in a child process under PDF_SECONDS and PDF_MEMORY
+    (engine.pdf_child); a document it cannot lay out in time is a PermanentError."""
+    cfg = current_app.config if has_app_context() else {}
+    seconds = cfg.get("PDF_SECONDS", 60.0)
+    try:
+        answer = template_pool.ask(template_pool.PDF_CHILD, {"html": source}, seconds,
+                                   cfg.get("PDF_MEMORY", 512 * 1024 * 1024))
+    except template_pool.Overrun:
+        raise PermanentError(_("The report took longer than %(seconds)s s to lay out as a PDF.",
+                               seconds=f"{seconds:g}")) from None
+    if answer.get("error") == "layout":
+        raise PermanentError(_("The report could not be laid out as a PDF (%(count)s errors).", count=answer["count"]))
+    if answer.get("error") == "nesting":
+        raise PermanentError(_("The report's HTML is nested too deeply to lay out as a PDF."))
+    if answer.get("error") == "memory":
+        raise PermanentError(_("The report needs more memory to lay out than a report may use."))
+    return base64.b64decode(answer["pdf"])
 
 
 def fill(html: str, opp, recipient=None) -> str:

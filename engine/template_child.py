@@ -139,7 +139,8 @@ def answer(job: dict, max_output: int) -> dict:
         return {"error": "value", "detail": f"{type(err).__name__}: {err}", "line": _line()}
 
 
-def _read(stream) -> dict | None:
+def read(stream) -> dict | None:
+    """The next JSON frame on `stream`, or None when it closed."""
     head = stream.read(4)
     if len(head) < 4:
         return None
@@ -147,13 +148,14 @@ def _read(stream) -> dict | None:
     return json.loads(stream.read(size))
 
 
-def _write(stream, message: dict) -> None:
+def write(stream, message: dict) -> None:
+    """`message` as one JSON frame."""
     data = json.dumps(message).encode()
     stream.write(struct.pack(">I", len(data)) + data)
     stream.flush()
 
 
-def _limit_memory(extra_bytes: int) -> None:
+def limit_memory(extra_bytes: int) -> None:
     """Cap the address space at what the process uses now plus `extra_bytes`."""
     import resource
 
@@ -167,17 +169,17 @@ def main() -> None:
     """Serve requests on stdin until it closes; exit after a MemoryError (the heap may be in pieces)."""
     sys.setrecursionlimit(int(os.environ.get("OPPFLOW_TEMPLATE_RECURSION", "400")))
     try:
-        _limit_memory(int(os.environ.get("OPPFLOW_TEMPLATE_MEMORY", str(96 * 1024 * 1024))))
+        limit_memory(int(os.environ.get("OPPFLOW_CHILD_MEMORY", str(96 * 1024 * 1024))))
     except (OSError, ValueError):
         pass  # no /proc (not Linux): the parent's time budget still bounds the work
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
-    _write(stdout, {"ready": True})  # started and imported: the parent's time budget counts from here
+    write(stdout, {"ready": True})  # started and imported: the parent's time budget counts from here
     while True:
-        request = _read(stdin)
+        request = read(stdin)
         if request is None:
             return
         results = [answer(job, request["max_output"]) for job in request["jobs"]]
-        _write(stdout, {"results": results})
+        write(stdout, {"results": results})
         if any(r.get("fatal") for r in results):
             return
 

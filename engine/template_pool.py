@@ -1,6 +1,7 @@
-"""Template child processes, started on first use and reused (engine.template_child does the rendering).
+"""Child processes for work a user's text controls, started on first use and reused: filling templates
+in (engine.template_child) and laying HTML out as PDF (engine.pdf_child).
 
-Each web or worker process keeps a few idle children. A request takes one, sends its templates, and waits
+Each web or worker process keeps a few idle children of each script. A request takes one, sends its templates, and waits
 at most the time budget; a child that overruns is killed (SIGKILL stops even a C-level `9**9**9`) and a
 new one is started for the next request. Children of a parent that forked are left to that parent.
 """
@@ -18,6 +19,7 @@ import time
 from pathlib import Path
 
 CHILD = str(Path(__file__).with_name("template_child.py"))
+PDF_CHILD = str(Path(__file__).with_name("pdf_child.py"))
 MAX_IDLE = 2
 STARTUP_SECONDS = 30.0  # starting Python and importing Jinja, on a busy machine: not the template's time
 
@@ -27,12 +29,13 @@ class Overrun(Exception):
 
 
 class _Child:
-    def __init__(self, memory_bytes: int) -> None:
-        env = {"PATH": os.environ.get("PATH", ""), "OPPFLOW_TEMPLATE_MEMORY": str(memory_bytes),
+    def __init__(self, script: str, memory_bytes: int) -> None:
+        self.script = script
+        env = {"PATH": os.environ.get("PATH", ""), "OPPFLOW_CHILD_MEMORY": str(memory_bytes),
                "PYTHONHASHSEED": "random"}
         # -P: engine/ is not put first on the path (its calendar.py and mail.py would shadow the standard
         # library's); -E: no PYTHON* variables.
-        self.proc = subprocess.Popen([sys.executable, "-E", "-P", CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        self.proc = subprocess.Popen([sys.executable, "-E", "-P", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, env=env, close_fds=True)
         self.owner = os.getpid()
         self._answer(time.monotonic() + STARTUP_SECONDS)  # {"ready": true}
@@ -86,46 +89,51 @@ _lock = threading.Lock()
 _idle: list[_Child] = []
 
 
-def _take(memory_bytes: int) -> _Child:
+def _take(script: str, memory_bytes: int) -> _Child:
     with _lock:
-        while _idle:
-            child = _idle.pop()
+        for child in [c for c in _idle if c.script == script]:
+            _idle.remove(child)
             if child.owner == os.getpid() and child.alive():
                 return child
             if child.owner == os.getpid():
                 child.kill()
             # else: inherited over a fork; its pipes belong to the parent process, leave it be.
-    return _Child(memory_bytes)
+    return _Child(script, memory_bytes)
 
 
 def _give_back(child: _Child) -> None:
     with _lock:
-        if child.alive() and len(_idle) < MAX_IDLE:
+        if child.alive() and sum(c.script == child.script for c in _idle) < MAX_IDLE:
             _idle.append(child)
             return
     child.kill()
 
 
-def fill(jobs: list[dict], max_output: int, seconds: float, memory_bytes: int) -> list[dict]:
-    """Render `jobs` ({source, values, html}) in a child; one answer per job (engine.template_child.answer).
-    Raises Overrun when the child takes longer than `seconds` for all of them together."""
-    child = _take(memory_bytes)
+def ask(script: str, request: dict, seconds: float, memory_bytes: int) -> dict:
+    """Send `request` to an idle child running `script` and return its answer; Overrun when it takes longer
+    than `seconds` (the child is killed). A child whose answer says "fatal" is not reused."""
+    child = _take(script, memory_bytes)
     try:
-        answer = child.ask({"jobs": jobs, "max_output": max_output}, seconds)
+        answer = child.ask(request, seconds)
     except BaseException:
         child.kill()
         raise
-    results = answer["results"]
-    if any(r.get("fatal") for r in results):
+    if answer.get("fatal") or any(r.get("fatal") for r in answer.get("results", ())):
         child.kill()  # it exits after a MemoryError: never hand it to the next request
     else:
         _give_back(child)
-    return results
+    return answer
+
+
+def fill(jobs: list[dict], max_output: int, seconds: float, memory_bytes: int) -> list[dict]:
+    """Render `jobs` ({source, values, html}) in a child; one answer per job (engine.template_child.answer).
+    Raises Overrun when the child takes longer than `seconds` for all of them together."""
+    return ask(CHILD, {"jobs": jobs, "max_output": max_output}, seconds, memory_bytes)["results"]
 
 
 def warm(memory_bytes: int) -> None:
     """Start an idle child ahead of the first template (a worker does, so its first run waits no start)."""
-    _give_back(_take(memory_bytes))
+    _give_back(_take(CHILD, memory_bytes))
 
 
 def shutdown() -> None:

@@ -103,3 +103,17 @@ def test_a_bomb_in_a_report_template_is_refused_at_save(client, admin):
     response = client.post("/settings/report-templates/new",
                            data={"name": "Bomb", "html": BOMBS["long text"][0], "paper_size": "A4"})
     assert response.status_code == 422 and "text or list longer" in response.get_data(as_text=True)
+
+
+def test_a_report_whose_html_nests_too_deeply_fails_in_words_without_holding_the_process(app):
+    from engine import pdf
+    from engine.errors import PermanentError
+
+    nested = "<div>" * 3000 + "x" + "</div>" * 3000
+    started = time.monotonic()
+    app.config["PDF_SECONDS"] = 3.0
+    with pytest.raises(PermanentError) as refused:
+        pdf.html_to_pdf(pdf.document(nested, "", "A4", "portrait", "en"))
+    assert "took longer than 3 s to lay out" in str(refused.value) or "nested too deeply" in str(refused.value)
+    assert time.monotonic() - started < 8
+    assert pdf.html_to_pdf(pdf.document("<p>Fine</p>", "", "A4", "portrait", "en")).startswith(b"%PDF")
