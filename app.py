@@ -61,9 +61,11 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.url_map.converters["int"] = RecordIdConverter
     from blueprints import register_blueprints
+    from engine import triggers
     from engine.kinds import load_plugins
 
     load_plugins(app.config["OPPFLOW_KIND_PLUGINS"])
+    triggers.subscribe()  # the engine listens to the services' events (services.events)
 
     register_blueprints(app)
     _register_template_helpers(app)

@@ -1,7 +1,6 @@
-"""Substate opened or closed -> ActionRun rows, in the caller's transaction (SPEC E1, E3, E4, E5)."""
+"""Substate opened or closed -> ActionRun rows, in the caller's transaction (SPEC E1, E3, E4, E5): the
+engine's subscriber to services.events."""
 
-import uuid
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -13,22 +12,11 @@ from engine.calendar import next_working_moment
 from extensions import db
 from models import Action, Opportunity, Substate, User
 from models.runs import WAITING_STATUSES, ActionRun
+from services import events
+from services.events import Chain, SubstateChange
 
 # "seconds" is not offered in the designer; tests use it for short delays.
 _UNIT = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
-
-
-@dataclass
-class Chain:
-    """The chain a substate event belongs to: started by a person, or by a run of an earlier action."""
-
-    id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    depth: int = 0
-    parent_run_id: int | None = None
-
-    @classmethod
-    def from_run(cls, run: ActionRun) -> "Chain":
-        return cls(id=run.chain_id, depth=run.chain_depth + 1, parent_run_id=run.id)
 
 
 def delay_of(action: Action) -> timedelta:
@@ -130,3 +118,17 @@ def substate_event(opp: Opportunity, substate: Substate, event: str, at: datetim
     # Only the first of each ordered group goes now; the others follow as each one finishes.
     dispatch.enqueue_after_commit([r for r in runs if r.status == "pending" and r.after_run_id is None])
     return runs
+
+
+def _on_opened(opp: Opportunity, change: SubstateChange) -> None:
+    substate_event(opp, change.substate, "opened", change.at, change.user, change.chain)
+
+
+def _on_closed(opp: Opportunity, change: SubstateChange) -> None:
+    substate_event(opp, change.substate, "closed", change.at, change.user, change.chain)
+
+
+def subscribe() -> None:
+    """Listen to substates opening and closing (called by create_app; connecting twice is harmless)."""
+    events.substate_opened.connect(_on_opened, weak=False)
+    events.substate_closed.connect(_on_closed, weak=False)

@@ -5,11 +5,11 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 from sqlalchemy import insert, select
 
-from engine import triggers
 from extensions import db
 from models import Opportunity, OpportunitySubstate, State, Substate, SubstateEvent, User
 from models.base import utcnow
-from services import ServiceError
+from services import ServiceError, events
+from services.events import Chain, SubstateChange
 
 
 @dataclass
@@ -65,9 +65,10 @@ def _record(opp: Opportunity, substate: Substate) -> OpportunitySubstate | None:
 
 
 def open_substate(opp: Opportunity, substate_id: int, user: User | None,
-                  chain: triggers.Chain | None = None) -> OpportunitySubstate:
-    """Open a substate, recording who and when (user None: automation), and create its action runs
-    in the same transaction; they are enqueued after the caller commits."""
+                  chain: Chain | None = None) -> OpportunitySubstate:
+    """Open a substate, recording who and when (user None: automation), and announce it
+    (events.substate_opened): the engine creates its action runs in the same transaction; they are
+    enqueued after the caller commits."""
     substate = _substate_of(opp, substate_id)
     if user is not None and not may_act(user, substate):
         raise ServiceError(_("You may not change this substate."), 403)
@@ -82,7 +83,7 @@ def open_substate(opp: Opportunity, substate_id: int, user: User | None,
     record.opened_at, record.opened_by_id = now, user_id
     record.closed_at, record.closed_by_id = None, None
     _log(opp, substate, "opened", now, user_id)
-    triggers.substate_event(opp, substate, "opened", now, user, chain)
+    events.substate_opened.send(opp, change=SubstateChange(opp, substate, now, user, chain or Chain()))
     return record
 
 
@@ -93,9 +94,9 @@ def _log(opp: Opportunity, substate: Substate, event: str, at, user_id: int | No
 
 
 def close_substate(opp: Opportunity, substate_id: int, user: User | None,
-                   chain: triggers.Chain | None = None) -> OpportunitySubstate:
-    """Close an open substate, recording who and when; cancels its scheduled runs and creates the
-    on-close runs in the same transaction."""
+                   chain: Chain | None = None) -> OpportunitySubstate:
+    """Close an open substate, recording who and when, and announce it (events.substate_closed): the
+    engine cancels its scheduled runs and creates the on-close runs in the same transaction."""
     substate = _substate_of(opp, substate_id)
     if user is not None and not may_act(user, substate):
         raise ServiceError(_("You may not change this substate."), 403)
@@ -106,5 +107,5 @@ def close_substate(opp: Opportunity, substate_id: int, user: User | None,
     record.status = "closed"
     record.closed_at, record.closed_by_id = now, user.id if user else None
     _log(opp, substate, "closed", now, record.closed_by_id)
-    triggers.substate_event(opp, substate, "closed", now, user, chain)
+    events.substate_closed.send(opp, change=SubstateChange(opp, substate, now, user, chain or Chain()))
     return record

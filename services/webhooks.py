@@ -25,12 +25,12 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from engine import dispatch
-from engine.triggers import Chain
 from extensions import db
 from models import ActionRun, ExternalSource, ExternalSourceAction, Opportunity, SignatureRequest
 from models.base import utcnow
 from services import ServiceError
 from services import secrets as secret_store
+from services.events import Chain
 
 log = logging.getLogger("oppflow.webhooks")
 TIMESTAMP_HEADER, SIGNATURE_HEADER = "X-Oppflow-Timestamp", "X-Oppflow-Signature"

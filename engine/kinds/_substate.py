@@ -42,8 +42,8 @@ class SubstateKind(Kind):
     def change_substate(run, how: str) -> dict:
         """Open or close the configured substate; already so is a skip with its reason, not a failure."""
         from engine.errors import PermanentError, Skip
-        from engine.triggers import Chain
         from services import ServiceError, substates
+        from services.events import Chain
 
         substate_id = (run.config or {}).get("substate_id")
         change = substates.open_substate if how == "open" else substates.close_substate

@@ -1,0 +1,48 @@
+"""Domain events (docs/architecture.md, "Events and triggers"): services say what happened, in the caller's
+transaction, and know nothing of who listens. The engine subscribes when the app is created
+(engine.triggers.subscribe): today the substate hooks (on open, on close, scheduled); later each trigger
+type is one more subscriber, so chains, the loop guard and the depth limit cover triggers too.
+
+A receiver runs synchronously inside `send`, in the same transaction: what it adds is committed (or
+rolled back) with the change that caused it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from blinker import Namespace
+
+_events = Namespace()
+
+# sender: the Opportunity; keyword `change`: a SubstateChange.
+substate_opened = _events.signal("substate-opened")
+substate_closed = _events.signal("substate-closed")
+
+
+@dataclass
+class Chain:
+    """The chain an event belongs to: started by a person, or by a run of an earlier action (its id,
+    depth and parent run), so automatic changes that cause more changes can be followed and stopped."""
+
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    depth: int = 0
+    parent_run_id: int | None = None
+
+    @classmethod
+    def from_run(cls, run) -> Chain:
+        """The chain a run's own effects continue."""
+        return cls(id=run.chain_id, depth=run.chain_depth + 1, parent_run_id=run.id)
+
+
+@dataclass(frozen=True)
+class SubstateChange:
+    """A substate opened or closed on an opportunity, when, by whom (None: automation), in which chain."""
+
+    opportunity: object
+    substate: object
+    at: datetime
+    user: object | None
+    chain: Chain
