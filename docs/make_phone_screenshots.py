@@ -30,7 +30,8 @@ def main() -> None:
         login(page, "installer@example.com", lang="en")
         for path in partner_pages(page):
             page.goto(path)
-            shoot(page, f"phone_partner_{slug(path)}.png")
+            name = "opportunity" if path.startswith("/opportunities/") else slug(path)
+            shoot(page, f"phone_partner_{name}.png")
             audit(page, path)
 
 
