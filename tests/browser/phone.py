@@ -71,6 +71,12 @@ def manager_pages() -> list[str]:
     return ["/opportunities", "/account/history"]
 
 
+def designer_page(page) -> str:
+    """The flow designer's board of the first opportunity type (for a user who may open Settings)."""
+    page.goto("/settings/types")
+    return page.locator("main a[href^='/settings/types/']").first.get_attribute("href")
+
+
 def slug(path: str) -> str:
     """A file-name-safe name for a page's path, e.g. /account/history/email → account_history_email."""
     return re.sub(r"[^a-z0-9]+", "_", path.lower()).strip("_") or "home"
