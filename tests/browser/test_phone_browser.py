@@ -4,7 +4,15 @@ tap target under 24 × 24 px (WCAG 2.2 §2.5.8) and primary actions of 44 px, an
 
 import pytest
 
-from tests.browser.phone import AUDIT_JS, FIRST_ROWS_JS, NARROW, PHONE, designer_page, manager_pages, partner_pages
+from tests.browser.phone import (
+    AUDIT_JS,
+    FIRST_ROWS_JS,
+    NARROW,
+    PHONE,
+    designer_page,
+    manager_pages,
+    partner_pages,
+)
 from tests.browser.support import login
 
 pytestmark = pytest.mark.browser
@@ -82,5 +90,5 @@ def test_designer_stacks_on_a_phone(new_page):
     # The states stack: each column starts under the previous one, and spans the board's width.
     boxes = page.locator(".state-col").evaluate_all("cols => cols.map(c => c.getBoundingClientRect().toJSON())")
     assert len(boxes) >= 2
-    assert all(b["top"] >= a["bottom"] for a, b in zip(boxes, boxes[1:])), boxes
+    assert all(b["top"] >= a["bottom"] for a, b in zip(boxes, boxes[1:], strict=False)), boxes
     assert all(b["right"] <= PHONE["width"] for b in boxes), boxes
