@@ -51,7 +51,7 @@ def _save(opp_type: OpportunityType, sub: Substate, action: Action | None = None
                           delay_unit=form.delay_unit.data, respect_working_hours=form.respect_working_hours.data,
                           channel_ids=form.channel_ids())
     try:
-        svc.save_action(sub, data, action)
+        saved = svc.save_action(sub, data, action)
         db.session.commit()
     except svc.ActionRefused as err:
         db.session.rollback()
@@ -63,7 +63,8 @@ def _save(opp_type: OpportunityType, sub: Substate, action: Action | None = None
             else:
                 field.errors = [*field.errors, message]
         return _render_form(opp_type, sub, form, cfg, action, 422, missing=err.missing)
-    return flow_changed(render_substate(opp_type, sub, "actions"))
+    # The saved row takes the focus and "Saved" is read out (focus.js).
+    return flow_changed(render_substate(opp_type, sub, "actions", saved_action=saved.id, announce=_("Saved")))
 
 
 @bp.route("/<int:type_id>/substates/<int:substate_id>/actions/new")
@@ -128,7 +129,8 @@ def toggle_action(type_id: int, action_id: int):
     opp_type = get_type(type_id)
     action = svc.set_enabled(get_action(opp_type, action_id), request.form.get("enabled") == "1")
     db.session.commit()
-    return flow_changed(render_substate(opp_type, action.substate, "actions"))
+    announce = _("Enabled") if action.enabled else _("Disabled")
+    return flow_changed(render_substate(opp_type, action.substate, "actions", announce=announce))
 
 
 @bp.route("/<int:type_id>/actions/<int:action_id>/delete", methods=["POST"])
@@ -140,7 +142,7 @@ def delete_action(type_id: int, action_id: int):
     sub = action.substate
     svc.delete_action(action)
     db.session.commit()
-    return flow_changed(render_substate(opp_type, sub, "actions"))
+    return flow_changed(render_substate(opp_type, sub, "actions", announce=_("Deleted")))
 
 
 @bp.route("/<int:type_id>/actions/<int:action_id>/duplicate", methods=["POST"])
@@ -151,7 +153,7 @@ def duplicate_action(type_id: int, action_id: int):
     action = get_action(opp_type, action_id)
     svc.duplicate_action(action)
     db.session.commit()
-    return flow_changed(render_substate(opp_type, action.substate, "actions"))
+    return flow_changed(render_substate(opp_type, action.substate, "actions", announce=_("Duplicated")))
 
 
 @bp.route("/<int:type_id>/substates/<int:substate_id>/actions/<group>/order", methods=["POST"])
@@ -166,7 +168,7 @@ def order_actions(type_id: int, substate_id: int, group: str):
     except ServiceError as err:
         db.session.rollback()
         return render_substate(opp_type, sub, "actions", 422, notice=err.message)
-    return render_substate(opp_type, sub, "actions")
+    return render_substate(opp_type, sub, "actions", announce=_("Moved"))
 
 
 def _copy_panel(opp_type, action, form, status=200):

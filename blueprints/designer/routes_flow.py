@@ -31,6 +31,11 @@ def _flag() -> bool:
     return request.form.get("archived") == "1"
 
 
+def _archived_note() -> str:
+    """What screen readers hear after Archive or Restore (focus.js reads it out)."""
+    return _("Archived") if _flag() else _("Restored")
+
+
 def _redirect_htmx(url: str):
     """Leave the page: htmx follows HX-Redirect, a plain form the 302."""
     if request.htmx:
@@ -107,7 +112,7 @@ def archive_type(type_id: int):
     db.session.commit()
     form = NameForm(formdata=None)
     form.fill_names(opp_type)
-    return flow_changed(render_panel(opp_type, "designer/_panel_type.html", form=form))
+    return flow_changed(render_panel(opp_type, "designer/_panel_type.html", form=form, announce=_archived_note()))
 
 
 @bp.route("/<int:type_id>/delete", methods=["POST"])
@@ -130,7 +135,7 @@ def order(type_id: int):
     except ServiceError as err:
         db.session.rollback()
         return render_board(get_type(type_id), 422, err.message)
-    return render_board(opp_type)
+    return render_board(opp_type, announce=_("Moved"))
 
 
 @bp.route("/<int:type_id>/map")
@@ -205,7 +210,8 @@ def archive_state(type_id: int, state_id: int):
     db.session.commit()
     form = NameForm(formdata=None)
     form.fill_names(state)
-    return flow_changed(render_panel(opp_type, "designer/_panel_state.html", form=form, state=state))
+    return flow_changed(render_panel(opp_type, "designer/_panel_state.html", form=form, state=state,
+                                     announce=_archived_note()))
 
 
 @bp.route("/<int:type_id>/states/<int:state_id>/delete", methods=["POST"])
@@ -227,7 +233,7 @@ def move_state(type_id: int, state_id: int):
     opp_type = get_type(type_id)
     svc.shift_state(get_state(opp_type, state_id), 1 if request.form.get("delta") == "1" else -1)
     db.session.commit()
-    return render_board(get_type(type_id))
+    return render_board(get_type(type_id), announce=_("Moved"))
 
 
 # -- substates -----------------------------------------------------------------------------------------
@@ -293,7 +299,7 @@ def archive_substate(type_id: int, substate_id: int):
     opp_type = get_type(type_id)
     sub = svc.set_substate_archived(get_substate(opp_type, substate_id), _flag())
     db.session.commit()
-    return flow_changed(render_substate(opp_type, sub, "settings"))
+    return flow_changed(render_substate(opp_type, sub, "settings", announce=_archived_note()))
 
 
 @bp.route("/<int:type_id>/substates/<int:substate_id>/delete", methods=["POST"])
@@ -315,4 +321,4 @@ def move_substate(type_id: int, substate_id: int):
     opp_type = get_type(type_id)
     svc.shift_substate(get_substate(opp_type, substate_id), 1 if request.form.get("delta") == "1" else -1)
     db.session.commit()
-    return render_board(get_type(type_id))
+    return render_board(get_type(type_id), announce=_("Moved"))

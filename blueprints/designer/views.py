@@ -71,8 +71,11 @@ def board_context(opp_type: OpportunityType) -> dict:
     return {"opp_type": opp_type, "action_counts": counts, "looping": looping, "can_edit": can_edit()}
 
 
-def render_board(opp_type: OpportunityType, status: int = 200, message: str | None = None):
-    return render_template("designer/_board.html", board_message=message, **board_context(opp_type)), status
+def render_board(opp_type: OpportunityType, status: int = 200, message: str | None = None,
+                 announce: str | None = None):
+    """The board alone; `announce` is read out to screen readers once it is swapped in (focus.js)."""
+    return render_template("designer/_board.html", board_message=message, announce=announce,
+                           **board_context(opp_type)), status
 
 
 def render_panel(opp_type: OpportunityType, panel: str, status: int = 200, selected: int | None = None, **ctx):

@@ -54,7 +54,8 @@ def change_substate(opp_id: int, substate_id: int, action: str):
     change(opp, substate_id, current_user)
     db.session.commit()
     if request.htmx:
-        return render_template("opportunities/_flow.html", **flow_context(opp))
+        # The changed substate's new status is read out to screen readers (focus.js).
+        return render_template("opportunities/_flow.html", changed=substate_id, **flow_context(opp))
     return redirect(url_for("opportunities.detail", opp_id=opp.id))
 
 

@@ -22,7 +22,9 @@ PANELS = {"activities": activities_context, "assignments": assignments_context}
 def _back(opp, panel: str, message: str | None = None, status: int = 200, **ctx):
     """htmx gets the panel back; a plain form post goes back to the page, with the message."""
     if request.htmx:
-        return render_template(f"opportunities/_{panel}.html", **PANELS[panel](opp), **ctx), status
+        # What was done is read out to screen readers once the panel is swapped in (focus.js).
+        announce = message if status < 400 else None
+        return render_template(f"opportunities/_{panel}.html", announce=announce, **PANELS[panel](opp), **ctx), status
     if status == 422:  # the page again, with the message at the form
         return render_template("opportunities/detail.html", **page_context(opp), **ctx), status
     if message:

@@ -17,6 +17,7 @@
     if (!toast) return;
     toast.textContent = text;
     toast.hidden = false;
+    if (window.oppflowAnnounce) window.oppflowAnnounce(text);  // the page's one live region (focus.js)
     clearTimeout(showToast.timer);
     showToast.timer = setTimeout(function () { toast.hidden = true; }, 6000);
   }
