@@ -4,14 +4,14 @@ from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from blueprints.fields import LocaleDecimalField
-from services.validation import record_id
+from services.validation import optional_record_id, record_id
 
 
 class OpportunityForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=160)])
-    type_id = SelectField(_l("Opportunity type"), coerce=record_id, validators=[DataRequired()])
-    channel_id = SelectField(_l("Channel"), coerce=record_id, validators=[DataRequired()])
-    customer_id = SelectField(_l("Customer"), coerce=record_id, validators=[DataRequired()])
+    type_id = SelectField(_l("Opportunity type"), coerce=optional_record_id, validators=[DataRequired()])
+    channel_id = SelectField(_l("Channel"), coerce=optional_record_id, validators=[DataRequired()])
+    customer_id = SelectField(_l("Customer"), coerce=optional_record_id, validators=[DataRequired()])
     owner_id = SelectField(_l("Responsible user"), coerce=record_id, validators=[Optional()])
     amount = LocaleDecimalField(_l("Amount"), places=2, validators=[Optional(), NumberRange(min=0, max=9_999_999_999)])
     postal_code = StringField(_l("Postal code"), validators=[Optional(), Length(max=10)])

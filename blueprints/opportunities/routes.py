@@ -63,12 +63,13 @@ def _fill_choices(form: OpportunityForm, opp=None) -> None:
     types = db.session.execute(
         select(OpportunityType).where(OpportunityType.archived.is_(False)).order_by(OpportunityType.name)
     ).scalars()
-    form.type_id.choices = [(0, "—")] + [(t.id, t.label) for t in types]
+    # A required select's placeholder has an empty value (HTML): it coerces to None, which DataRequired refuses.
+    form.type_id.choices = [("", "—")] + [(t.id, t.label) for t in types]
     # Deactivated channels are not offered, except the one an opportunity already has.
     current = opp.channel_id if opp else None
     channels = select(Channel).where(or_(Channel.active.is_(True), Channel.id == current)).order_by(Channel.name)
-    form.channel_id.choices = [(0, "—")] + [(c.id, c.label) for c in db.session.execute(channels).scalars()]
-    form.customer_id.choices = [(0, "—")] + [
+    form.channel_id.choices = [("", "—")] + [(c.id, c.label) for c in db.session.execute(channels).scalars()]
+    form.customer_id.choices = [("", "—")] + [
         (c.id, c.name) for c in db.session.execute(select(Customer).order_by(Customer.name)).scalars()
     ]
     internal = select(User).where(User.role != "partner", User.active.is_(True)).order_by(User.name)

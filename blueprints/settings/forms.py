@@ -57,7 +57,9 @@ class UserForm(FlaskForm):
 
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
     email = EmailField(_l("Email"), validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
-    role = SelectField(_l("Role"), choices=options(ROLES), default="agent", validators=[InputRequired()])
+    # No `required` attribute: every option is a role, and a required select needs an empty first option.
+    role = SelectField(_l("Role"), choices=options(ROLES), default="agent", validators=[InputRequired()],
+                       render_kw={"required": False})
     company_id = SelectField(_l("Partner company"), coerce=optional_int,
                              description=_l("Required for partner users, empty for everyone else."))
     language = SelectField(_l("Language"), coerce=blank_none, choices=options(LANGUAGE_NAMES, _l("Browser language")))
