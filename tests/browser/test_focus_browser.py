@@ -80,6 +80,7 @@ def test_designer_add_action_by_keyboard_focus_follows_and_is_announced(page, fl
     expect(form.locator("input[name=group]").first).to_be_focused()
 
     # Submitted empty: 422, focus on the first invalid field, its message read out.
+    _settled(page)
     form.get_by_role("button", name="Submit").focus()
     page.keyboard.press("Enter")
     first_error = form.locator(".has-error").first
@@ -94,6 +95,7 @@ def test_designer_add_action_by_keyboard_focus_follows_and_is_announced(page, fl
     target = form.locator("select[name=config-substate_id]")
     expect(target).to_be_visible()
     target.select_option(str(flow["second"]))
+    _settled(page)
     form.get_by_role("button", name="Submit").focus()
     page.keyboard.press("Enter")
     row = page.locator("#panel .action-row")
@@ -146,3 +148,10 @@ def test_history_search_moves_focus_to_the_results_and_reads_the_count(page, flo
     expect(page.locator("#status")).to_have_text(re.compile("No action matches these filters"))
     page.keyboard.press("Enter")
     expect(page.locator("#history-table .empty")).to_be_focused()
+
+
+def _settled(page) -> None:
+    """As a person would, wait the few milliseconds htmx takes to wire up what it swapped in: a key pressed
+    before that submits the bare form natively."""
+    page.wait_for_function("() => !document.querySelector('.htmx-settling, .htmx-swapping, .htmx-request')")
+    page.wait_for_timeout(50)
