@@ -8,6 +8,7 @@ new one is started for the next request. Children of a parent that forked are le
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import selectors
@@ -143,3 +144,6 @@ def shutdown() -> None:
         _idle.clear()
     for child in children:
         child.kill()
+
+
+atexit.register(shutdown)  # idle children end with their parent, quietly
