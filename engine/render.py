@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from html.parser import HTMLParser
 
 from flask import current_app, has_app_context
@@ -26,7 +27,7 @@ from jinja2.sandbox import SecurityError
 
 from engine import template_pool
 from engine.template_child import INTERNAL_NAMES as _INTERNAL_NAMES
-from engine.template_child import make_env
+from engine.template_child import Unsafe, make_env
 
 LANGUAGES = ("it", "es", "en")
 
@@ -215,10 +216,41 @@ def _refusal(answer: dict, max_output: int):
     return detail
 
 
+# A template made only of text and placeholders (`Dear {{ client.name }},`) does work linear in its own length
+# and its values': it is filled in here, sparing the trip to a child (most templates, every message sent).
+_PLAIN_NODES = (nodes.Output, nodes.TemplateData, nodes.Name, nodes.Getattr)
+
+
+@lru_cache(maxsize=512)
+def _plain_template(source: str, html: bool):
+    """The compiled template when it holds nothing but text and placeholders, else None (a child fills it)."""
+    env = _html_env if html else _text_env
+    try:
+        tree = env.parse(source)
+        if not all(isinstance(node, _PLAIN_NODES) for node in tree.find_all(nodes.Node)):
+            return None
+        return None if _reaches_outside(tree) else env.from_string(source)
+    except (TemplateSyntaxError, RecursionError, MemoryError):
+        return None
+
+
+def _fill_here(template, values: dict, max_output: int) -> str:
+    try:
+        text = template.render(values)
+    except Unsafe as err:
+        raise RenderError(_l("“%(name)s” is not a placeholder that may be used.", name=err.name)) from None
+    if len(text) > max_output:
+        raise RenderError(_l("The template produces more than %(count)s characters of text.", count=max_output))
+    return text
+
+
 def render_many(jobs: list[tuple[str, dict, bool]]) -> list[str]:
-    """Fill several templates (source, values, html) in one trip to a template child; RenderError for the
-    first that fails, or when they all together take longer than the time budget."""
+    """Fill several templates (source, values, html): plain ones here, the others in one trip to a template
+    child; RenderError for the first that fails, or when they all together take longer than the time budget."""
     seconds, max_output, memory = _budget()
+    plain = [_plain_template(source or "", html) for source, _values, html in jobs]
+    if all(plain):
+        return [_fill_here(template, values, max_output) for template, (_s, values, _h) in zip(plain, jobs, strict=True)]
     try:
         answers = template_pool.fill([{"source": source or "", "values": values, "html": html}
                                       for source, values, html in jobs], max_output, seconds, memory)

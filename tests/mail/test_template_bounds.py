@@ -117,3 +117,13 @@ def test_a_report_whose_html_nests_too_deeply_fails_in_words_without_holding_the
     assert "took longer than 3 s to lay out" in str(refused.value) or "nested too deeply" in str(refused.value)
     assert time.monotonic() - started < 8
     assert pdf.html_to_pdf(pdf.document("<p>Fine</p>", "", "A4", "portrait", "en")).startswith(b"%PDF")
+
+
+def test_text_and_placeholders_are_filled_in_process_everything_else_in_the_child(app):
+    plain = "<p>Dear {{ client.name }},</p> {{ opportunity.name }}"
+    assert render._plain_template(plain, True) is not None  # no trip to a child for the common template
+    for other in ("{{ client.name|upper }}", "{% for i in range(3) %}x{% endfor %}", "{{ 'a' * 3 }}",
+                  "{{ client.name.__class__ }}", "{{ f() }}"):
+        assert render._plain_template(other, True) is None, other
+    values = {"client": {"name": "<Mario>"}, "opportunity": {"name": "Roof"}}
+    assert render.render(plain, values, html=True) == "<p>Dear &lt;Mario&gt;,</p> Roof"
