@@ -235,12 +235,13 @@ def _plain_template(source: str, html: bool):
 
 
 def _fill_here(template, values: dict, max_output: int) -> str:
+    """A plain template filled in here, refused in the same words a child would use."""
     try:
         text = template.render(values)
     except Unsafe as err:
-        raise RenderError(_l("“%(name)s” is not a placeholder that may be used.", name=err.name)) from None
+        raise RenderError(_refusal({"error": "unsafe", "detail": err.name}, max_output)) from None
     if len(text) > max_output:
-        raise RenderError(_l("The template produces more than %(count)s characters of text.", count=max_output))
+        raise RenderError(_refusal({"error": "output"}, max_output))
     return text
 
 

@@ -139,3 +139,21 @@ def switch_language(page, lang: str):
     with page.expect_navigation():
         page.locator(f'form.langswitch button[value="{lang}"]').click()
     return page
+
+
+@contextlib.contextmanager
+def own_flow(app: Flask, prefix: str, states: tuple[tuple[str, list[str]], ...]) -> Iterator[int]:
+    """An opportunity type of a test's own on the live server (the demo flows stay as other tests expect
+    them): `states` as (state name, [substate names]); yields the type's id."""
+    from extensions import db
+    from services import flow as flow_svc
+
+    with app.app_context():
+        t = flow_svc.create_type(f"{prefix} {uuid.uuid4().hex[:6]}")
+        for s_name, subs in states:
+            state = flow_svc.create_state(t, s_name)
+            for name in subs:
+                flow_svc.create_substate(state, name)
+        db.session.commit()
+        yield t.id
+        db.session.remove()

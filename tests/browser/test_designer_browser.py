@@ -9,8 +9,7 @@ from sqlalchemy import select
 
 from extensions import db
 from models import Action, EmailTemplate, OpportunityType, SmtpCredential
-from services import flow as flow_svc
-from tests.browser.support import login
+from tests.browser.support import login, own_flow
 
 pytestmark = pytest.mark.browser
 
@@ -20,17 +19,9 @@ MANAGER = "manager@example.com"
 @pytest.fixture
 def own_type(live_server):
     """A type of this test's own (the demo flows stay as other tests expect them)."""
-    with live_server.app.app_context():
-        t = flow_svc.create_type(f"Designer test {uuid.uuid4().hex[:6]}")
-        for s_name, subs in (("Documentation", ["Pending documentation", "Documentation validation",
-                                                "Documents archived"]),
-                             ("Contract", ["Contract sent", "Contract signed"])):
-            state = flow_svc.create_state(t, s_name)
-            for name in subs:
-                flow_svc.create_substate(state, name)
-        db.session.commit()
-        yield t.id
-        db.session.remove()
+    with own_flow(live_server.app, "Designer test", (("Documentation", ["Pending documentation", "Documentation validation", "Documents archived"]),
+        ("Contract", ["Contract sent", "Contract signed"]))) as type_id:
+        yield type_id
 
 
 @pytest.fixture

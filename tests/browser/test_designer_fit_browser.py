@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from extensions import db
 from services import flow as flow_svc
-from tests.browser.support import login
+from tests.browser.support import login, own_flow
 
 pytestmark = pytest.mark.browser
 
@@ -80,16 +80,10 @@ def test_every_column_and_substate_can_be_reached_with_the_panel_open(new_page, 
 
 @pytest.fixture
 def own_type(live_server):
-    with live_server.app.app_context():
-        t = flow_svc.create_type(f"Focus test {uuid.uuid4().hex[:6]}")
-        for s_name, subs in (("Documentation", ["Pending documentation", "Documentation validation"]),
-                             ("Contract", ["Contract sent"])):
-            state = flow_svc.create_state(t, s_name)
-            for name in subs:
-                flow_svc.create_substate(state, name)
-        db.session.commit()
-        yield t.id
-        db.session.remove()
+    """A type of this test's own (the demo flows stay as other tests expect them)."""
+    with own_flow(live_server.app, "Focus test", (("Documentation", ["Pending documentation", "Documentation validation"]),
+                                                   ("Contract", ["Contract sent"]))) as type_id:
+        yield type_id
 
 
 def expect_names(page, *columns: list[str]) -> None:
