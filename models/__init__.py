@@ -19,6 +19,7 @@ from models.opportunity import Customer, Opportunity, OpportunitySubstate, Subst
 from models.runs import ActionRun
 from models.settings import AppSetting
 from models.signatures import ExternalSource, SignatureRequest
+from models.tasks import CalendarFeed, HistoryEntry, Location, Task, TaskPerson, TaskStatusChange, Trigger
 from models.work import Activity, Assignment
 
 __all__ = [
@@ -32,12 +33,15 @@ __all__ = [
     "Assignment",
     "AssignmentRule",
     "AssignmentRuleCompany",
+    "CalendarFeed",
     "Channel",
     "Customer",
     "EmailTemplate",
     "ExportTemplate",
     "ExternalSource",
     "ExternalSourceAction",
+    "HistoryEntry",
+    "Location",
     "Opportunity",
     "OpportunitySubstate",
     "Notification",
@@ -51,6 +55,10 @@ __all__ = [
     "StoredFile",
     "Substate",
     "SubstateEvent",
+    "Task",
+    "TaskPerson",
+    "TaskStatusChange",
+    "Trigger",
     "User",
     "UserPermission",
     "UserSession",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, String
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from extensions import db
@@ -15,12 +15,17 @@ from models.base import utcnow
 NOTIFICATION_TEXTS = {
     "assignment": _l("%(opportunity)s was assigned to your company."),
     "run_failed": _l("An automatic action failed on %(opportunity)s: %(error)s"),
+    # M1 "Notify supervisor": the text the flow's author wrote, placeholders filled (params["text"]).
+    "supervisor": None,
 }
 
 
 class Notification(db.Model):
     __tablename__ = "notification"
-    __table_args__ = (Index("ix_notification_user_unread", "user_id", "read_at", "id"),)
+    __table_args__ = (
+        Index("ix_notification_user_unread", "user_id", "read_at", "id"),
+        Index("ix_notification_run", "run_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
@@ -29,12 +34,16 @@ class Notification(db.Model):
     link: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # A message a person wrote (M1 Notify supervisor), placeholders already filled; the history filters on it.
+    body: Mapped[str | None] = mapped_column(Text)
+    # The run that sent it (the Notifications tab of the action history), None for the built-in kinds.
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("action_run.id"))
 
     @property
     def text(self) -> str:
         template = NOTIFICATION_TEXTS.get(self.kind)
         if template is None:
-            return self.params.get("text", self.kind)
+            return self.body or self.params.get("text", self.kind)
         try:
             return str(template) % self.params
         except (KeyError, TypeError, ValueError):

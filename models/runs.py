@@ -37,11 +37,17 @@ REASONS = {
     "already_open": _l("The substate was already open."),
     "not_open": _l("The substate was not open."),
     "lost": _l("The worker stopped while sending: check whether it went out before retrying."),
+    "no_supervisor": _l("The opportunity's responsible user has no supervisor, and no other recipient was chosen."),
+    "moving_back": _l("The opportunity already stands further on in the flow, and this trigger may not move it back."),
+    "conditions": _l("The task did not meet the trigger's conditions."),
 }
 # Runs that record what no action kind did, so engine.kinds has no label for them: the webhook's run for an
-# external source's event (services.webhooks), which applies the matching external-source action.
+# external source's event (services.webhooks), which applies the matching external-source action, and a
+# trigger's run.
 RECORD_KINDS = {
     "external_source": _l("External-source action"),
+    # A trigger that fired (or was stopped) on an opportunity: engine.trigger_types, one kind per type.
+    "trigger_task_status": _l("Trigger: task status"),
 }
 TRIGGERS = {
     "on_open": _l("On open"),
@@ -49,6 +55,7 @@ TRIGGERS = {
     "scheduled": _l("Scheduled"),
     "retry": _l("Retry"),
     "external": _l("External source"),
+    "trigger": _l("Trigger"),
 }
 
 
@@ -64,6 +71,7 @@ class ActionRun(db.Model):
         Index("ix_action_run_kind_opportunity", "kind", "opportunity_id", "id"),
         Index("ix_action_run_chain", "chain_id", "action_id"),
         Index("ix_action_run_after", "after_run_id"),
+        Index("ix_action_run_trigger_chain", "chain_id", "trigger_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -98,6 +106,8 @@ class ActionRun(db.Model):
     has_next: Mapped[bool] = mapped_column(Boolean, default=False)
     result: Mapped[dict] = mapped_column(JSON, default=dict)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    # A trigger's run (kind "trigger_<type>"): the trigger that fired, the loop guard's key for it.
+    trigger_id: Mapped[int | None] = mapped_column(ForeignKey("trigger.id"))
 
     action: Mapped[Action | None] = relationship()
     after_run: Mapped[ActionRun | None] = relationship(remote_side=[id], foreign_keys=[after_run_id])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import DateTime, ForeignKey, Index, String, Text
+from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Index, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
@@ -25,14 +25,27 @@ ASSIGNMENT_STATUSES = {
 OPEN_ASSIGNMENT = ("pending", "accepted")
 
 
+# Users invited to a scheduled activity (M5): they see it in their calendar and feed.
+activity_invitee = Table(
+    "activity_invitee",
+    db.metadata,
+    Column("activity_id", ForeignKey("activity.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("user.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
 class Activity(db.Model):
-    """Something to do on an opportunity, e.g. an "Outbound call"; created by a run or by a person."""
+    """Something to do on an opportunity, e.g. an "Outbound call"; created by a run or by a person.
+    A scheduled activity (M5, "Pianificare l'attività") also has a subject, a time, a responsible user and
+    the meeting's details, and may show in calendars."""
 
     __tablename__ = "activity"
     __table_args__ = (
         Index("ix_activity_opportunity", "opportunity_id", "id"),
         # History: the activity type filter walks that type's activities newest run first.
         Index("ix_activity_type_run", "type_id", "run_id"),
+        # Calendars: a user's scheduled activities in a time range.
+        Index("ix_activity_responsible_due", "responsible_id", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -45,9 +58,26 @@ class Activity(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     completed_at: Mapped[datetime | None] = mapped_column(DateTime)
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    # -- scheduled activities (M5); empty on a plain activity (A7) --
+    subject: Mapped[str | None] = mapped_column(String(200))
+    due_at: Mapped[datetime | None] = mapped_column(DateTime)  # naive UTC
+    duration_minutes: Mapped[int | None] = mapped_column(Integer)
+    responsible_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    colour: Mapped[str | None] = mapped_column(String(7))  # #rrggbb
+    in_calendar: Mapped[bool] = mapped_column(Boolean, default=False)
+    include_client: Mapped[bool] = mapped_column(Boolean, default=False)
+    address: Mapped[str | None] = mapped_column(String(300))
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("location.id"))
+    location_text: Mapped[str | None] = mapped_column(String(200))
+    link: Mapped[str | None] = mapped_column(String(500))
+    attachment_id: Mapped[int | None] = mapped_column(ForeignKey("stored_file.id"))
+    # Completed by the engine when the opportunity leaves this substate (the seed's default: on).
+    auto_complete_substate_id: Mapped[int | None] = mapped_column(ForeignKey("substate.id"))
 
     opportunity: Mapped[Opportunity] = relationship()
     type: Mapped[ActivityType] = relationship()
+    responsible: Mapped[User | None] = relationship(foreign_keys=[responsible_id])
+    invitees: Mapped[list[User]] = relationship(secondary=activity_invitee, order_by="User.name")
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
     completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id])
 

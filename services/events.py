@@ -20,6 +20,8 @@ _events = Namespace()
 # sender: the Opportunity; keyword `change`: a SubstateChange.
 substate_opened = _events.signal("substate-opened")
 substate_closed = _events.signal("substate-closed")
+# sender: the Task; keyword `change`: a TaskChange. Trigger plug-ins (engine.trigger_types) listen.
+task_status_changed = _events.signal("task-status-changed")
 
 
 @dataclass
@@ -46,3 +48,17 @@ class SubstateChange:
     at: datetime
     user: object | None
     chain: Chain
+
+
+@dataclass(frozen=True)
+class TaskChange:
+    """A task's status changed: from what to what, when, by whom (None: automation), in which chain, and
+    the TaskStatusChange row that records it (a trigger fires at most once per change)."""
+
+    task: object
+    old_status: str | None
+    new_status: str
+    at: datetime
+    user: object | None
+    chain: Chain
+    change_id: int
