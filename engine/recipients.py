@@ -36,6 +36,11 @@ def _language(value: str | None) -> str:
     return value if value in LANGUAGES else current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+def language_of(value: str | None) -> str:
+    """The language a person with this setting reads (the default language when unset or unknown)."""
+    return _language(value)
+
+
 def for_role(opp, role: str) -> Recipient:
     """The recipient a role names for this opportunity; a missing one or a missing address is a
     PermanentError saying which, so the run fails with the reason and nothing is sent."""

@@ -7,9 +7,9 @@ computes the parent's new list and renumbers it with enumerate.
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
-from engine.kinds import get_kind
+from engine.kinds import KINDS, get_kind
 from extensions import db
 from models import Action, AssignmentRule, Opportunity, OpportunitySubstate, OpportunityType, State, Substate
 from models.opportunity import SubstateEvent
@@ -280,10 +280,12 @@ def _refuse_if_used(sub: Substate, outside: set[int]) -> None:
 
 
 def actions_referring_to(sub: Substate) -> list[Action]:
-    """Actions of the same type whose config names this substate (open/close substate)."""
+    """Actions whose config names this substate: of the same type (open/close substate), or of any type for
+    kinds that name substates across types (complete tasks)."""
+    across = [key for key, kind in KINDS.items() if getattr(kind, "refers_across_types", False)]
     actions = db.session.execute(
         select(Action).join(Substate, Action.substate_id == Substate.id).join(State)
-        .where(State.type_id == sub.state.type_id)
+        .where(or_(State.type_id == sub.state.type_id, Action.kind.in_(across)))
     ).scalars()
     result = []
     for action in actions:

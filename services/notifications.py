@@ -11,10 +11,17 @@ from models.notifications import Notification
 PAGE = 50
 
 
-def notify(user_ids, kind: str, params: dict, link: str | None = None) -> None:
-    """One notification per user, in the current transaction."""
+def notify(user_ids, kind: str, params: dict, link: str | None = None, body: str | None = None,
+           run_id: int | None = None) -> None:
+    """One notification per user, in the current transaction; `body` is a text a person wrote (M1), `run_id`
+    the run that sent it (the history's Notifications tab)."""
     for user_id in dict.fromkeys(user_ids):
-        db.session.add(Notification(user_id=user_id, kind=kind, params=params, link=link, created_at=utcnow()))
+        db.session.add(Notification(user_id=user_id, kind=kind, params=params, link=link, created_at=utcnow(),
+                                    body=body, run_id=run_id))
+
+
+def opportunity_link(opportunity_id: int) -> str:
+    return _opportunity_link(opportunity_id)
 
 
 def _opportunity_link(opportunity_id: int) -> str:

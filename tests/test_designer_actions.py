@@ -144,6 +144,15 @@ def _prepare(make, kind: str, t):
         cfg["report_template_id"] = make.report_template().id
     if kind == "create_activity":
         return {"activity_type_id": make.activity_type().id, "description": "Call {{ client.name }}"}
+    if kind == "notify_supervisor":
+        return {"message": "{{ owner.name }}: {{ opportunity.amount }}", "include_supervisor": True}
+    if kind == "add_history_entry":
+        return {"text": "Late: {{ opportunity.name }}", "author_id": make.user("manager").id}
+    if kind == "create_task":
+        return {"title": "Call {{ client.name }}", "responsible": "user", "responsible_user_id": make.user().id,
+                "deadline_amount": 2, "deadline_unit": "days"}
+    if kind == "complete_tasks":
+        return {"type_ids": [t.id], "substate_ids": [t.substates[1].id]}
     if kind == "esignature":
         cfg |= {"report_template_id": make.report_template().id, "external_action_id": make.external_action().id}
     if kind == "export":
@@ -161,6 +170,10 @@ MISSING = {
     "create_activity": ["Create activity needs an active activity type"],
     "esignature": ["needs a report template", "needs a configured external-source action"],
     "export": ["needs an export template", "needs SMTP credentials"],
+    "notify_supervisor": [],
+    "add_history_entry": ["Add history entry needs an active internal user"],
+    "create_task": ["Create task needs an active internal user"],
+    "complete_tasks": [],
 }
 
 

@@ -8,8 +8,8 @@ from flask_login import current_user
 from models import Opportunity
 from services import activities as activity_svc
 from services import assignment as assignment_svc
-from services import history
 from services import substates as substate_svc
+from services import timeline as timeline_svc
 from services.report_templates import sent_files
 
 
@@ -31,4 +31,4 @@ def assignments_context(opp: Opportunity) -> dict:
 def page_context(opp: Opportunity) -> dict:
     """Everything the whole page needs: flow, activities, assignments, files sent and the timeline."""
     return {**flow_context(opp), **activities_context(opp), **assignments_context(opp),
-            "sent_files": sent_files(opp, current_user), "timeline": history.timeline(opp.id)}
+            "sent_files": sent_files(opp, current_user), "timeline": timeline_svc.items(opp.id, current_user)}

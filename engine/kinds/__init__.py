@@ -2,21 +2,26 @@
 and history all read it, so a new kind is one new module listed here."""
 
 from engine.kinds import (
+    add_history_entry,
     assign_commercial,
     assign_installer,
     close_substate,
+    complete_tasks,
     create_activity,
+    create_task,
     esignature,
     export,
     generate_report,
+    notify_supervisor,
     open_substate,
     send_email,
 )
 from engine.kinds.base import Kind, Lookup, Missing
 
-# SPEC §2 order, A1–A9.
+# SPEC §2 order, A1–A9, then the supervisor's monitoring rules of seed 002 (M1–M4).
 _MODULES = (assign_installer, assign_commercial, open_substate, close_substate, send_email,
-            generate_report, create_activity, esignature, export)
+            generate_report, create_activity, esignature, export,
+            notify_supervisor, add_history_entry, create_task, complete_tasks)
 KINDS: dict[str, Kind] = {m.KIND.key: m.KIND for m in _MODULES}
 
 

@@ -33,6 +33,7 @@ SETTINGS_PAGES = {
     "export_templates": ("settings.export_templates", _l("Settings → Export templates")),
     "external_sources": ("settings.external_source_actions", _l("Settings → External-source actions")),
     "esignature": ("settings.esignature", _l("Settings → Electronic signature")),
+    "users": ("settings.users", _l("Settings → Users")),
 }
 
 
