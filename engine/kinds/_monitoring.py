@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from wtforms.validators import Length
+from wtforms.validators import DataRequired, Length
 
 from engine.kinds.base import Missing, RefField, RefsField, check_placeholders, exists, options
 from extensions import db
@@ -19,8 +19,10 @@ PLACEHOLDERS_HELP = _l("Placeholders such as {{ owner.name }} (the opportunity's
                        "as in email templates.")
 
 
-def text_validators(max_length: int) -> list:
-    return [Length(max=max_length, message=_l("At most %(max)d characters.")), check_placeholders]
+def text_validators(max_length: int, required_message=None) -> list:
+    """Length and placeholders checked; blank refused with `required_message` when given."""
+    required = [DataRequired(message=required_message)] if required_message else []
+    return [*required, Length(max=max_length, message=_l("At most %(max)d characters.")), check_placeholders]
 
 
 def internal_users() -> list[tuple[int, str]]:

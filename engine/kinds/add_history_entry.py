@@ -27,7 +27,7 @@ class AddHistoryEntry(Kind):
               "not closed in time”; the history lists the entries, so a supervisor can count them.")
 
     class ConfigForm(Form):
-        text = TextAreaField(_l("Text"), validators=_monitoring.text_validators(TEXT_MAX),
+        text = TextAreaField(_l("Text"), validators=_monitoring.text_validators(TEXT_MAX, _l("Write the text of the entry.")),
                              description=_monitoring.PLACEHOLDERS_HELP)
         author_id = _monitoring.user_field(_l("Created by"), _l("Choose the user the entry is written for."))
 
@@ -36,9 +36,6 @@ class AddHistoryEntry(Kind):
 
     def prerequisites(self, substate) -> list[Missing]:
         return _monitoring.needs_user(self.label)
-
-    def check(self, form, substate) -> dict[str, str]:
-        return {} if (form.text.data or "").strip() else {"text": _("Write the text of the entry.")}
 
     def config_of(self, form) -> dict:
         return {"text": (form.text.data or "").strip(), "author_id": form.author_id.data}

@@ -59,6 +59,10 @@ class CompleteTasks(Kind):
             description=_l("The tasks created by automatic actions of these substates are completed. Hold Ctrl "
                            "(⌘ on a Mac) to choose several."))
 
+        def validate_type_ids(self, field) -> None:
+            if not field.data:
+                raise StopValidation(_("Choose at least one opportunity type."))
+
     def fill(self, form, substate) -> None:
         from services import flow
 
@@ -67,8 +71,6 @@ class CompleteTasks(Kind):
         form.substate_ids.set_groups(flow.substate_groups(last_type_id=None))
 
     def check(self, form, substate) -> dict[str, str]:
-        if not form.type_ids.data:
-            return {"type_ids": _("Choose at least one opportunity type.")}
         chosen = set(form.type_ids.data)
         outside = db.session.execute(
             select(Substate).join(State).where(Substate.id.in_(form.substate_ids.data),

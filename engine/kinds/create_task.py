@@ -52,7 +52,7 @@ class CreateTask(Kind):
               "opportunity's responsible user, their supervisor or a chosen user, due some time after it is created.")
 
     class ConfigForm(Form):
-        title = StringField(_l("Title"), validators=_monitoring.text_validators(TITLE_MAX),
+        title = StringField(_l("Title"), validators=_monitoring.text_validators(TITLE_MAX, _l("Give the task a title.")),
                             description=_monitoring.PLACEHOLDERS_HELP)
         description = TextAreaField(_l("Description"), validators=_monitoring.text_validators(DESCRIPTION_MAX))
         responsible = _Choice(_l("Responsible"), RESPONSIBLE, _l("Choose who is responsible for the task."),
@@ -67,24 +67,23 @@ class CreateTask(Kind):
         participant_ids = _monitoring.users_field(_l("Participants (optional)"))
         observer_ids = _monitoring.users_field(_l("Observers (optional)"))
 
+        # Checks across fields, as field validators so that every message shows at once.
+        def validate_responsible_user_id(self, field) -> None:
+            if self.responsible.data == "user" and field.data is None:
+                raise StopValidation(_("Choose the user responsible for the task."))
+
+        def validate_deadline_amount(self, field) -> None:
+            raw, unit = _amount_text(field.data), self.deadline_unit.data
+            most = MAX_AMOUNT.get(unit, MAX_AMOUNT["days"])
+            if raw and (not raw.isdigit() or not 1 <= int(raw) <= most):
+                raise StopValidation(_("The deadline must be a whole number from 1 to %(max)d %(unit)s "
+                                       "(at most 365 days).", max=most, unit=UNITS.get(unit, UNITS["days"])))
+
     def fill(self, form, substate) -> None:
         _monitoring.fill_users(form.responsible_user_id, form.participant_ids, form.observer_ids)
 
     def prerequisites(self, substate) -> list[Missing]:
         return _monitoring.needs_user(self.label)
-
-    def check(self, form, substate) -> dict[str, str]:
-        errors = {}
-        if not (form.title.data or "").strip():
-            errors["title"] = _("Give the task a title.")
-        if form.responsible.data == "user" and form.responsible_user_id.data is None:
-            errors["responsible_user_id"] = _("Choose the user responsible for the task.")
-        raw = _amount_text(form.deadline_amount.data)
-        if raw and (not raw.isdigit() or not 1 <= int(raw) <= MAX_AMOUNT[form.deadline_unit.data]):
-            errors["deadline_amount"] = _("The deadline must be a whole number from 1 to %(max)d %(unit)s "
-                                          "(at most 365 days).", max=MAX_AMOUNT[form.deadline_unit.data],
-                                          unit=UNITS[form.deadline_unit.data])
-        return errors
 
     def config_of(self, form) -> dict:
         raw = _amount_text(form.deadline_amount.data)

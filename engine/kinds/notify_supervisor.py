@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import escape
 from sqlalchemy import select
 from wtforms import BooleanField, Form, TextAreaField
+from wtforms.validators import ValidationError
 
 from engine.kinds import _monitoring, _refs
 from engine.kinds.base import Kind, Lookup, quoted
@@ -36,7 +37,7 @@ class NotifySupervisor(Kind):
 
     class ConfigForm(Form):
         message = TextAreaField(
-            _l("Message"), validators=_monitoring.text_validators(MESSAGE_MAX),
+            _l("Message"), validators=_monitoring.text_validators(MESSAGE_MAX, _l("Write the message.")),
             description=_monitoring.PLACEHOLDERS_HELP)
         include_supervisor = BooleanField(_l("Notify the supervisor of the opportunity's responsible user"),
                                           default=True)
@@ -44,19 +45,15 @@ class NotifySupervisor(Kind):
         by_email = BooleanField(_l("Also send it by email"))
         smtp_credential_id = _refs.smtp_field()
 
+        def validate_user_ids(self, field) -> None:
+            if not self.include_supervisor.data and not field.data:
+                raise ValidationError(_("Choose who receives the message: the supervisor, other users, or both."))
+
     def fill(self, form, substate) -> None:
         _monitoring.fill_users(form.user_ids)
         _refs.fill_smtp(form.smtp_credential_id)
         if not form.by_email.data:  # the credentials matter only for the email
             form.smtp_credential_id.required_message = None
-
-    def check(self, form, substate) -> dict[str, str]:
-        errors = {}
-        if not (form.message.data or "").strip():
-            errors["message"] = _("Write the message.")
-        if not form.include_supervisor.data and not form.user_ids.data:
-            errors["user_ids"] = _("Choose who receives the message: the supervisor, other users, or both.")
-        return errors
 
     def config_of(self, form) -> dict:
         by_email = bool(form.by_email.data)
