@@ -70,17 +70,16 @@ def active_users(ids) -> list[User]:
     return [found[i] for i in ids if i in found]
 
 
-def fill_text(source: str, opp, what) -> str:
+def fill_text(source: str, opp, failure) -> str:
     """`source` with its placeholders filled for the opportunity (current locale); a template that cannot be
-    filled is a PermanentError naming `what` (e.g. "the message")."""
+    filled is a PermanentError with `failure` (a message with %(error)s), e.g. "The title's placeholders…"."""
     from engine import render
     from engine.errors import PermanentError
 
     try:
         return render.render(source or "", render.context(opp), html=False).strip()
     except render.RENDER_ERRORS as err:
-        raise PermanentError(_("The placeholders of %(what)s could not be filled: %(error)s",
-                               what=str(what), error=render.reason(err))) from err
+        raise PermanentError(str(failure) % {"error": render.reason(err)}) from err
 
 
 def users_summary(ids) -> str:

@@ -17,6 +17,7 @@ from models import HistoryEntry, User
 from models.base import utcnow
 
 TEXT_MAX = 2000
+FAILED_TEXT = _l("The text's placeholders could not be filled: %(error)s")
 
 
 class AddHistoryEntry(Kind):
@@ -54,7 +55,7 @@ class AddHistoryEntry(Kind):
         author = db.session.get(User, config.get("author_id") or 0)
         if author is None:
             raise PermanentError(_("The user this action writes the entry for no longer exists."))
-        text = _monitoring.fill_text(config.get("text") or "", run.opportunity, _l("the text"))
+        text = _monitoring.fill_text(config.get("text") or "", run.opportunity, FAILED_TEXT)
         if not text:
             raise PermanentError(_("The text of the entry is empty once its placeholders are filled."))
         entry = HistoryEntry(opportunity_id=run.opportunity_id, text=text, author_id=author.id, run_id=run.id,

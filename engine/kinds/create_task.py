@@ -30,6 +30,8 @@ RESPONSIBLE = {
 }
 UNITS = DELAY_UNITS
 MAX_AMOUNT = {"minutes": 365 * 24 * 60, "hours": 365 * 24, "days": 365}
+FAILED_TITLE = _l("The title's placeholders could not be filled: %(error)s")
+FAILED_DESCRIPTION = _l("The description's placeholders could not be filled: %(error)s")
 
 
 class _Choice(SelectField):
@@ -115,11 +117,11 @@ class CreateTask(Kind):
         if existing is not None:
             return {"task_id": existing.id}
         responsible = self._responsible(opp, config)
-        title = _monitoring.fill_text(config.get("title") or "", opp, _l("the title"))
+        title = _monitoring.fill_text(config.get("title") or "", opp, FAILED_TITLE)
         title = " ".join(title.split())[:TITLE_MAX]
         if not title:
             raise PermanentError(_("The task's title is empty once its placeholders are filled."))
-        description = _monitoring.fill_text(config.get("description") or "", opp, _l("the description"))
+        description = _monitoring.fill_text(config.get("description") or "", opp, FAILED_DESCRIPTION)
         deadline = None
         amount, unit = config.get("deadline_amount"), config.get("deadline_unit")
         if amount and unit in MAX_AMOUNT:

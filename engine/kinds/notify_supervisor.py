@@ -21,10 +21,9 @@ from engine.kinds.base import Kind, Lookup, quoted
 from engine.kinds.send_email import LOAD_OPTIONS
 from extensions import db
 from models import Notification, SmtpCredential
-from models.runs import REASONS
 
 MESSAGE_MAX = 2000
-assert "no_supervisor" in REASONS  # the skip's reason, shown in the reader's language
+FAILED_MESSAGE = _l("The message's placeholders could not be filled: %(error)s")
 
 
 class NotifySupervisor(Kind):
@@ -86,7 +85,7 @@ class NotifySupervisor(Kind):
                 supervisor_ids = [owner.supervisor_id]
         people = _monitoring.active_users(supervisor_ids + list(config.get("user_ids") or []))
         if not people:
-            raise Skip("no_supervisor")
+            raise Skip("no_supervisor")  # models.runs.REASONS words it in the reader's language
         cred = None
         if config.get("by_email"):
             cred = outbox.check_credentials(config.get("smtp_credential_id"))
@@ -112,7 +111,7 @@ class NotifySupervisor(Kind):
         texts = {}
         for lang in sorted(languages):
             with force_locale(lang):
-                texts[lang] = _monitoring.fill_text(source, opp, _l("the message"))
+                texts[lang] = _monitoring.fill_text(source, opp, FAILED_MESSAGE)
         return texts
 
     @staticmethod
