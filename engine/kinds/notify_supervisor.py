@@ -51,6 +51,7 @@ class NotifySupervisor(Kind):
     def fill(self, form, substate) -> None:
         _monitoring.fill_users(form.user_ids)
         _refs.fill_smtp(form.smtp_credential_id)
+        form.smtp_credential_id.description = _l("Needed only when the message is also sent by email.")
         if not form.by_email.data:  # the credentials matter only for the email
             form.smtp_credential_id.required_message = None
 
