@@ -125,11 +125,13 @@ class NotifySupervisor(Kind):
 
     @staticmethod
     def _letter(person, opp, text: str):
-        from engine import outbox, recipients
+        """The message to one user, in their language (engine.recipients: the default when unset)."""
+        from engine import outbox
         from engine.mail import Letter
+        from engine.recipients import Recipient
         from engine.render import html_document
 
-        (rcpt,), _left_out = recipients.internal_users([person.id])
+        rcpt = Recipient("user", person.email, person.name, _language(person))
         with force_locale(rcpt.language):
             subject = _("Notification about %(opportunity)s", opportunity=opp.name)
         html = "<p>" + str(escape(text)).replace("\n", "<br>\n") + "</p>"
