@@ -174,3 +174,20 @@ def test_a_substate_named_by_complete_tasks_of_another_type_cannot_be_deleted(ap
     assert err.value.status == 409 and "refers to it" in err.value.message
     flow_svc.delete_substate(other.substates[0])  # not named: deleted
     db.session.commit()
+
+
+def test_copies_to_another_type_keep_their_config(app, make):
+    from services import actions as actions_svc
+
+    t, other = make.flow((2,)), make.flow((1,), name="Battery storage")
+    user = make.user("manager")
+    complete = make.action(t.substates[1], "complete_tasks",
+                           config={"type_ids": [t.id], "substate_ids": [t.substates[0].id]})
+    task = make.action(t.substates[0], "create_task", config={
+        "title": "Call", "description": "", "responsible": "user", "responsible_user_id": user.id,
+        "deadline_amount": 3, "deadline_unit": "hours", "working_hours": True, "participant_ids": [user.id],
+        "observer_ids": []})
+    for action in (complete, task):
+        copy = actions_svc.copy_action(action, other.substates[0])
+        db.session.commit()
+        assert copy.config == action.config and copy.kind == action.kind
