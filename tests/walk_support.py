@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
 from extensions import db
-from models import ExternalSource, SignatureRequest
+from models import ExternalSource, HistoryEntry, SignatureRequest
 from services import secrets as secret_svc
 from tests import history_support as hs
 
@@ -56,6 +56,8 @@ def seed(make) -> World:
     external = make.external_action()
     assignment_run = hs.assignment(opp, installer)
     failed = hs.run(opp, "send_email", "failed")
+    # A history entry (M2) on the walked opportunity's timeline; its author deleted, the harder case.
+    db.session.add(HistoryEntry(opportunity_id=opp.id, text="Not moved on in time\nsecond line", author_id=None))
     token = secrets.token_urlsafe(32)
     db.session.add(SignatureRequest(opportunity_id=opp.id, source_name="esign", provider="simulator",
                                     reference=token, signer_email="s@example.com", status="sent",
