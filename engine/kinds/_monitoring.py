@@ -33,9 +33,10 @@ def internal_users() -> list[tuple[int, str]]:
     return [(u.id, u.name) for u in users]
 
 
-def user_field(label, required_message) -> RefField:
+def user_field(label, required_message, **kwargs) -> RefField:
     return RefField(label, required_message=required_message,
-                    missing_message=_l("The chosen user does not exist any more or is not an active internal user."))
+                    missing_message=_l("The chosen user does not exist any more or is not an active internal user."),
+                    **kwargs)
 
 
 def users_field(label) -> RefsField:

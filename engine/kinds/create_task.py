@@ -59,7 +59,8 @@ class CreateTask(Kind):
         description = TextAreaField(_l("Description"), validators=_monitoring.text_validators(DESCRIPTION_MAX))
         responsible = _Choice(_l("Responsible"), RESPONSIBLE, _l("Choose who is responsible for the task."),
                               default="owner")
-        responsible_user_id = _monitoring.user_field(_l("Chosen user"), None)
+        responsible_user_id = _monitoring.user_field(
+            _l("Chosen user"), None, description=_l("Used when the responsible is “A chosen user”."))
         deadline_amount = StringField(
             _l("Deadline: how long after the task is created"),
             description=_l("A whole number in the unit below; leave it empty for a task without a deadline."),
