@@ -95,6 +95,8 @@ def seed(app) -> None:
                 "colour": rnd.choice(("#1f7a4d", "#b54708", "#2454d6")), "in_calendar": True, "include_client": False})
             if mine and i % 6 == 0:
                 invitees.append({"activity_id": i, "user_id": busy.id})
+            elif not mine and i % 3 == 0:  # others invite each other too: the invitee table is not tiny
+                invitees.append({"activity_id": i, "user_id": rnd.choice(other_ids)})
             if mine and i > BACKGROUND + MINE:
                 activities[-1]["due_at"] = _when(rnd, False)  # the busy user's other months
             tasks.append({
@@ -104,6 +106,8 @@ def seed(app) -> None:
                 "status": rnd.choice(("todo", "todo", "in_progress", "completed", "deferred")), "by_automation": False})
             if mine and i % 5 == 0:
                 people.append({"task_id": i, "user_id": busy.id, "role": "participant"})
+            elif not mine and i % 2 == 0:
+                people.append({"task_id": i, "user_id": rnd.choice(other_ids), "role": ("participant", "observer")[i % 4 // 2]})
         _insert(conn, Activity.__table__, activities)
         _insert(conn, activity_invitee, invitees)
         _insert(conn, Task.__table__, tasks)

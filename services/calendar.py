@@ -21,7 +21,7 @@ from sqlalchemy import and_, or_, select
 from extensions import db
 from models import Activity, ActivityType, Opportunity, Task, TaskPerson, User
 from models.base import translated, utcnow
-from models.tasks import TASK_STATUSES
+from models.tasks import OPEN_TASK_STATUSES, TASK_STATUSES
 from models.work import activity_invitee
 from services.access import scope_opportunities
 
@@ -140,7 +140,7 @@ def parse_request(args, today: date) -> tuple[str, date, list[str]]:
 
 @dataclass
 class Item:
-    """One thing on the calendar: a scheduled activity, or a task's deadline."""
+    """One thing on the calendar: a scheduled activity, or a task's deadline, with its words ready."""
 
     kind: str  # activity | task
     id: int
@@ -151,63 +151,107 @@ class Item:
     label: str  # says in words what the colour says: the activity type, or "Task deadline"
     opportunity_id: int
     opportunity_name: str
+    url: str = ""
     status: str = ""  # "Completed", "Overdue", a task's status…
     overdue: bool = False
     invited: bool = False
+    when: str = ""  # "09:00–10:00", as the locale writes times
     day: date = field(init=False)
 
     def __post_init__(self) -> None:
         self.day = self.start.date()
 
 
-def activities_stmt(user: User, start: datetime, end: datetime):
+def activities_stmt(user: User, start: datetime, end: datetime, *columns):
     """The user's calendar activities (responsible or invited) due in [start, end), of opportunities the user
     may see. Each branch of the OR has its own index: (responsible_id, due_at), and the invitee table."""
     invited = select(activity_invitee.c.activity_id).where(activity_invitee.c.user_id == user.id)
     in_range = and_(Activity.due_at >= start, Activity.due_at < end)
-    stmt = (select(Activity).join(Opportunity, Opportunity.id == Activity.opportunity_id)
+    stmt = (select(*(columns or (Activity,))).select_from(Activity)
+            .join(Opportunity, Opportunity.id == Activity.opportunity_id)
             .where(Activity.in_calendar.is_(True),
                    or_(and_(Activity.responsible_id == user.id, in_range), and_(Activity.id.in_(invited), in_range)))
             .order_by(Activity.due_at, Activity.id))
     return scope_opportunities(stmt, user)
 
 
-def tasks_stmt(user: User, start: datetime, end: datetime):
+def tasks_stmt(user: User, start: datetime, end: datetime, *columns):
     """The deadlines in [start, end) of tasks the user is responsible for or takes part in, of opportunities
     the user may see. Naming every status lets the (responsible_id, status, deadline) index seek the range."""
     participating = select(TaskPerson.task_id).where(TaskPerson.user_id == user.id, TaskPerson.role == "participant")
     in_range = and_(Task.deadline >= start, Task.deadline < end)
-    stmt = (select(Task).join(Opportunity, Opportunity.id == Task.opportunity_id)
+    stmt = (select(*(columns or (Task,))).select_from(Task).join(Opportunity, Opportunity.id == Task.opportunity_id)
             .where(or_(and_(Task.responsible_id == user.id, Task.status.in_(list(TASK_STATUSES)), in_range),
                        and_(Task.id.in_(participating), in_range)))
             .order_by(Task.deadline, Task.id))
     return scope_opportunities(stmt, user)
 
 
-def items(user: User, start: datetime, end: datetime, tz: ZoneInfo, limit: int | None = None) -> list[Item]:
-    """Everything on the user's calendar between two naive-UTC times, in time order."""
+def items(user: User, start: datetime, end: datetime, tz: ZoneInfo) -> list[Item]:
+    """Everything on the user's calendar between two naive-UTC times, in time order, with its words and
+    link. Rows are read as plain columns and each word is looked up once: a busy month has hundreds."""
     found: list[Item] = []
-    activity_rows = db.session.execute(
-        activities_stmt(user, start, end).add_columns(Opportunity.name, ActivityType.name, ActivityType.name_i18n)
-        .join(ActivityType, ActivityType.id == Activity.type_id).limit(limit)).all()
-    for activity, opp_name, type_name, type_i18n in activity_rows:
-        begins = local(activity.due_at, tz)
-        minutes = activity.duration_minutes
+    uid, clock, kinds = user.id, Clock(), {}
+    opp_url = path_builder("opportunities.detail", "opp_id")
+    task_url = task_linker()
+    completed, overdue_word, deadline_word = _("Completed"), _("Overdue"), _("Task deadline")
+    statuses = {key: str(label) for key, label in TASK_STATUSES.items()}
+    rows = db.session.execute(activities_stmt(
+        user, start, end, Activity.id, Activity.subject, Activity.due_at, Activity.duration_minutes,
+        Activity.colour, Activity.completed_at, Activity.responsible_id, Activity.opportunity_id, Opportunity.name,
+        Activity.type_id, ActivityType.name, ActivityType.name_i18n)
+        .join(ActivityType, ActivityType.id == Activity.type_id))
+    for row in rows:
+        begins = local(row.due_at, tz)
+        ends = begins + timedelta(minutes=row.duration_minutes) if row.duration_minutes else None
+        if row.type_id not in kinds:
+            kinds[row.type_id] = translated(row[10], row[11])
+        kind = kinds[row.type_id]
         found.append(Item(
-            "activity", activity.id, activity.subject or translated(type_name, type_i18n), begins,
-            begins + timedelta(minutes=minutes) if minutes else None, safe_colour(activity.colour),
-            translated(type_name, type_i18n), activity.opportunity_id, opp_name,
-            status=_("Completed") if activity.completed_at else "", invited=activity.responsible_id != user.id))
+            "activity", row.id, row.subject or kind, begins, ends, safe_colour(row.colour), kind,
+            row.opportunity_id, row[8], opp_url(row.opportunity_id), status=completed if row.completed_at else "",
+            invited=row.responsible_id != uid, when=clock.span(begins, ends)))
     now = utcnow()
-    for task, opp_name in db.session.execute(tasks_stmt(user, start, end).add_columns(Opportunity.name)
-                                             .limit(limit)).all():
-        overdue = task.is_overdue(now)
+    rows = db.session.execute(tasks_stmt(user, start, end, Task.id, Task.title, Task.deadline, Task.status,
+                                         Task.opportunity_id, Opportunity.name))
+    for row in rows:
+        overdue = row.status in OPEN_TASK_STATUSES and row.deadline < now
+        begins = local(row.deadline, tz)
         found.append(Item(
-            "task", task.id, task.title, local(task.deadline, tz), None,
-            OVERDUE_COLOUR if overdue else TASK_COLOUR, _("Task deadline"), task.opportunity_id, opp_name,
-            status=_("Overdue") if overdue else task.status_label, overdue=overdue))
+            "task", row.id, row.title, begins, None, OVERDUE_COLOUR if overdue else TASK_COLOUR, deadline_word,
+            row.opportunity_id, row.name, task_url(row.id),
+            status=overdue_word if overdue else statuses.get(row.status, row.status), overdue=overdue,
+            when=clock.span(begins, None)))
     found.sort(key=lambda item: (item.start, item.kind, item.id))
     return found
+
+
+class Clock:
+    """Times of day as the locale writes them (10:00, 10:00 AM), each minute formatted once a page."""
+
+    def __init__(self) -> None:
+        self.locale = get_locale()
+        self.seen: dict[tuple[int, int], str] = {}
+
+    def __call__(self, value: datetime) -> str:
+        key = (value.hour, value.minute)
+        if key not in self.seen:
+            self.seen[key] = babel_dates.format_time(time(*key), "short", locale=self.locale)
+        return self.seen[key]
+
+    def span(self, start: datetime, end: datetime | None) -> str:
+        return f"{self(start)}–{self(end)}" if end else self(start)
+
+
+# An id no record has, put in a URL once and replaced by each item's id (url_for for each of hundreds of
+# items would cost more than the queries).
+_MARK = 987654321
+
+
+def path_builder(endpoint: str, arg: str):
+    """A function from an id to the endpoint's path, built with url_for once."""
+    head, tail = url_for(endpoint, **{arg: _MARK}).rsplit(str(_MARK), 1)
+    return lambda value: f"{head}{value}{tail}"
 
 
 def task_linker():
@@ -216,8 +260,7 @@ def task_linker():
     for rule in current_app.url_map.iter_rules():
         if rule.rule.startswith("/tasks/<") and rule.rule.count("<") == 1 and rule.rule.endswith(">") \
                 and "GET" in rule.methods:
-            arg = next(iter(rule.arguments))
-            return lambda task_id: url_for(rule.endpoint, **{arg: task_id})
+            return path_builder(rule.endpoint, next(iter(rule.arguments)))
     return lambda task_id: f"/tasks/{task_id}"
 
 
@@ -259,11 +302,6 @@ def weekday_names(week_start: int) -> list[tuple[str, str]]:
     return [(days["abbreviated"][i], days["wide"][i]) for i in order]
 
 
-def clock(value: datetime) -> str:
-    """A time of day as the locale writes it (10:00, 10:00 AM)."""
-    return babel_dates.format_time(value, "short", tzinfo=value.tzinfo, locale=get_locale())
-
-
 def calendar_page(user: User, view: str, day: date) -> dict:
     """What the calendar page shows: the period, its items by day, and the words for it."""
     tz = zone_of(user)
@@ -272,5 +310,4 @@ def calendar_page(user: User, view: str, day: date) -> dict:
     found = items(user, to_utc(shown.start, tz), to_utc(shown.end, tz), tz)
     title = month_title(shown.first) if view == "month" else week_title(shown.start, shown.end)
     return {"period": shown, "days": by_day(found), "count": len(found), "title": title,
-            "weekdays": weekday_names(shown.start.weekday()), "zone": tz.key,
-            "task_url": task_linker(), "clock": clock, "day_title": day_title}
+            "weekdays": weekday_names(shown.start.weekday()), "zone": tz.key, "day_title": day_title}
