@@ -5,6 +5,7 @@ from flask import Flask
 
 def register_blueprints(app: Flask) -> None:
     from blueprints.auth import bp as auth_bp
+    from blueprints.calendar import bp as calendar_bp
     from blueprints.customers import bp as customers_bp
     from blueprints.designer import bp as designer_bp
     from blueprints.history import bp as history_bp
@@ -19,3 +20,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(settings_bp, url_prefix="/settings")
     app.register_blueprint(designer_bp, url_prefix="/settings/types")
     app.register_blueprint(public_bp)
+    app.register_blueprint(calendar_bp)

@@ -15,6 +15,8 @@ from models import Opportunity
 PARTNER_PAGES = {"auth.index", "auth.login", "auth.logout", "auth.set_language", "opportunities.index", "static",
                  "auth.account", "auth.change_password", "auth.logout_everywhere", "history.index", "history.tab", "history.partner_home",
                  "history.notifications", "history.bell"}
+# The calendar: every user has one (it shows only what they may see); the feed's own token decides the rest.
+PARTNER_PAGES |= {"calendar.index", "calendar.feed_create", "calendar.feed_revoke"}
 
 
 @pytest.fixture
@@ -32,7 +34,26 @@ def world(make):
         "none": make.opportunity(flow, name="Nobody's secret deal"),
     }
     db.session.commit()
+    _calendar_items(make, opps, users)
     return {"flow": flow, "companies": companies, "users": users, "opps": opps}
+
+
+def _calendar_items(make, opps, users) -> None:
+    """Activities and task deadlines of the other company's and the unassigned opportunity, due today, with
+    every partner as responsible, invitee or participant: the calendar and feed must still hide them."""
+    from models import Task, TaskPerson
+    from models.base import utcnow
+    from models.work import activity_invitee
+
+    for key in ("a", "none"):
+        for user in users.values():
+            activity = make.activity(opps[key], subject="Calendar visit", due_at=utcnow(), in_calendar=True,
+                                     responsible_id=user.id)
+            others = [u for u in users.values() if u is not user]
+            db.session.execute(activity_invitee.insert(), [{"activity_id": activity.id, "user_id": u.id} for u in others])
+            db.session.add(Task(opportunity_id=opps[key].id, title="Calendar task", responsible_id=user.id,
+                                deadline=utcnow(), people=[TaskPerson(user_id=u.id, role="participant") for u in others]))
+    db.session.commit()
 
 
 def _url_for_rule(rule, victim: Opportunity) -> str | None:

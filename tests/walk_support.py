@@ -69,6 +69,7 @@ def seed(make) -> World:
     other = make.user("agent")
     users = {"admin": make.user("admin"), "manager": make.user("manager"), "agent": make.user("agent"),
              "partner": make.user("partner", company=installer)}
+    _calendar(opp, activity_type, users, token)
     ids = {
         "opp_id": opp.id, "opportunity_id": opp.id, "customer_id": opp.customer_id, "substate_id": sub.id,
         "state_id": state.id, "type_id": flow.id, "action_id": action.id, "activity_id": activity.id,
@@ -80,6 +81,28 @@ def seed(make) -> World:
         "export_template": export.id, "external_action": external.id,
     }
     return World(ids=ids, token=token, users=users)
+
+
+def _calendar(opp, activity_type, users: dict, token: str) -> None:
+    """Calendar items of every walking user on the walked opportunity (so the calendar pages hold links to
+    follow), and the admin's calendar feed at the walk's token (so the feed's URL answers with a feed)."""
+    import hashlib
+
+    from models import Activity, CalendarFeed, Task, TaskPerson
+    from models.base import utcnow
+    from models.work import activity_invitee
+
+    admin, others = users["admin"], [u for key, u in users.items() if key != "admin"]
+    visit = Activity(opportunity_id=opp.id, type_id=activity_type.id, subject="Walked visit", due_at=utcnow(),
+                     duration_minutes=60, responsible_id=admin.id, in_calendar=True, colour="#1f7a4d")
+    db.session.add(visit)
+    db.session.flush()
+    db.session.execute(activity_invitee.insert(), [{"activity_id": visit.id, "user_id": u.id} for u in others])
+    db.session.add(Task(opportunity_id=opp.id, title="Walked task", responsible_id=admin.id, deadline=utcnow(),
+                        people=[TaskPerson(user_id=u.id, role="participant") for u in others]))
+    db.session.add(CalendarFeed(user_id=admin.id, token_hash=hashlib.sha256(token.encode()).hexdigest(),
+                                token_encrypted=secret_svc.encrypt(token)))
+    db.session.commit()
 
 
 def build_url(rule, world: World) -> str | None:

@@ -64,6 +64,7 @@ SKIP = {
     "designer.kind_fields": "htmx-only fragment: an action kind's fields (the action forms walked show them)",
     "auth.index": "redirects to the user's home page",
     "history.index": "redirects to the first history tab (every tab is walked)",
+    "calendar.feed": "the iCalendar file calendar apps subscribe to (tests/test_calendar_feed.py)",
 }
 # Pages without a login, walked by test_public_pages_pass_axe.
 PUBLIC = {"auth.login", "public.sign_page"}
