@@ -10,13 +10,15 @@ from engine.kinds import (
     export,
     generate_report,
     open_substate,
+    schedule_activity,
     send_email,
 )
 from engine.kinds.base import Kind, Lookup, Missing
 
 # SPEC §2 order, A1–A9.
 _MODULES = (assign_installer, assign_commercial, open_substate, close_substate, send_email,
-            generate_report, create_activity, esignature, export)
+            generate_report, create_activity, esignature, export,
+            schedule_activity)  # M5
 KINDS: dict[str, Kind] = {m.KIND.key: m.KIND for m in _MODULES}
 
 
