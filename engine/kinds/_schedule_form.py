@@ -35,6 +35,8 @@ MAX_DURATION = 24 * 60
 RESPONSIBLE = {"owner": _l("The opportunity's responsible user"), "user": _l("A chosen user")}
 ATTACHMENT = {"none": _l("No attachment"), "upload": _l("A file uploaded here"),
               "report": _l("A report template as PDF")}
+# Characters a URL keeps as they are; anything else in a filled-in link is percent-encoded.
+URL_SAFE = ":/?#[]@!$&'()*+,;=%~-._"
 _SCHEME = re.compile(r"^\s*([a-zA-Z][a-zA-Z0-9+.-]*):")
 
 

@@ -6,6 +6,7 @@ opportunity leaves the substate it was scheduled in (engine.activity_completion)
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import quote
 
 from flask import current_app
 from flask_babel import force_locale
@@ -111,7 +112,8 @@ class ScheduleActivity(Kind):
         subject = " ".join(subject.split())
         if not subject:
             raise PermanentError(_("The activity's subject is empty once its placeholders are filled in."))
-        link = link.strip()
+        # A placeholder's value may hold spaces or accents ("?who=Marco Rossi"): percent-encoded, as a browser would.
+        link = quote(link.strip(), safe=schedule_form.URL_SAFE)
         if link and (len(link) > 500 or schedule_form.web_link_problem(link)):
             raise PermanentError(_("The link “%(link)s” is not a web address starting with http:// or https://: "
                                    "the activity was not scheduled.", link=link[:200]))
