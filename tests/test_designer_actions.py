@@ -144,6 +144,8 @@ def _prepare(make, kind: str, t):
         cfg["report_template_id"] = make.report_template().id
     if kind == "create_activity":
         return {"activity_type_id": make.activity_type().id, "description": "Call {{ client.name }}"}
+    if kind == "schedule_activity":
+        return {"activity_type_id": make.activity_type().id, "subject": "Call {{ client.name }}"}
     if kind == "esignature":
         cfg |= {"report_template_id": make.report_template().id, "external_action_id": make.external_action().id}
     if kind == "export":
@@ -159,6 +161,7 @@ MISSING = {
     "send_email": ["needs an email template", "needs SMTP credentials"],
     "generate_report": ["needs a report template", "needs an email template", "needs SMTP credentials"],
     "create_activity": ["Create activity needs an active activity type"],
+    "schedule_activity": ["Schedule activity needs an active activity type"],
     "esignature": ["needs a report template", "needs a configured external-source action"],
     "export": ["needs an export template", "needs SMTP credentials"],
 }

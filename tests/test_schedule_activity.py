@@ -4,14 +4,19 @@ location (list and free text), link (placeholders; a non-web address fails the r
 and report PDF), and "complete automatically" when the opportunity leaves the substate — and the
 opportunity page that shows it all."""
 
+import html
+import re
 from datetime import UTC, datetime, time, timedelta
+from io import BytesIO
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from flask_babel import refresh
 from sqlalchemy import select
 
 from extensions import db
-from models import Activity, Location, StoredFile
+from models import Action, Activity, Location, StoredFile
 from services.substates import close_substate
 from tests.schedule_support import PDF, activity_of, base_config, count, fresh, run_through, save
 
@@ -157,7 +162,7 @@ def test_uploaded_attachment_is_copied_to_the_opportunity_and_downloaded_by_who_
     form = {f"config-{k}": v for k, v in base_config(call, attachment="upload").items()
             if k not in ("due_working_hours", "include_client", "invitee_ids")}
     form |= {"config-in_calendar": "y", "config-auto_complete": "y", "group": "on_open", "kind": "schedule_activity",
-             "config-attachment_file": (__import__("io").BytesIO(PDF), "agenda.pdf")}
+             "config-attachment_file": (BytesIO(PDF), "agenda.pdf")}
     response = client.htmx("POST", f"/settings/types/{flow.id}/substates/{sub.id}/actions/new", data=form,
                             content_type="multipart/form-data")
     assert response.status_code == 200, response.get_data(as_text=True)[:2000]
@@ -206,3 +211,120 @@ def test_closing_rolled_back_leaves_the_activity_open(make, workers):
     close_substate(opp, flow.substates[0].id, boss)
     db.session.rollback()  # the same transaction: the move and the completion go together or not at all
     assert not fresh(Activity, activity.id).is_completed
+
+
+# --- the designer's form: every refusal is a message, a 422 and nothing saved ---------------------------
+
+def _post(client, flow, config: dict, files: dict | None = None):
+    data = {"group": "on_open", "kind": "schedule_activity", "channel_scope": "all"}
+    for key, value in config.items():
+        if isinstance(value, bool):
+            if value:
+                data[f"config-{key}"] = "y"
+        elif isinstance(value, list):
+            data[f"config-{key}"] = [str(v) for v in value]
+        elif value is not None:
+            data[f"config-{key}"] = str(value)
+    for key, (content, name) in (files or {}).items():
+        data[f"config-{key}"] = (BytesIO(content), name)
+    return client.htmx("POST", f"/settings/types/{flow.id}/substates/{flow.substates[0].id}/actions/new",
+                       data=data, content_type="multipart/form-data")
+
+
+def _uploads(app) -> list:
+    folder = Path(app.config["FILES_DIR"]) / "action-uploads"
+    return list(folder.iterdir()) if folder.exists() else []
+
+
+@pytest.fixture
+def designer(client, make):
+    client.login(make.user("manager"))
+    return make.flow((2,)), make.activity_type("Call")
+
+
+@pytest.mark.parametrize("change, files, message", [
+    ({"activity_type_id": 99999}, None, "The chosen activity type does not exist or is not active."),
+    ({"subject": ""}, None, "Enter a subject of at most 200 characters."),
+    ({"subject": "{{ client.__class__ }}"}, None, "The placeholders are not valid"),
+    ({"due_amount": "soon"}, None, "The due time must be a whole number from 0 to"),
+    ({"due_amount": "400", "due_unit": "days"}, None, "The due time must be a whole number from 0 to 365"),
+    ({"due_unit": "weeks"}, None, "Choose minutes, hours or days."),
+    ({"duration_minutes": "0"}, None, "The duration must be a whole number of minutes from 1 to 1440."),
+    ({"responsible": "user"}, None, "Choose the responsible user."),
+    ({"responsible": "user", "responsible_user_id": 99999}, None, "The chosen user does not exist or is not active."),
+    ({"responsible": "boss"}, None, "Choose who is responsible."),
+    ({"colour": "#000000"}, None, "Choose one of the colours."),
+    ({"invitee_ids": [99999]}, None, "One of the chosen users does not exist any more."),
+    ({"location_id": 99999}, None, "The chosen location does not exist or is not active."),
+    ({"link": "javascript:alert(1)"}, None, "The link must be a web address starting with http:// or https://."),
+    ({"link": "javascript:alert('{{ client.name }}')"}, None, "The link must be a web address starting with"),
+    ({"link": "https://"}, None, "The link must be a web address starting with http:// or https://."),
+    ({"attachment": "upload"}, None, "Choose a file to attach."),
+    ({"attachment": "upload"}, {"attachment_file": (b"MZ\x90\x00", "setup.exe")}, "Files of this type cannot be attached."),
+    ({"attachment": "upload"}, {"attachment_file": (b"<html>", "agenda.pdf")}, "does not match its type (.pdf)"),
+    ({"attachment": "upload"}, {"attachment_file": (b"", "empty.txt")}, "The file is empty."),
+    ({"attachment": "upload"}, {"attachment_file": (PDF + b"x" * 300, "big.pdf")}, "The file is larger than"),
+    ({"attachment": "upload", "attachment_upload": "0" * 64 + "/forged.pdf"}, None, "is missing: upload it again."),
+    ({"attachment": "report"}, None, "Choose a report template."),
+    ({"attachment": "report", "report_template_id": 99999}, None, "The chosen report template does not exist"),
+    ({"attachment": "letter"}, None, "Choose an attachment or none."),
+    # A good file with another field refused: the file is not kept either.
+    ({"attachment": "upload", "colour": "#000000"}, {"attachment_file": (PDF, "agenda.pdf")}, "Choose one of the colours."),
+])
+def test_bad_input_is_refused_with_its_message_and_nothing_saved(app, client, designer, change, files, message):
+    flow, call = designer
+    app.config["UPLOAD_MAX_BYTES"] = 256
+    response = _post(client, flow, base_config(call, **change), files)
+    assert response.status_code == 422
+    assert message in html.unescape(response.get_data(as_text=True))
+    assert count(Action) == 0 and _uploads(app) == []
+
+
+def test_a_location_from_the_list_or_written_not_both(client, designer):
+    flow, call = designer
+    room = Location(name="Room", name_i18n={}, active=True)
+    db.session.add(room)
+    db.session.commit()
+    response = _post(client, flow, base_config(call, location_id=room.id, location_text="Bar"))
+    assert response.status_code == 422 and count(Action) == 0
+    assert "Choose a location from the list or write one, not both." in response.get_data(as_text=True)
+
+
+def test_partner_users_are_not_offered_as_responsible_or_invitees(client, designer, make):
+    flow, call = designer
+    partner = make.partner()
+    for change in ({"responsible": "user", "responsible_user_id": partner.id}, {"invitee_ids": [partner.id]}):
+        assert _post(client, flow, base_config(call, **change)).status_code == 422
+    assert count(Action) == 0
+
+
+def test_the_form_offers_the_options_with_their_defaults(client, designer):
+    flow, _call = designer
+    url = f"/settings/types/{flow.id}/substates/{flow.substates[0].id}/actions/kind-fields?kind=schedule_activity"
+    fragment = client.htmx("GET", url).get_data(as_text=True)
+    assert re.search(r'<input[^>]*checked[^>]*name="config-auto_complete"|name="config-auto_complete"[^>]*checked',
+                     fragment)
+    for words in ("Yellow", "Green", "Purple", 'class="swatch"', 'type="file"', "Add to calendar",
+                  "Add the client as a participant", "Invite users", "Other location", "A report template as PDF"):
+        assert words in fragment, words
+    page = client.get(f"/settings/types/{flow.id}/substates/{flow.substates[0].id}/actions/new").get_data(True)
+    assert 'hx-encoding="multipart/form-data"' in page
+
+
+def test_an_uploaded_file_is_kept_and_survives_an_edit_without_a_new_file(app, client, designer):
+    flow, call = designer
+    response = _post(client, flow, base_config(call, attachment="upload"), {"attachment_file": (PDF, "agenda.pdf")})
+    assert response.status_code == 200, response.get_data(as_text=True)[:1000]
+    action = db.session.execute(select(Action)).scalar_one()
+    token = action.config["attachment_upload"]
+    assert token.endswith("/agenda.pdf") and [p.read_bytes() for p in _uploads(app)] == [PDF]
+    edit = client.htmx("GET", f"/settings/types/{flow.id}/actions/{action.id}/edit").get_data(as_text=True)
+    assert "Kept: agenda.pdf" in edit and f'value="{token}"' in edit
+    response = client.htmx("POST", f"/settings/types/{flow.id}/actions/{action.id}/edit", data={
+        "group": "on_open", "kind": "schedule_activity", "channel_scope": "all",
+        **{f"config-{k}": v for k, v in base_config(call, attachment="upload", subject="Renamed",
+                                                    attachment_upload=token).items()
+           if not isinstance(v, (bool, list))}, "config-auto_complete": "y"})
+    assert response.status_code == 200
+    saved = fresh(Action, action.id)
+    assert saved.config["attachment_upload"] == token and saved.config["subject"] == "Renamed"
