@@ -18,6 +18,7 @@ from sqlalchemy import select
 from extensions import db
 from models import Action, Activity, Location, StoredFile
 from services.substates import close_substate
+from tests.engine_support import runs, wait_for
 from tests.schedule_support import PDF, activity_of, base_config, count, fresh, run_through, save
 
 
@@ -201,6 +202,20 @@ def test_auto_complete_when_the_substate_closes_and_not_when_unchecked(make, wor
     auto, manual, later = (fresh(Activity, by_subject[s].id) for s in ("Auto", "Manual", "Later"))
     assert auto.is_completed and auto.completed_by_id is None
     assert not manual.is_completed and not later.is_completed
+
+
+def test_an_activity_whose_substate_closed_before_the_run_is_created_completed(make, workers):
+    from services.substates import open_substate
+
+    flow, opp, boss = _setup(make)
+    save(flow.substates[0], base_config(make.activity_type()))
+    open_substate(opp, flow.substates[0].id, boss)
+    close_substate(opp, flow.substates[0].id, boss)
+    db.session.commit()
+    workers.start(1)  # the run goes only now, after the opportunity moved on
+    wait_for(lambda: runs() and runs()[0].is_final, timeout=30, message="the run")
+    activity = activity_of(runs()[0])
+    assert activity.is_completed and activity.completed_by_id is None
 
 
 def test_closing_rolled_back_leaves_the_activity_open(make, workers):

@@ -20,7 +20,7 @@ from engine.kinds.base import Kind, Lookup, Missing, exists, quoted
 from extensions import db
 from models import ActivityType, Location, OpportunitySubstate, ReportTemplate, User
 from models.base import utcnow
-from services.colours import DEFAULT_COLOUR, colour_name
+from services.colours import COLOURS, DEFAULT_COLOUR, colour_name
 
 
 class ScheduleActivity(Kind):
@@ -120,7 +120,8 @@ class ScheduleActivity(Kind):
         plan = Schedule(
             subject=subject, due_at=_due(run, config, responsible), responsible=responsible,
             duration_minutes=int(config.get("duration_minutes") or 30),
-            colour=config.get("colour") or DEFAULT_COLOUR, in_calendar=bool(config.get("in_calendar")),
+            # The palette only: the colour lands in a style attribute on every page that shows it.
+            colour=config.get("colour") if config.get("colour") in COLOURS else DEFAULT_COLOUR, in_calendar=bool(config.get("in_calendar")),
             include_client=bool(config.get("include_client")), invitees=_invitees(config),
             address=address, location_id=_location_id(config), location_text=config.get("location_text"),
             link=link or None)
