@@ -343,3 +343,13 @@ def test_an_uploaded_file_is_kept_and_survives_an_edit_without_a_new_file(app, c
     assert response.status_code == 200
     saved = fresh(Action, action.id)
     assert saved.config["attachment_upload"] == token and saved.config["subject"] == "Renamed"
+
+
+def test_the_run_is_listed_in_the_activities_history_tab(client, make, workers):
+    flow, opp, boss = _setup(make)
+    save(flow.substates[0], base_config(make.activity_type("Site visit")))
+    workers.start(1)
+    run_through(opp, flow.substates[0])
+    client.login(make.user("admin"))
+    page = client.get("/account/history/activities").get_data(as_text=True)
+    assert "Site visit" in page and "Impianto Rossi" in page and "Not completed" in page
