@@ -66,6 +66,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     load_plugins(app.config["OPPFLOW_KIND_PLUGINS"])
     triggers.subscribe()  # the engine listens to the services' events (services.events)
+    from engine import activity_completion
+
+    activity_completion.subscribe()  # M5: scheduled activities complete when their substate closes
 
     register_blueprints(app)
     _register_template_helpers(app)

@@ -12,7 +12,9 @@ from extensions import db
 from models.accounts import PARTNER_KINDS, PartnerCompany, User
 from models.base import utcnow
 from models.catalog import ActivityType, AssignmentRule
+from models.files import StoredFile
 from models.opportunity import Opportunity
+from models.tasks import Location
 
 ASSIGNMENT_STATUSES = {
     "pending": _l("Pending"),
@@ -80,6 +82,8 @@ class Activity(db.Model):
     invitees: Mapped[list[User]] = relationship(secondary=activity_invitee, order_by="User.name")
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
     completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id])
+    location: Mapped[Location | None] = relationship()
+    attachment: Mapped[StoredFile | None] = relationship()
 
     @property
     def is_completed(self) -> bool:

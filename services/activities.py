@@ -1,16 +1,22 @@
-"""Activity types (Settings → Activity types, SPEC S4) and the activities on opportunities (A7)."""
+"""Activity types (Settings → Activity types, SPEC S4) and the activities on opportunities (A7), some of them
+scheduled (M5 "Schedule activity": a time, a responsible user, a colour and the meeting's details)."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from flask_babel import ngettext
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import joinedload, selectinload
 
 from extensions import db
-from models import Activity, ActivityType, Opportunity, User
+from models import Activity, ActivityType, Opportunity, Substate, User
 from models.base import utcnow
 from services import ServiceError
+from services.colours import DEFAULT_COLOUR, colour_name  # noqa: F401 - re-exported for templates
 from services.flow import clean_names
 from services.validation import InvalidData, flush_unique, name_taken
 
@@ -71,7 +77,9 @@ def _refuse_taken(name: str, exclude_id: int | None) -> None:
 def activities_of(opp: Opportunity) -> list[Activity]:
     """The opportunity's activities: open ones first, then completed, each newest first."""
     return list(db.session.execute(
-        select(Activity).where(Activity.opportunity_id == opp.id)
+        select(Activity).options(selectinload(Activity.invitees), joinedload(Activity.responsible),
+                                 joinedload(Activity.location), joinedload(Activity.attachment))
+        .where(Activity.opportunity_id == opp.id)
         .order_by(Activity.completed_at.is_not(None), Activity.id.desc())
     ).scalars())
 
@@ -104,3 +112,72 @@ def complete(opp: Opportunity, activity_id: int, user: User) -> Activity:
     activity.completed_at, activity.completed_by_id = utcnow(), user.id
     db.session.flush()
     return activity
+
+
+# -- scheduled activities (M5) ------------------------------------------------------------------------
+
+def duration_text(minutes: int | None) -> str:
+    """"30 minutes", "2 hours", "1 h 30 min", in the reader's language."""
+    minutes = minutes or 0
+    hours, rest = divmod(minutes, 60)
+    if not hours:
+        return ngettext("%(num)d minute", "%(num)d minutes", rest)
+    if not rest:
+        return ngettext("%(num)d hour", "%(num)d hours", hours)
+    return _("%(hours)d h %(minutes)d min", hours=hours, minutes=rest)
+
+
+@dataclass
+class Schedule:
+    """What a scheduled activity holds besides its type and description (engine.kinds.schedule_activity
+    fills it from the action's config with the placeholders filled in)."""
+
+    subject: str
+    due_at: datetime  # naive UTC
+    duration_minutes: int
+    responsible: User
+    colour: str = DEFAULT_COLOUR
+    in_calendar: bool = True
+    include_client: bool = False
+    invitees: list[User] = field(default_factory=list)
+    address: str | None = None
+    location_id: int | None = None
+    location_text: str | None = None
+    link: str | None = None
+    attachment_id: int | None = None
+    auto_complete_substate: Substate | None = None
+    completed_at: datetime | None = None
+
+
+def schedule_activity(opp: Opportunity, activity_type: ActivityType, description: str, plan: Schedule,
+                      run_id: int | None = None) -> Activity:
+    """Add a scheduled activity to the opportunity (a plain activity with a time, a responsible user and
+    the meeting's details), created by the run `run_id`."""
+    activity = create_activity(opp, activity_type, description, run_id=run_id)
+    activity.subject = plan.subject[:200]
+    activity.due_at, activity.duration_minutes = plan.due_at, plan.duration_minutes
+    activity.responsible_id, activity.colour = plan.responsible.id, plan.colour
+    activity.in_calendar, activity.include_client = plan.in_calendar, plan.include_client
+    activity.invitees = [u for u in plan.invitees if u.id != plan.responsible.id]
+    activity.address = (plan.address or "").strip()[:300] or None
+    activity.location_id = plan.location_id
+    activity.location_text = (plan.location_text or "").strip()[:200] or None
+    activity.link, activity.attachment_id = plan.link or None, plan.attachment_id
+    if plan.auto_complete_substate is not None:
+        activity.auto_complete_substate_id = plan.auto_complete_substate.id
+    activity.completed_at = plan.completed_at
+    db.session.flush()
+    return activity
+
+
+def auto_complete(opp: Opportunity, substate: Substate, at: datetime) -> int:
+    """The opportunity left `substate`: complete its still-open activities scheduled there with "complete
+    automatically" on (by automation: no user), in the caller's transaction; how many."""
+    result = db.session.execute(
+        update(Activity)
+        .where(Activity.opportunity_id == opp.id, Activity.auto_complete_substate_id == substate.id,
+               Activity.completed_at.is_(None))
+        .values(completed_at=at, completed_by_id=None)
+        .execution_options(synchronize_session="fetch")
+    )
+    return result.rowcount or 0

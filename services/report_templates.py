@@ -155,10 +155,15 @@ def save_export(template: ExportTemplate | None, data: ExportData) -> ExportTemp
     return template
 
 
+# Files about this one opportunity: reports, and the attachments of scheduled activities (M5).
+PARTNER_FILE_KINDS = ("generate_report", "schedule_activity")
+
+
 def sent_files(opp, user):
     """The files automatic actions sent for `opp` that `user` may download, newest first. An export holds
-    other opportunities' rows (whatever its recipient may see), so partner users get reports only."""
+    other opportunities' rows (whatever its recipient may see), so partner users get reports and activity
+    attachments only."""
     stmt = select(StoredFile).where(StoredFile.opportunity_id == opp.id)
     if user.is_partner:
-        stmt = stmt.where(StoredFile.kind == "generate_report")
+        stmt = stmt.where(StoredFile.kind.in_(PARTNER_FILE_KINDS))
     return list(db.session.execute(stmt.order_by(StoredFile.id.desc())).scalars())

@@ -153,6 +153,8 @@ def _prepare(make, kind: str, t):
                 "deadline_amount": 2, "deadline_unit": "days"}
     if kind == "complete_tasks":
         return {"type_ids": [t.id], "substate_ids": [t.substates[1].id]}
+    if kind == "schedule_activity":
+        return {"activity_type_id": make.activity_type().id, "subject": "Call {{ client.name }}"}
     if kind == "esignature":
         cfg |= {"report_template_id": make.report_template().id, "external_action_id": make.external_action().id}
     if kind == "export":
@@ -168,6 +170,7 @@ MISSING = {
     "send_email": ["needs an email template", "needs SMTP credentials"],
     "generate_report": ["needs a report template", "needs an email template", "needs SMTP credentials"],
     "create_activity": ["Create activity needs an active activity type"],
+    "schedule_activity": ["Schedule activity needs an active activity type"],
     "esignature": ["needs a report template", "needs a configured external-source action"],
     "export": ["needs an export template", "needs SMTP credentials"],
     "notify_supervisor": [],

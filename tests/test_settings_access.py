@@ -5,6 +5,7 @@ import pytest
 from extensions import db
 from models import (
     ExportTemplate,
+    Location,
     ReportTemplate,
     UserPermission,
 )
@@ -36,6 +37,12 @@ ROUTES = [
     ("POST", "/settings/activity-types/{activity_type}"),
     ("POST", "/settings/activity-types/{activity_type}/activate"),
     ("POST", "/settings/activity-types/{activity_type}/deactivate"),
+    ("GET", "/settings/locations"),
+    ("POST", "/settings/locations/new"),
+    ("GET", "/settings/locations/{location}"),
+    ("POST", "/settings/locations/{location}"),
+    ("POST", "/settings/locations/{location}/activate"),
+    ("POST", "/settings/locations/{location}/deactivate"),
     ("GET", "/settings/assignment-criteria"),
     ("GET", "/settings/assignment-criteria/new"),
     ("POST", "/settings/assignment-criteria/new"),
@@ -96,7 +103,8 @@ def targets(make):
             "email_template": make.email_template("Target template").id,
             "report_template": _record(ReportTemplate(label="Target report", html="<p>x</p>")),
             "export_template": _record(ExportTemplate(name="Target export", columns=["name"])),
-            "source": _source_id(), "external_action": make.external_action("Target action").id}
+            "source": _source_id(), "external_action": make.external_action("Target action").id,
+            "location": _record(Location(name="Target room", name_i18n={}, active=True))}
 
 
 def _source_id() -> int:
@@ -118,7 +126,7 @@ def test_routes_list_covers_every_settings_endpoint(app):
                     "{activity_type}": "<int:type_id>", "{rule}": "<int:rule_id>", "{smtp}": "<int:cred_id>",
                     "{email_template}": "<int:template_id>", "{report_template}": "<int:template_id>",
                     "{export_template}": "<int:template_id>", "{source}": "<int:source_id>",
-                    "{external_action}": "<int:action_id>"}
+                    "{external_action}": "<int:action_id>", "{location}": "<int:location_id>"}
     listed = set()
     for method, url in ROUTES:
         for key, arg in placeholders.items():

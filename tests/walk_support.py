@@ -36,6 +36,7 @@ def seed(make) -> World:
                     make.export_template, make.external_action):
         factory(SEEDED_NAME)
     make.company("installer", name=SEEDED_NAME)
+    location = _location(SEEDED_NAME) and _location("Walked room")
     flow = make.flow((2, 2), name=SEEDED_NAME)
     sub = flow.substates[0]
     state = flow.states[0]
@@ -45,6 +46,12 @@ def seed(make) -> World:
     opp = make.opportunity(flow, name="Walked deal", channel=channel, installer=installer, commercial=commercial)
     activity_type = make.activity_type()
     activity = make.activity(opp, activity_type)
+    # A scheduled one too (M5), so the walks read its details on the opportunity page.
+    from models.base import utcnow
+
+    make.activity(opp, activity_type, subject="Walked meeting", due_at=utcnow(), duration_minutes=90,
+                  colour="#27ae60", location_id=location.id, address="Via Po 1", link="https://meet.example.com/w",
+                  include_client=True, in_calendar=True)
     email_template = make.email_template()
     smtp = make.smtp()
     report = make.report_template()
@@ -75,7 +82,7 @@ def seed(make) -> World:
         "state_id": state.id, "type_id": flow.id, "action_id": action.id, "activity_id": activity.id,
         "assignment_id": assignment.id, "run_id": failed.id, "rule_id": rule.id, "channel_id": channel.id,
         "source_id": source.id, "company_id": installer.id, "cred_id": smtp.id, "user_id": other.id,
-        "file_id": 1,
+        "file_id": 1, "location_id": location.id,
         # Endpoint-specific: the same parameter name means another table on these pages.
         "activity_type": activity_type.id, "email_template": email_template.id, "report_template": report.id,
         "export_template": export.id, "external_action": external.id,
@@ -103,6 +110,15 @@ def _calendar(opp, activity_type, users: dict, token: str) -> None:
     db.session.add(CalendarFeed(user_id=admin.id, token_hash=hashlib.sha256(token.encode()).hexdigest(),
                                 token_encrypted=secret_svc.encrypt(token)))
     db.session.commit()
+
+
+def _location(name: str):
+    from models import Location
+
+    location = Location(name=name, name_i18n={}, address="Via Roma 1", active=True)
+    db.session.add(location)
+    db.session.commit()
+    return location
 
 
 def build_url(rule, world: World) -> str | None:

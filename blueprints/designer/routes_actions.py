@@ -4,6 +4,7 @@ htmx), enable/disable, reorder, duplicate, copy to another type's substate, dele
 from flask import render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import select
+from werkzeug.datastructures import CombinedMultiDict
 
 from blueprints.designer import bp
 from blueprints.designer.forms import ActionForm, CopyForm
@@ -45,7 +46,9 @@ def _save(opp_type: OpportunityType, sub: Substate, action: Action | None = None
     """Validate and save; on refusal the same form comes back (422) with every message in place."""
     form = ActionForm(channels=_channels())
     kind = get_kind(form.kind.data)
-    cfg = kind.build_form(sub, formdata=request.form) if kind else None
+    # A kind may take a file in its form (M5's attachment): the form posts multipart/form-data.
+    formdata = CombinedMultiDict((request.files, request.form)) if request.files else request.form
+    cfg = kind.build_form(sub, formdata=formdata) if kind else None
     data = svc.ActionData(group=form.group.data or "", kind=form.kind.data or "",
                           config=cfg.data if cfg else {}, delay_amount=form.delay_amount.data,
                           delay_unit=form.delay_unit.data, respect_working_hours=form.respect_working_hours.data,

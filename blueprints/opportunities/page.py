@@ -19,8 +19,12 @@ def flow_context(opp: Opportunity) -> dict:
 
 def activities_context(opp: Opportunity) -> dict:
     may_complete = activity_svc.may_complete(current_user)
+    downloadable = {f.id for f in sent_files(opp, current_user)}
     return {"opp": opp, "activities": activity_svc.activities_of(opp),
-            "may_complete_activity": lambda activity: may_complete and not activity.is_completed}
+            "may_complete_activity": lambda activity: may_complete and not activity.is_completed,
+            # Scheduled activities (M5): their attachment is downloaded through the files route's own rule.
+            "may_download_file": lambda stored: stored.id in downloadable,
+            "duration_text": activity_svc.duration_text, "colour_name": activity_svc.colour_name}
 
 
 def assignments_context(opp: Opportunity) -> dict:

@@ -9,6 +9,7 @@ from blueprints.settings import (  # noqa: E402,F401
     email_templates,
     export_templates,
     external_sources,
+    locations,
     partners,
     report_templates,
     routes,

@@ -1,4 +1,4 @@
-"""Forms of Settings → Activity types and Assignment criteria; the services validate the data."""
+"""Forms of Settings → Activity types, Locations and Assignment criteria; the services validate the data."""
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -14,6 +14,13 @@ from services.validation import record_id_or_none
 
 class ActivityTypeForm(NameForm):
     """A name shown where no translation exists for the reader's language, and its translations."""
+
+
+class LocationForm(NameForm):
+    """A location's name and translations, and its address (Settings → Locations)."""
+
+    address = StringField(_l("Address"), render_kw={"maxlength": 300, "autocomplete": "off"},
+                          description=_l("Shown with the activities scheduled there, e.g. for the calendar."))
 
 
 class AssignmentRuleForm(FlaskForm):

@@ -14,6 +14,7 @@ from engine.kinds import (
     generate_report,
     notify_supervisor,
     open_substate,
+    schedule_activity,
     send_email,
 )
 from engine.kinds.base import Kind, Lookup, Missing
@@ -21,7 +22,8 @@ from engine.kinds.base import Kind, Lookup, Missing
 # SPEC §2 order, A1–A9, then the supervisor's monitoring rules of seed 002 (M1–M4).
 _MODULES = (assign_installer, assign_commercial, open_substate, close_substate, send_email,
             generate_report, create_activity, esignature, export,
-            notify_supervisor, add_history_entry, create_task, complete_tasks)
+            notify_supervisor, add_history_entry, create_task, complete_tasks,
+            schedule_activity)  # M5
 KINDS: dict[str, Kind] = {m.KIND.key: m.KIND for m in _MODULES}
 
 

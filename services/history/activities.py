@@ -1,4 +1,4 @@
-"""History tab Activities: runs that created an activity, and whether it was completed."""
+"""History tab Activities: runs that created an activity (A7) or scheduled one (M5), and whether it was completed."""
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case
@@ -48,7 +48,7 @@ STATUSES = {
 }
 
 TAB = register(Tab(
-    key="activities", label=_l("Activities"), kinds=("create_activity",), position=20,
+    key="activities", label=_l("Activities"), kinds=("create_activity", "schedule_activity"), position=20,
     entities=(Activity, ActivityType.name, ActivityType.name_i18n),
     join=lambda stmt: stmt.outerjoin(Activity, Activity.run_id == ActionRun.id)
     .outerjoin(ActivityType, ActivityType.id == Activity.type_id),

@@ -30,7 +30,9 @@ def join_email_and_file(stmt):
 def may_download(stored: StoredFile) -> bool:
     """The rule of the download route (services.report_templates.sent_files): rows are already scoped to
     opportunities the user may see; partners get reports only, since an export holds other opportunities."""
-    return not current_user.is_partner or stored.kind == "generate_report"
+    from services.report_templates import PARTNER_FILE_KINDS
+
+    return not current_user.is_partner or stored.kind in PARTNER_FILE_KINDS
 
 
 def file_cell(row):

@@ -35,6 +35,7 @@ from models import (
     ExportTemplate,
     ExternalSource,
     ExternalSourceAction,
+    Location,
     Opportunity,
     PartnerCompany,
     ReportTemplate,
@@ -115,6 +116,7 @@ def _add_missing_records() -> str:
     db.session.add_all([
         ReportTemplate(label="A11y report", html="<h1>{{ opportunity.name }}</h1>"),
         ExportTemplate(name="A11y export", columns=["name"]),
+        Location(name="A11y room", name_i18n={}, address="Via Roma 1", active=True),
         ExternalSource(name="a11y-esign", label="E-signature", secret_encrypted=secret_svc.encrypt("s3cret")),
     ])
     db.session.flush()
@@ -150,6 +152,7 @@ def _first_ids() -> dict[str, int]:
         "activity_type": first(ActivityType), "email_template": first(EmailTemplate),
         "report_template": first(ReportTemplate), "export_template": first(ExportTemplate),
         "external_action": first(ExternalSourceAction),
+        "location_id": first(Location),
     }
 
 
