@@ -33,13 +33,13 @@ class Clean:
     allow_back: bool
 
 
-def validate(substate: Substate, data: TriggerData) -> Clean:
+def validate(substate: Substate, data: TriggerData, saved: Trigger | None = None) -> Clean:
     """The trigger's clean values, or InvalidData naming every problem at once (type's fields as
-    "config-<name>")."""
+    "config-<name>"); the `saved` trigger's own choices stay valid."""
     trigger_type = get_trigger_type(data.kind)
     if trigger_type is None:
         raise InvalidData({"kind": _("Choose a trigger type.")})
-    form = trigger_type.build_form(substate, data=data.config)
+    form = trigger_type.build_form(substate, data=data.config, saved=saved)
     errors = {}
     if form.validate():
         errors = trigger_type.check(form, substate)
@@ -70,7 +70,7 @@ def create_trigger(substate: Substate, data: TriggerData) -> Trigger:
 
 def update_trigger(trigger: Trigger, data: TriggerData) -> Trigger:
     """Save a trigger's changed name, type, conditions and options."""
-    return _apply(trigger, validate(trigger.substate, data))
+    return _apply(trigger, validate(trigger.substate, data, trigger))
 
 
 def set_enabled(trigger: Trigger, enabled: bool) -> Trigger:

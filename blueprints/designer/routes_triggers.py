@@ -33,7 +33,7 @@ def _save(opp_type: OpportunityType, sub: Substate, trigger: Trigger | None = No
     """Validate and save; on refusal the same form comes back (422) with every message in place."""
     form = TriggerForm()
     trigger_type = get_trigger_type(form.kind.data)
-    cfg = trigger_type.build_form(sub, formdata=request.form) if trigger_type else None
+    cfg = trigger_type.build_form(sub, formdata=request.form, saved=trigger) if trigger_type else None
     data = svc.TriggerData(kind=form.kind.data or "", config=cfg.data if cfg else {})
     try:
         saved = svc.update_trigger(trigger, data) if trigger else svc.create_trigger(sub, data)
@@ -94,7 +94,7 @@ def edit_trigger(type_id: int, trigger_id: int):
     trigger_type = get_trigger_type(trigger.kind)
     data = {**(trigger.config or {}), "name": trigger.name, "as_user_id": trigger.as_user_id,
             "allow_back": trigger.allow_back}
-    cfg = trigger_type.build_form(trigger.substate, data=data) if trigger_type else None
+    cfg = trigger_type.build_form(trigger.substate, data=data, saved=trigger) if trigger_type else None
     return _render_form(opp_type, trigger.substate, form, cfg, trigger)
 
 

@@ -73,15 +73,16 @@ class TriggerType:
         """The kind of the runs that record this type's firings (models.runs.RECORD_KINDS)."""
         return f"trigger_{self.key}"
 
-    def build_form(self, substate, formdata=None, data=None) -> Form:
-        """The config form with its choices filled for this substate."""
+    def build_form(self, substate, formdata=None, data=None, saved=None) -> Form:
+        """The config form with its choices filled for this substate; the `saved` trigger's own choices
+        stay valid even if no longer offered (a user deactivated since)."""
         form = self.ConfigForm(formdata=formdata, data=data or {}, prefix="config")
-        form.as_user_id.set_records(user_pairs(form.as_user_id.data, internal=True))
-        self.fill(form, substate)
+        form.as_user_id.set_records(user_pairs(saved.as_user_id if saved else None, internal=True))
+        self.fill(form, substate, (saved.config or {}) if saved else {})
         return form
 
-    def fill(self, form: Form, substate) -> None:
-        """Put the current records in the type's own selects."""
+    def fill(self, form: Form, substate, saved: dict) -> None:
+        """Put the current records in the type's own selects (and the `saved` config's choices)."""
 
     def check(self, form: Form, substate) -> dict[str, str]:
         """Cross-field checks after the form validated: {field name: message}."""

@@ -75,8 +75,8 @@ class TaskStatus(TriggerType):
         (_l("Then open this substate"), ["as_user_id", "allow_back"]),
     ]
 
-    def fill(self, form, substate) -> None:
-        form.responsible_id.set_records(user_pairs(form.responsible_id.data))
+    def fill(self, form, substate, saved: dict) -> None:
+        form.responsible_id.set_records(user_pairs(saved.get("responsible_id")))
         form.created_in_substate_id.set_records(None, groups=substate_groups(substate))
         form.name.render_kw = {**form.name.render_kw, "placeholder": self.default_name(
             {"status": form.status.data or "completed"}, substate)}
