@@ -4,6 +4,7 @@ a status and the conditions on the task hold, open this substate."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import pgettext
 from wtforms import Form, SelectField, StringField
 from wtforms.validators import Length, StopValidation
 
@@ -47,9 +48,13 @@ def title_words(config: dict) -> list[str]:
 
 class TaskStatus(TriggerType):
     key = "task_status"
-    label = _l("Task status")
     help = _l("Opens this substate when a task of the opportunity reaches a status, e.g. when the task "
               "“Prepare the project” is completed.")
+
+    @property
+    def label(self) -> str:
+        """In context: a tasks page may head a column "Task status"; the seed names this trigger otherwise."""
+        return pgettext("trigger type", "Task status")
 
     class ConfigForm(Form):
         name = name_field()
