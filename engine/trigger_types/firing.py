@@ -9,6 +9,7 @@ from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
 
 from extensions import db
 from models import OpportunitySubstate, State, Substate, Trigger
@@ -18,9 +19,11 @@ from services.events import Chain
 
 
 def enabled_triggers(kind: str, type_id: int) -> list[Trigger]:
-    """The enabled triggers of one type on the live substates of an opportunity type, in flow order."""
+    """The enabled triggers of one type on the live substates of an opportunity type, in flow order, with
+    their substate and its state (fire() reads both) loaded by the same query."""
     return list(db.session.execute(
         select(Trigger).join(Substate, Trigger.substate_id == Substate.id).join(State, Substate.state_id == State.id)
+        .options(contains_eager(Trigger.substate).contains_eager(Substate.state))
         .where(State.type_id == type_id, Trigger.kind == kind, Trigger.enabled.is_(True),
                Substate.archived.is_(False), State.archived.is_(False))
         .order_by(State.position, Substate.position, Trigger.position, Trigger.id)
