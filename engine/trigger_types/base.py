@@ -43,11 +43,11 @@ def user_pairs(keep: int | None = None, internal: bool = False) -> list[tuple[in
             if (active and not (internal and role == "partner")) or uid == keep]
 
 
-def substate_groups(substate) -> dict[str, list[tuple[int, str]]]:
-    """The substates of the trigger's type, grouped by state (archived ones left out)."""
+def substate_groups(substate, keep: int | None = None) -> dict[str, list[tuple[int, str]]]:
+    """The substates of the trigger's type, grouped by state (archived ones left out, but the one `keep`)."""
     groups = {}
     for state in substate.state.type.states:
-        pairs = [(s.id, s.label) for s in state.substates if not (s.archived or state.archived)]
+        pairs = [(s.id, s.label) for s in state.substates if not (s.archived or state.archived) or s.id == keep]
         if pairs:
             groups[state.label] = pairs
     return groups

@@ -82,7 +82,8 @@ class TaskStatus(TriggerType):
 
     def fill(self, form, substate, saved: dict) -> None:
         form.responsible_id.set_records(user_pairs(saved.get("responsible_id")))
-        form.created_in_substate_id.set_records(None, groups=substate_groups(substate))
+        form.created_in_substate_id.set_records(None, groups=substate_groups(
+            substate, saved.get("created_in_substate_id")))
         form.name.render_kw = {**form.name.render_kw, "placeholder": self.default_name(
             {"status": form.status.data or "completed"}, substate)}
 
