@@ -273,3 +273,15 @@ def test_the_tab_and_a_refused_form_are_valid_html(client, setup, make, tmp_path
     assert refused.status_code == 422
     (tmp_path / "refused.html").write_bytes(refused.data)
     assert _errors(tmp_path, jar) == []
+
+
+def test_a_saved_choice_archived_or_deactivated_since_stays_valid(client, setup, make):
+    x, ada = setup["t"].substates[0], make.user("agent", name="Ada Agent")
+    data = form(**{"config-created_in_substate_id": str(x.id), "config-responsible_id": str(ada.id)})
+    client.htmx("POST", setup["new"], data=data)
+    saved = db.session.execute(select(Trigger)).scalar_one()
+    x.archived, ada.active = True, False
+    db.session.commit()
+    assert client.htmx("POST", f"{setup['base']}/triggers/{saved.id}/edit", data=data).status_code == 200
+    refused = client.htmx("POST", setup["new"], data=data)  # a new trigger may not choose them any more
+    assert refused.status_code == 422 and count() == 1
