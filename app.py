@@ -63,9 +63,11 @@ def create_app(config: dict | None = None) -> Flask:
     from blueprints import register_blueprints
     from engine import triggers
     from engine.kinds import load_plugins
+    from engine.trigger_types import subscribe_all
 
     load_plugins(app.config["OPPFLOW_KIND_PLUGINS"])
     triggers.subscribe()  # the engine listens to the services' events (services.events)
+    subscribe_all()  # …and so does each trigger type (engine.trigger_types)
     from engine import activity_completion
 
     activity_completion.subscribe()  # M5: scheduled activities complete when their substate closes

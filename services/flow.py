@@ -13,7 +13,7 @@ from engine.kinds import KINDS, get_kind
 from extensions import db
 from models import Action, AssignmentRule, Opportunity, OpportunitySubstate, OpportunityType, State, Substate
 from models.opportunity import SubstateEvent
-from services import ServiceError
+from services import ServiceError, triggers
 from services.validation import InvalidData, record_id
 
 LANGS = ("it", "es", "en")
@@ -265,8 +265,8 @@ def delete_substate(sub: Substate) -> None:
 
 
 def _refuse_if_used(sub: Substate, outside: set[int]) -> None:
-    """Refuse to delete a substate that opportunities went through, or that actions of substates
-    not being deleted with it (`outside` lists those that are) open or close."""
+    """Refuse to delete a substate that opportunities went through, or that actions or triggers of
+    substates not being deleted with it (`outside` lists those that are) open, close or name."""
     used = _count(select(OpportunitySubstate.opportunity_id).where(OpportunitySubstate.substate_id == sub.id)
                   .union(select(SubstateEvent.opportunity_id).where(SubstateEvent.substate_id == sub.id)))
     if used:
@@ -277,6 +277,7 @@ def _refuse_if_used(sub: Substate, outside: set[int]) -> None:
             raise ServiceError(_("“%(name)s” cannot be deleted: an automatic action of “%(other)s” refers to "
                                  "it. Change or delete that action first.",
                                  name=sub.label, other=action.substate.label), 409)
+    triggers.before_substate_deleted(sub, outside)
 
 
 def actions_referring_to(sub: Substate) -> list[Action]:

@@ -1,5 +1,5 @@
-"""The flow map (D10): edges that open/close-substate actions form between substates, the loops they
-could run into, and the geometry of a server-rendered SVG (states as columns, substates as nodes)."""
+"""The flow map (D10): edges that open/close-substate actions and triggers (T1) form between substates, the
+loops they could run into, and the geometry of a server-rendered SVG (states as columns, substates as nodes)."""
 
 from __future__ import annotations
 
@@ -17,11 +17,11 @@ from services.actions import delay_text
 
 @dataclass
 class Edge:
-    action_id: int
+    action_id: int | None  # None for a trigger's edge
     source: int
     target: int
     effect: str  # open | close
-    group: str  # on_open | on_close | scheduled
+    group: str  # on_open | on_close | scheduled | trigger
     label: str
     enabled: bool
     channels: frozenset[int] = frozenset()  # the action's channel filter; empty: every channel
@@ -30,6 +30,7 @@ class Edge:
     label_x: float = 0
     label_y: float = 0
     anchor: str = "middle"
+    trigger_id: int | None = None  # a trigger's edge: from where its tasks are created to its substate
 
 
 @dataclass
@@ -38,6 +39,7 @@ class Loop:
 
     substate_ids: set[int]
     action_ids: set[int] = field(default_factory=set)
+    trigger_ids: set[int] = field(default_factory=set)
 
 
 def type_edges(type_id: int) -> list[Edge]:
@@ -86,12 +88,15 @@ def find_loops(edges: list[Edge]) -> list[Loop]:
         for loop in _loops_among(applies):
             known = found.setdefault(frozenset(loop.substate_ids), Loop(loop.substate_ids))
             known.action_ids |= loop.action_ids
+            known.trigger_ids |= loop.trigger_ids
     for e in edges:
-        e.looping = any(e.action_id in loop.action_ids for loop in found.values())
+        e.looping = any(e.trigger_id in loop.trigger_ids if e.trigger_id is not None else
+                        e.action_id in loop.action_ids for loop in found.values())
     return list(found.values())
 
 
 def _event_edge(e: Edge) -> tuple[tuple, tuple]:
+    """A trigger's edge leads from (X, opened) — a task created there — to (S, opened)."""
     start = (e.source, "closed" if e.group == "on_close" else "opened")
     return start, (e.target, "opened" if e.effect == "open" else "closed")
 
@@ -109,8 +114,9 @@ def _loops_among(edges: list[Edge]) -> list[Loop]:
         subs = {sid for sid, _event in events}
         if not any((sid, "opened") in events and (sid, "closed") in events for sid in subs):
             continue
-        loops.append(Loop(subs, {e.action_id for e in edges
-                                 if all(point in events for point in _event_edge(e))}))
+        inside = [e for e in edges if all(point in events for point in _event_edge(e))]
+        loops.append(Loop(subs, {e.action_id for e in inside if e.trigger_id is None},
+                          {e.trigger_id for e in inside if e.trigger_id is not None}))
     return loops
 
 
@@ -157,9 +163,38 @@ def _strong_components(graph: dict) -> list[list]:
     return result
 
 
+def trigger_edges(type_id: int) -> list[Edge]:
+    """One edge per trigger of the type and substate its type draws it from (engine.trigger_types): a
+    task-status trigger from the substate its tasks must be created in, or from every substate with a
+    create-task action. A trigger opens its substate: its edge counts for loops as an opening does."""
+    from engine.trigger_types import get_trigger_type
+    from services.triggers import of_type
+
+    task_makers = set(db.session.execute(
+        select(Action.substate_id).join(Substate, Action.substate_id == Substate.id)
+        .join(State, Substate.state_id == State.id)
+        .where(State.type_id == type_id, Action.kind == "create_task", Action.enabled.is_(True))
+    ).scalars())
+    edges = []
+    for trigger in of_type(type_id):
+        trigger_type = get_trigger_type(trigger.kind)
+        if trigger_type is None:
+            continue
+        config = trigger.config or {}
+        for source in trigger_type.map_sources(config, task_makers):
+            edges.append(Edge(None, source, trigger.substate_id, "open", "trigger", trigger_type.edge_label(config),
+                              trigger.enabled, trigger_id=trigger.id))
+    return edges
+
+
+def all_edges(type_id: int) -> list[Edge]:
+    """The edges of the type's actions and of its triggers."""
+    return type_edges(type_id) + trigger_edges(type_id)
+
+
 def loops_of_type(type_id: int) -> list[Loop]:
     """The type's loops (for the designer board and the panel's warning)."""
-    return find_loops(type_edges(type_id))
+    return find_loops(all_edges(type_id))
 
 
 # -- geometry -----------------------------------------------------------------------------------------
@@ -196,7 +231,7 @@ class FlowMap:
 
 def build_map(opp_type: OpportunityType) -> FlowMap:
     """Place states as columns and substates as nodes, and draw every edge as a labelled curve."""
-    edges = type_edges(opp_type.id)
+    edges = all_edges(opp_type.id)
     loops = find_loops(edges)
     looping = set().union(*(loop.substate_ids for loop in loops)) if loops else set()
     columns, nodes, where = [], [], {}

@@ -27,6 +27,8 @@ def retry_run(run: ActionRun, user: User) -> ActionRun:
     other sent. A retry that fails in turn is retried from its own row."""
     if run.retried_by_id is not None:
         raise ServiceError(_("This run was already retried (#%(id)d).", id=run.retried_by_id), 409)
+    if run.trigger == "trigger":  # a trigger's run records a firing: no action to run again
+        raise ServiceError(_("A trigger's run cannot be retried: open the substate by hand if it should be."), 409)
     if run.status not in RETRYABLE:
         raise ServiceError(_("Only a failed run can be retried."), 409)
     new = ActionRun(action_id=run.action_id, opportunity_id=run.opportunity_id, substate_id=run.substate_id,

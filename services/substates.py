@@ -65,17 +65,18 @@ def _record(opp: Opportunity, substate: Substate) -> OpportunitySubstate | None:
 
 
 def open_substate(opp: Opportunity, substate_id: int, user: User | None,
-                  chain: Chain | None = None) -> OpportunitySubstate:
+                  chain: Chain | None = None, on_behalf_of_id: int | None = None) -> OpportunitySubstate:
     """Open a substate, recording who and when (user None: automation), and announce it
     (events.substate_opened): the engine creates its action runs in the same transaction; they are
-    enqueued after the caller commits."""
+    enqueued after the caller commits. Automation may record the opening on behalf of a user
+    (`on_behalf_of_id`, a trigger's "change as"): only the recorded user changes, not who acts."""
     substate = _substate_of(opp, substate_id)
     if user is not None and not may_act(user, substate):
         raise ServiceError(_("You may not change this substate."), 403)
     record = _record(opp, substate)
     if record is not None and record.status == "open":
         raise ServiceError(_("“%(name)s” is already open.", name=substate.label), 409)
-    now, user_id = utcnow(), user.id if user else None
+    now, user_id = utcnow(), user.id if user else on_behalf_of_id
     if record is None:
         record = OpportunitySubstate(opportunity_id=opp.id, substate_id=substate.id)
         db.session.add(record)

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import func, select
 
 from extensions import db
-from models import Action, OpportunityType, State, Substate
+from models import Action, OpportunityType, State, Substate, Trigger
 
 READ = "read"  # any internal user
 MODIFY = "modify"  # "Opportunity states → Modify opportunity states"
@@ -54,6 +54,18 @@ ENDPOINTS = [
      lambda f: f"/settings/types/{f['type']}/actions/{f['action']}/duplicate"),
     ("designer.copy_action_form", "GET", MODIFY, lambda f: f"/settings/types/{f['type']}/actions/{f['action']}/copy"),
     ("designer.copy_action", "POST", MODIFY, lambda f: f"/settings/types/{f['type']}/actions/{f['action']}/copy"),
+    ("designer.new_trigger", "GET", MODIFY,
+     lambda f: f"/settings/types/{f['type']}/substates/{f['sub']}/triggers/new"),
+    ("designer.create_trigger", "POST", MODIFY,
+     lambda f: f"/settings/types/{f['type']}/substates/{f['sub']}/triggers/new"),
+    ("designer.trigger_fields", "GET", MODIFY,
+     lambda f: f"/settings/types/{f['type']}/substates/{f['sub']}/triggers/type-fields?kind=task_status"),
+    ("designer.edit_trigger", "GET", MODIFY, lambda f: f"/settings/types/{f['type']}/triggers/{f['trigger']}/edit"),
+    ("designer.save_trigger", "POST", MODIFY, lambda f: f"/settings/types/{f['type']}/triggers/{f['trigger']}/edit"),
+    ("designer.toggle_trigger", "POST", MODIFY,
+     lambda f: f"/settings/types/{f['type']}/triggers/{f['trigger']}/toggle"),
+    ("designer.delete_trigger", "POST", MODIFY,
+     lambda f: f"/settings/types/{f['type']}/triggers/{f['trigger']}/delete"),
 ]
 IDS = [f"{e}-{m}" for e, m, _a, _u in ENDPOINTS]
 
@@ -63,12 +75,15 @@ def flow(make):
     t = make.flow((2, 1))
     sub = t.substates[0]
     action = make.action(sub, "open_substate", "on_open", {"substate_id": t.substates[1].id})
-    return {"type": t.id, "state": t.states[0].id, "sub": sub.id, "action": action.id}
+    trigger = Trigger(substate_id=sub.id, kind="task_status", name="Task completed", config={"status": "completed"})
+    db.session.add(trigger)
+    db.session.commit()
+    return {"type": t.id, "state": t.states[0].id, "sub": sub.id, "action": action.id, "trigger": trigger.id}
 
 
 def counts() -> tuple:
     return tuple(db.session.scalar(select(func.count()).select_from(m)) for m in (OpportunityType, State, Substate,
-                                                                                   Action))
+                                                                                   Action, Trigger))
 
 
 def snapshot() -> list:
@@ -138,6 +153,7 @@ def test_every_post_needs_the_csrf_token(client, make, flow, endpoint, method, a
     "/settings/types/{other}/substates/{sub}",
     "/settings/types/{other}/states/{state}",
     "/settings/types/{other}/actions/{action}/edit",
+    "/settings/types/{other}/triggers/{trigger}/edit",
     "/settings/types/999999",
 ])
 def test_ids_from_another_type_are_404(client, make, flow, url):

@@ -69,7 +69,7 @@ def test_substate_panel_is_bookmarkable(client, manager, make):
     assert f'data-selected="{sub.id}"' in whole
     restored = text(client.htmx("GET", url, headers={"HX-History-Restore-Request": "true"}))
     assert "<!doctype html>" in restored
-    for tab, words in [("triggers", "Actions on open"), ("settings", 'name="name"'),
+    for tab, words in [("triggers", "No triggers."), ("settings", 'name="name"'),
                        ("nonsense", "Actions on open")]:
         assert words in text(client.htmx("GET", f"{url}?tab={tab}"))
 

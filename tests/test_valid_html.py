@@ -14,7 +14,8 @@ import pytest
 from tests.walk_support import build_url, seed
 
 # GET routes that answer something other than a page: files, and htmx fragments (no doctype or title).
-NOT_PAGES = {"static", "opportunities.file_download", "public.sign_document", "history.bell", "designer.kind_fields"}
+NOT_PAGES = {"static", "opportunities.file_download", "public.sign_document", "history.bell", "designer.kind_fields",
+             "designer.trigger_fields"}
 
 
 def _vnu_jar() -> Path | None:

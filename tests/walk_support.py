@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
 from extensions import db
-from models import ExternalSource, HistoryEntry, SignatureRequest
+from models import ExternalSource, HistoryEntry, SignatureRequest, Trigger
 from services import secrets as secret_svc
 from tests import history_support as hs
 
@@ -57,6 +57,8 @@ def seed(make) -> World:
     report = make.report_template()
     export = make.export_template()
     action = make.action(sub, "open_substate", config={"substate_id": flow.substates[1].id})
+    trigger = Trigger(substate_id=sub.id, kind="task_status", name="Walked trigger", config={"status": "completed"})
+    db.session.add(trigger)
     rule = make.rule("installer", [installer])
     source = ExternalSource(name="esign", label="E-signature", secret_encrypted=secret_svc.encrypt("s3cret"))
     db.session.add(source)
@@ -82,7 +84,7 @@ def seed(make) -> World:
         "state_id": state.id, "type_id": flow.id, "action_id": action.id, "activity_id": activity.id,
         "assignment_id": assignment.id, "run_id": failed.id, "rule_id": rule.id, "channel_id": channel.id,
         "source_id": source.id, "company_id": installer.id, "cred_id": smtp.id, "user_id": other.id,
-        "file_id": 1, "location_id": location.id,
+        "file_id": 1, "location_id": location.id, "trigger_id": trigger.id,
         # Endpoint-specific: the same parameter name means another table on these pages.
         "activity_type": activity_type.id, "email_template": email_template.id, "report_template": report.id,
         "export_template": export.id, "external_action": external.id,

@@ -70,3 +70,15 @@ class ActionForm(FlaskForm):
 class CopyForm(FlaskForm):
     target = RefField(_l("Copy to substate"))
 
+
+
+class TriggerForm(FlaskForm):
+    """Step one of "Add trigger": its type; the type's own form follows (engine.trigger_types)."""
+
+    kind = SelectField(_l("Trigger type"), validate_choice=False)
+
+    def __init__(self, *args, **kwargs):
+        from engine.trigger_types import all_trigger_types
+
+        super().__init__(*args, **kwargs)
+        self.kind.choices = options([BLANK] + [(t.key, t.label) for t in all_trigger_types()])

@@ -9,13 +9,14 @@ from sqlalchemy.orm import selectinload
 
 from blueprints.designer.forms import SubstateForm
 from extensions import db
-from models import Action, OpportunityType, State, Substate
+from models import Action, OpportunityType, State, Substate, Trigger
 from models.flow import ACTION_GROUPS
 from services import actions as action_svc
 from services import flowmap
+from services import triggers as trigger_svc
 
 EDIT_PERMISSION = "opportunity_states.modify"
-TABS = ("actions", "settings")
+TABS = ("actions", "triggers", "settings")
 
 
 def can_edit() -> bool:
@@ -57,6 +58,13 @@ def get_action(opp_type: OpportunityType, action_id: int) -> Action:
     if action is None or action.substate.state.type_id != opp_type.id:
         abort(404)
     return action
+
+
+def get_trigger(opp_type: OpportunityType, trigger_id: int) -> Trigger:
+    trigger = db.session.get(Trigger, trigger_id)
+    if trigger is None or trigger.substate.state.type_id != opp_type.id:
+        abort(404)
+    return trigger
 
 
 def board_context(opp_type: OpportunityType) -> dict:
@@ -103,6 +111,8 @@ def render_substate(opp_type: OpportunityType, sub: Substate, tab: str, status: 
         form.partner_can_act.data = sub.partner_can_act
     if tab == "actions":
         ctx["groups"] = action_svc.grouped(sub)
+    if tab == "triggers":
+        ctx["triggers"] = trigger_svc.rows(sub)
     loops = [loop for loop in flowmap.loops_of_type(opp_type.id) if sub.id in loop.substate_ids]
     return render_panel(opp_type, "designer/_panel_substate.html", status, selected=sub.id, substate=sub,
                         tab=tab, form=form, loops=loops, group_labels=ACTION_GROUPS, **ctx)

@@ -42,6 +42,7 @@ from models import (
     SignatureRequest,
     SmtpCredential,
     Substate,
+    Trigger,
     User,
 )
 from services import history
@@ -63,6 +64,7 @@ SKIP = {
     "public.sign_document": "the PDF to sign",
     "history.bell": "htmx-only fragment: the header bell's count, polled (it is part of every page walked)",
     "designer.kind_fields": "htmx-only fragment: an action kind's fields (the action forms walked show them)",
+    "designer.trigger_fields": "htmx-only fragment: a trigger type's fields (the trigger forms walked show them)",
     "auth.index": "redirects to the user's home page",
     "history.index": "redirects to the first history tab (every tab is walked)",
     "calendar.feed": "the iCalendar file calendar apps subscribe to (tests/test_calendar_feed.py)",
@@ -123,6 +125,9 @@ def _add_missing_records() -> str:
     sub = db.session.execute(select(Substate).order_by(Substate.id)).scalars().first()
     db.session.add(ExternalSourceAction(name="A11y on signed", source_name="a11y-esign",
                                         actions=[{"op": "open", "substate_id": sub.id}]))
+    action = db.session.execute(select(Action).order_by(Action.id)).scalars().first()
+    db.session.add(Trigger(substate_id=action.substate_id, kind="task_status", name="A11y trigger",
+                           config={"status": "completed"}))
     opp = db.session.execute(select(Opportunity).order_by(Opportunity.id)).scalars().first()
     token = secrets.token_urlsafe(32)
     db.session.add(SignatureRequest(opportunity_id=opp.id, source_name="a11y-esign", provider="simulator",
@@ -151,7 +156,7 @@ def _first_ids() -> dict[str, int]:
         # The same parameter name means another table on these pages.
         "activity_type": first(ActivityType), "email_template": first(EmailTemplate),
         "report_template": first(ReportTemplate), "export_template": first(ExportTemplate),
-        "external_action": first(ExternalSourceAction),
+        "external_action": first(ExternalSourceAction), "trigger_id": first(Trigger),
         "location_id": first(Location),
     }
 
