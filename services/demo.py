@@ -23,6 +23,7 @@ from models import (
     SmtpCredential,
     State,
     Substate,
+    Trigger,
     User,
 )
 from models.base import utcnow
@@ -179,6 +180,8 @@ EMAILS = {
 # Substates the automation moves, so the people in the replay leave them alone.
 CLOSED_BY_AUTOMATION = {"Contract sent"}  # when "Contract signed" opens
 OPENED_BY_AUTOMATION = {"Case closed"}  # when "Commissioning and grid connection" closes
+# Opened by the trigger when the owner completes the task "Prepara il progetto" (seed 002's example).
+OPENED_BY_TASK = {"Installation completed": "Installation scheduled"}
 
 
 def load(seed: int = 7, smtp_host: str = DEMO_SMTP_HOST, smtp_port: int = DEMO_SMTP_PORT) -> None:
@@ -216,6 +219,7 @@ def load(seed: int = 7, smtp_host: str = DEMO_SMTP_HOST, smtp_port: int = DEMO_S
                                   email=f"{slug}@example.net", phone=f"+39 02 {rng.randint(1000000, 9999999)}"))
     db.session.add_all(customers)
     _automation(pv, storage, [installer, installer2], [commercial, commercial2], demo_smtp(smtp_host, smtp_port))
+    _monitoring(pv, storage, manager)
 
     now = utcnow()
     created = sorted(now - timedelta(days=rng.randint(0, 120), minutes=rng.randint(0, 1440)) for _ in range(50))
@@ -247,7 +251,8 @@ def _walk(opp: Opportunity, now, rng: random.Random) -> list[demo_replay.Step]:
     k = rng.randint(0, last)
     events = []
     for sub in subs[:k]:
-        events.append(("open", sub))
+        # Completing the task is what opens it (the trigger); the task's substate names where it was made.
+        events.append(("task", sub) if sub.name in OPENED_BY_TASK else ("open", sub))
         if sub.name not in CLOSED_BY_AUTOMATION:
             events.append(("close", sub))
     if k < last:
@@ -310,3 +315,48 @@ def _automation(pv: OpportunityType, storage: OpportunityType, installers: list,
         if delay:
             action.delay_amount, action.delay_unit = delay
         db.session.add(action)
+
+
+def _monitoring(pv: OpportunityType, storage: OpportunityType, manager: User) -> None:
+    """The supervisor's rules of seed 002: a notification and a history entry when the documentation stays
+    pending, the task "Prepara il progetto" whose completion moves the opportunity on (a trigger), a site
+    survey scheduled in the calendar, and the task completed by automation when the case closes."""
+    sub = {s.name: s for s in pv.substates + storage.substates}
+    visit = db.session.execute(select(ActivityType).where(ActivityType.name == "Visit")).scalar_one()
+    late = ("{{ opportunity.name }}: la documentazione è in sospeso da un giorno. Responsabile: {{ owner.name }}, "
+            "importo {{ opportunity.amount }}.")
+    actions = [
+        ("Pending documentation", "scheduled", "notify_supervisor",
+         {"message": late, "include_supervisor": True, "user_ids": [], "by_email": False,
+          "smtp_credential_id": None}, (1, "days")),
+        ("Pending documentation", "scheduled", "add_history_entry",
+         {"text": "Documentazione non ricevuta entro due giorni ({{ owner.name }})", "author_id": manager.id},
+         (2, "days")),
+        ("Installation scheduled", "on_open", "create_task",
+         {"title": "Prepara il progetto – {{ client.name }}",
+          "description": "Progetto esecutivo per {{ opportunity.name }}: {{ client.address }} {{ client.city }}.",
+          "responsible": "owner", "responsible_user_id": None, "deadline_amount": 3, "deadline_unit": "days",
+          "working_hours": True, "participant_ids": [], "observer_ids": [manager.id]}, None),
+        ("Case closed", "on_open", "complete_tasks",
+         {"type_ids": [pv.id], "substate_ids": [sub["Installation scheduled"].id]}, None),
+        ("Survey to schedule", "on_open", "schedule_activity",
+         {"activity_type_id": visit.id, "subject": "Sopralluogo – {{ client.name }}",
+          "description": "Sopralluogo tecnico per {{ opportunity.name }}", "due_amount": 2, "due_unit": "days",
+          "due_working_hours": True, "duration_minutes": 60, "responsible": "owner", "responsible_user_id": None,
+          "colour": "#27ae60", "in_calendar": True, "include_client": True, "invitee_ids": [],
+          "address": "{{ client.city }}", "location_id": None, "location_text": "", "link": "",
+          "attachment": "", "attachment_upload": None, "report_template_id": None, "auto_complete": True}, None),
+    ]
+    for name, group, kind, config, delay in actions:
+        position = len([a for a in sub[name].actions if a.group == group])
+        action = Action(substate=sub[name], group=group, position=position, kind=kind, config=config,
+                        respect_working_hours=group == "scheduled")
+        if delay:
+            action.delay_amount, action.delay_unit = delay
+        db.session.add(action)
+    db.session.add(Trigger(
+        substate=sub["Installation completed"], kind="task_status", name="Progetto pronto → Installazione completata",
+        config={"status": "completed", "title_words": "Prepara il progetto", "responsible_id": None,
+                "created_in_substate_id": sub["Installation scheduled"].id},
+        as_user_id=None, allow_back=False, enabled=True))
+    db.session.flush()

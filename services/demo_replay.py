@@ -30,7 +30,10 @@ from models import (
     Opportunity,
     OpportunitySubstate,
     OutgoingEmail,
+    HistoryEntry,
     SubstateEvent,
+    Task,
+    TaskStatusChange,
     User,
 )
 from models.base import utcnow
@@ -47,6 +50,9 @@ CLOCKS = [
     (SubstateEvent, ("at",)),
     (OpportunitySubstate, ("opened_at", "closed_at")),
     (OutgoingEmail, ("created_at", "sent_at")),
+    (Task, ("created_at", "status_changed_at")),
+    (TaskStatusChange, ("at",)),
+    (HistoryEntry, ("created_at",)),
 ]
 
 # What opening or closing a substate writes itself (the runs it creates or cancels; not what they do).
@@ -59,7 +65,7 @@ class Step:
 
     at: datetime
     opportunity_id: int
-    event: str  # "open" | "close"
+    event: str  # "open" | "close" | "task" (complete the automation's task: its trigger opens the substate)
     substate_id: int
 
 
@@ -73,6 +79,12 @@ def backdate(since: datetime, moment: datetime, clocks=CLOCKS) -> None:
             ActionRun.created_at >= since,
             and_(ActionRun.started_at >= since, ActionRun.status.in_(WAITING_STATUSES))))).scalars():
         run.due_at -= delta
+    # Likewise a deadline or a meeting time set now, relative to now (a task, a scheduled activity).
+    for task in db.session.execute(select(Task).where(Task.created_at >= since, Task.deadline.is_not(None))).scalars():
+        task.deadline -= delta
+    for activity in db.session.execute(select(Activity).where(Activity.created_at >= since,
+                                                              Activity.due_at.is_not(None))).scalars():
+        activity.due_at -= delta
     for model, names in clocks:
         touched = or_(*(getattr(model, name) >= since for name in names))
         for row in db.session.execute(select(model).where(touched)).scalars():
@@ -114,6 +126,9 @@ def replay(steps: list[Step], now: datetime) -> int:
         for step in sorted(steps):
             ran += drain(step.at)
             opp = db.session.get(Opportunity, step.opportunity_id)
+            if step.event == "task":
+                at(step.at, lambda opp=opp, step=step: _complete_task(opp, step.substate_id), commit=False)
+                continue
             change = substates.open_substate if step.event == "open" else substates.close_substate
             at(step.at, lambda opp=opp, change=change, step=step: change(opp, step.substate_id, opp.owner),
                SUBSTATE_CLOCKS, commit=False)
@@ -123,6 +138,23 @@ def replay(steps: list[Step], now: datetime) -> int:
                        .values(enqueued_at=None, job_id=None).execution_options(synchronize_session=False))
     db.session.commit()
     return ran
+
+
+def _complete_task(opp: Opportunity, substate_id: int) -> None:
+    """The owner completes the task automation gave them in the substate before `substate_id`; the trigger on
+    `substate_id` then opens it. With no such task (its run failed) the owner opens it by hand."""
+    from services import tasks
+
+    task = db.session.execute(select(Task).where(Task.opportunity_id == opp.id, Task.by_automation.is_(True),
+                                                 Task.status.in_(("todo", "in_progress")))
+                              .order_by(Task.id).limit(1)).scalar_one_or_none()
+    if task is not None:
+        tasks.change_status(task, "completed", opp.owner)
+    db.session.flush()
+    opened = db.session.execute(select(OpportunitySubstate.status).where(
+        OpportunitySubstate.opportunity_id == opp.id, OpportunitySubstate.substate_id == substate_id)).scalar()
+    if opened != "open":
+        substates.open_substate(opp, substate_id, opp.owner)
 
 
 def answer(rng: random.Random, now: datetime, accept_share: float = 0.7, complete_share: float = 0.4) -> None:
@@ -139,7 +171,8 @@ def answer(rng: random.Random, now: datetime, accept_share: float = 0.7, complet
             moment = min(now, item.assigned_at + timedelta(hours=rng.uniform(1, 30)))
             opp = db.session.get(Opportunity, item.opportunity_id)
             at(moment, lambda opp=opp, item=item, partner=partner: assignment.accept(opp, item.id, partner))
-        for item in db.session.execute(select(Activity).order_by(Activity.id)).scalars().all():
+        for item in db.session.execute(select(Activity).where(Activity.completed_at.is_(None))
+                                       .order_by(Activity.id)).scalars().all():
             if rng.random() >= complete_share:
                 continue
             opp = db.session.get(Opportunity, item.opportunity_id)
