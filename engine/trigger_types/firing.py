@@ -63,7 +63,7 @@ def fire(trigger: Trigger, record_kind: str, opp, *, at: datetime, user, chain: 
                                                "as_user_id": trigger.as_user_id, "allow_back": trigger.allow_back},
                     chain_id=chain.id, chain_depth=chain.depth, parent_run_id=chain.parent_run_id,
                     user_id=user.id if user else None, result={**result, "substate_id": sub.id},
-                    due_at=at, created_at=at, started_at=at, finished_at=at, attempts=1, sequence=0,
+                    due_at=at, started_at=at, finished_at=at, attempts=1, sequence=0,
                     has_next=False)
     statuses, places = _where_it_stands(opp.id)
     if statuses.get(sub.id) == "open":
