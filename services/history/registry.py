@@ -49,6 +49,8 @@ class Column:
     # A text filter's condition for the typed text when a contains on `expr` would miss what the cell shows
     # (a catalog name as another language shows it).
     match: Callable[[str], ColumnElement] | None = None
+    # Where the cell links to (row -> URL, None for no link), e.g. a task's page.
+    link: Callable | None = None
 
     def sort_expr(self) -> ColumnElement:
         """What the sort orders by: the shown text, case-insensitively (a date as itself)."""
@@ -73,6 +75,9 @@ class Tab:
     position: int = 100
     # Narrower rows for partner users on top of the opportunity scoping (e.g. only their own assignments).
     partner_only: Callable[[User], ColumnElement] | None = None
+    # The words above the table for how many rows match the filters ((count, capped) -> text), when the
+    # tab counts them (History entries: "how many times was the rule broken").
+    count_text: Callable[[int, bool], str] | None = None
 
 
 TABS: dict[str, Tab] = {}
@@ -332,6 +337,24 @@ def options(tab: Tab, user: User) -> dict[str, list[tuple[str, str]]]:
         labels = col.option_labels(values) if col.option_labels and values else {}
         out[col.key] = [(v, labels.get(v, v)) for v in values]
     return out
+
+
+COUNT_CAP = 10_000
+
+
+def count(tab: Tab, user: User, args, cap: int = COUNT_CAP) -> tuple[int, bool]:
+    """How many rows the filters match, counted up to `cap` (so a count never reads a million rows):
+    (count, whether there are more)."""
+    stmt = apply_filters(tab, base_query(tab, user), args).with_only_columns(ActionRun.id).limit(cap + 1)
+    found = db.session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+    return min(found, cap), found > cap
+
+
+def count_text(tab: Tab, user: User, args) -> str | None:
+    """The tab's count of matching rows in words, None for a tab that does not count."""
+    if tab.count_text is None:
+        return None
+    return tab.count_text(*count(tab, user, args))
 
 
 def run_status(run: ActionRun) -> tuple[str, str]:
