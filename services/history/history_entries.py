@@ -25,9 +25,9 @@ Owner = aliased(User, name="opportunity_owner")
 
 def _count_text(found: int, more: bool) -> str:
     if more:
-        return ngettext("More than %(num)s entry matches", "More than %(num)s entries match", found,
-                        num=format_number(found))
-    return ngettext("%(num)s entry matches", "%(num)s entries match", found, num=format_number(found))
+        return ngettext("More than %(count)s entry matches", "More than %(count)s entries match", found,
+                        count=format_number(found))
+    return ngettext("%(count)s entry matches", "%(count)s entries match", found, count=format_number(found))
 
 
 TAB = register(Tab(
