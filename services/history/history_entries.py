@@ -2,7 +2,8 @@
 opportunities' timelines, filterable by opportunity, responsible user, author, text and date, with how many
 match — "the supervisor can filter the entries and see how many times the manager broke the rules"."""
 
-from flask_babel import format_number, lazy_gettext as _l, ngettext
+from flask_babel import format_number, ngettext
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
 from sqlalchemy.orm import aliased
 
