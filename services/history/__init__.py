@@ -1,6 +1,6 @@
 """The action history (SPEC §5): tab registry and the tabs built in; later tabs join by importing here."""
 
-from services.history import (  # noqa: F401  # noqa: F401
+from services.history import (  # noqa: F401
     activities,
     assignment,
     email,
