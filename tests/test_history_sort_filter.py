@@ -30,7 +30,7 @@ class _Rows(HTMLParser):
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         if tag == "tr" and (attrs.get("id") or "").startswith("run-"):
-            self.rows.append({"id": int(attrs["id"][4:]), "cells": []})
+            self.rows.append({"id": int(attrs["id"][4:].split("-")[0]), "cells": []})
         elif tag == "td" and self.rows:
             self._cell, self._badge = [], None
         elif tag == "span" and "badge" in (attrs.get("class") or "").split() and self._cell is not None:
