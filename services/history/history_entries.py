@@ -19,6 +19,7 @@ from services.history.registry import (
     run_statuses,
     status_column,
 )
+from services.history.shown import user_matches
 
 Author = aliased(User, name="entry_author")
 Owner = aliased(User, name="opportunity_owner")
@@ -40,8 +41,10 @@ TAB = register(Tab(
     count_text=_count_text,
     columns=[
         opportunity_column(),
-        Column("responsible", _l("Responsible user"), Owner.name, lambda row: row[3] or ""),
-        Column("author", _l("Author"), Author.name, lambda row: row[4] or ""),
+        # Found by the users' ids (services.history.shown.user_matches): the entries' author index answers.
+        Column("responsible", _l("Responsible user"), Owner.name, lambda row: row[3] or "",
+               match=user_matches(Opportunity.owner_id)),
+        Column("author", _l("Author"), Author.name, lambda row: row[4] or "", match=user_matches(HistoryEntry.author_id)),
         Column("text", _l("Text"), HistoryEntry.text, lambda row: row[2].text if row[2] else ""),
         # When the entry was written (a delayed run writes it after it was scheduled); the run's date before.
         Column("when", WHEN_LABEL, func.coalesce(HistoryEntry.created_at, ActionRun.created_at),

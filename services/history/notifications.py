@@ -18,7 +18,7 @@ from services.history.registry import (
     waiting_or_ended,
     when_column,
 )
-from services.history.shown import ended_shown
+from services.history.shown import ended_shown, user_matches
 
 SENT = _l("Sent")
 READ = lazy_pgettext("notification", "Read")
@@ -55,7 +55,8 @@ TAB = register(Tab(
     partner_only=lambda user: Notification.user_id == user.id,
     columns=[
         opportunity_column(),
-        Column("recipient", _l("Recipient"), User.name, lambda row: row[3] or ""),
+        Column("recipient", _l("Recipient"), User.name, lambda row: row[3] or "",
+               match=user_matches(Notification.user_id)),
         Column("message", _l("Message"), Notification.body, lambda row: row[2].body if row[2] else ""),
         when_column(),
         status_column(STATUSES, _status, _status_shown),
