@@ -19,7 +19,7 @@ from services.history.registry import (
     status_column,
     when_column,
 )
-from services.history.shown import labelled, run_status_shown
+from services.history.shown import labelled, run_status_shown, user_matches
 
 # Two task rows are joined, each by an index: the one a Create-task run created (task.run_id) and the one a
 # Complete-tasks run's status change names (task_status_change.run_id → task.id). A row has one of them.
@@ -80,7 +80,8 @@ TAB = register(Tab(
     columns=[
         opportunity_column(),
         Column("task", _l("Task"), TITLE, lambda row: _task(row).title if _task(row) else "", link=_task_link),
-        Column("responsible", _l("Responsible"), Responsible.name, lambda row: row[5] or ""),
+        Column("responsible", _l("Responsible"), Responsible.name, lambda row: row[5] or "",
+               match=user_matches(func.coalesce(ChangedTask.responsible_id, CreatedTask.responsible_id))),
         Column("deadline", _l("Deadline"), DEADLINE, lambda row: _task(row).deadline if _task(row) else None,
                filter="date"),
         Column("action", _l("Action"), ActionRun.kind, lambda row: str(ACTIONS[ACTION_OF_KIND[row[0].kind]][0]),
