@@ -74,6 +74,7 @@ def test_tasks_tab_lists_created_and_completed_tasks(client, world):
     assert by["", "Created"][_col("tasks", "status")] == "Failed"
     body = client.get("/account/history/tasks").get_data(as_text=True)
     assert f'href="/tasks/{world["tasks"]["quote"].id}"' in body
+    assert "Deadline · From" in body and "Date · To" in body  # two date ranges, each field named
     # Two rows for the one Complete-tasks run: one per task it completed.
     assert sum(1 for r in rows if r["id"] == world["completing"].id) == 2
 

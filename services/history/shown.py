@@ -10,7 +10,7 @@ from flask_babel import get_locale
 from sqlalchemy import ColumnElement, case, false, func, select
 
 from extensions import db
-from models import ActionRun
+from models import ActionRun, User
 from models.runs import RUN_STATUSES
 
 
@@ -67,8 +67,6 @@ def user_matches(key: ColumnElement) -> Callable[[str], ColumnElement]:
     """A text filter on a user's name, as `key` (the user id column of the row) IN the ids of the users whose
     name contains the typed text: the users are read first (few), then the rows by their user index,
     instead of every row's user being looked up and tested."""
-    from models import User
-
     def match(text: str) -> ColumnElement:
         found = select(User.id).where(func.lower(User.name).contains(text.lower(), autoescape=True))
         ids = list(db.session.execute(found.limit(MAX_USER_IDS + 1)).scalars())
