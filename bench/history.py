@@ -26,6 +26,11 @@ QUERIES = {
     "reports": ["template=Report%201"],
     "exports": ["type=xlsx"],
     "signatures": ["status=signed"],
+    # The monitoring rules' tabs (issue 11); History entries with its count of matching entries.
+    "tasks": ["status=in_progress", "action=completed"],
+    "notifications": ["status=read"],
+    "history_entries": ["author=Manager%203"],
+    "triggers": ["trigger=Trigger%202"],
 }
 
 

@@ -1,5 +1,6 @@
 """Seed a database at scale for the history bench: N opportunities and M action runs with their detail
-rows (emails, activities, assignments), by bulk Core inserts (executemany in large batches).
+rows (emails, activities, assignments, files, signatures; tasks, task status changes, notifications,
+history entries of the monitoring rules), by bulk Core inserts (executemany in large batches).
 
     .venv/bin/python bench/seed_scale.py [--opps 100000] [--runs 1000000] [--pg postgresql://…] [--keep NAME]
 
@@ -15,12 +16,14 @@ from datetime import datetime, timedelta
 from support import database_url
 
 KINDS = ["send_email", "create_activity", "open_substate", "close_substate", "assign_installer", "assign_commercial",
-         "generate_report", "export", "esignature", "external_source"]
+         "generate_report", "export", "esignature", "external_source",
+         # The monitoring rules (issue 11): the history's Tasks, Notifications, History entries, Triggers tabs.
+         "create_task", "complete_tasks", "notify_supervisor", "add_history_entry", "trigger_task_status"]
 STATUSES = ["succeeded"] * 8 + ["failed", "cancelled", "scheduled", "pending", "skipped"]
 BATCH = 20_000
 CHUNK = 100_000
 # Bumped when the rows change, so that --keep does not reuse a database seeded the old way.
-SEED_VERSION = 2
+SEED_VERSION = 3
 
 
 def _insert(conn, table, rows):
@@ -116,6 +119,8 @@ def _seed_rows(opps: int, runs: int) -> None:
         Assignment,
         Channel,
         Customer,
+        HistoryEntry,
+        Notification,
         Opportunity,
         OpportunityType,
         OutgoingEmail,
@@ -125,6 +130,9 @@ def _seed_rows(opps: int, runs: int) -> None:
         State,
         StoredFile,
         Substate,
+        Task,
+        TaskStatusChange,
+        Trigger,
         User,
     )
     from models.catalog import ExportTemplate
@@ -147,7 +155,13 @@ def _seed_rows(opps: int, runs: int) -> None:
     db.session.flush()
     partner = User(email="partner@bench", name="Partner", role="partner", company_id=companies[1].id)
     partner.set_password("bench-password")
-    db.session.add(partner)
+    managers = [User(email=f"manager{i}@bench", name=f"Manager {i}", role="manager", password_hash="!")
+                for i in range(10)]
+    db.session.add_all([partner, *managers])
+    db.session.flush()
+    triggers = [Trigger(substate_id=state.substates[i % 4].id, kind="task_status", name=f"Trigger {i}",
+                        config={"status": "completed"}) for i in range(5)]
+    db.session.add_all(triggers)
     db.session.commit()
     inst = [c.id for c in companies if c.kind == "installer"]
     comm = [c.id for c in companies if c.kind == "commercial"]
@@ -155,7 +169,8 @@ def _seed_rows(opps: int, runs: int) -> None:
     now = datetime(2026, 1, 1)
     conn = db.session.connection()
     # Bulk rows go in without the secondary indexes, which are built once at the end (much faster).
-    for table in (Opportunity, ActionRun, OutgoingEmail, Activity, Assignment, StoredFile, SignatureRequest):
+    for table in (Opportunity, ActionRun, OutgoingEmail, Activity, Assignment, StoredFile, SignatureRequest, Task,
+                  TaskStatusChange, Notification, HistoryEntry):
         for index in table.__table__.indexes:
             index.drop(conn)
     _insert(conn, Opportunity.__table__, [
@@ -164,9 +179,13 @@ def _seed_rows(opps: int, runs: int) -> None:
          "commercial_id": rnd.choice(comm), "created_at": now, "owner_id": admin.id}
         for i in range(1, opps + 1)])
     ctx = {"rnd": rnd, "inst": inst, "comm": comm, "atypes": [t.id for t in atypes], "requests": [],
-           "reports": [(t.id, t.label) for t in reports], "exports": [(t.id, t.name, t.file_format) for t in exports]}
+           "reports": [(t.id, t.label) for t in reports], "exports": [(t.id, t.name, t.file_format) for t in exports],
+           "users": [u.id for u in managers], "partner": partner.id, "tasks": [],
+           "triggers": [(t.id, t.substate_id) for t in triggers]}
     tables = {"action_run": ActionRun, "outgoing_email": OutgoingEmail, "activity": Activity,
-              "assignment": Assignment, "stored_file": StoredFile, "signature_request": SignatureRequest}
+              "assignment": Assignment, "stored_file": StoredFile, "signature_request": SignatureRequest,
+              "task": Task, "task_status_change": TaskStatusChange, "notification": Notification,
+              "history_entry": HistoryEntry}
     # Generated and inserted a slice at a time: a million dicts at once would hold gigabytes.
     for lo in range(1, runs + 1, CHUNK):
         rows = {name: [] for name in tables}
@@ -176,7 +195,8 @@ def _seed_rows(opps: int, runs: int) -> None:
             run = {"id": i, "opportunity_id": opp_id, "kind": kind, "config": {}, "trigger": "on_open",
                    "status": status, "due_at": when, "created_at": when, "attempts": 1, "chain_id": "c",
                    "chain_depth": 0, "sequence": 0, "has_next": False, "result": {},
-                   "substate_id": rnd.choice(subs), "error": "550 rejected" if status == "failed" else None}
+                   "substate_id": rnd.choice(subs), "error": "550 rejected" if status == "failed" else None,
+                   "reason": None, "trigger_id": None}
             rows["action_run"].append(run)
             _details(ctx, rows, run, when)
         for name, model in tables.items():  # runs first: the details refer to them
@@ -185,7 +205,7 @@ def _seed_rows(opps: int, runs: int) -> None:
     db.session.commit()
     if db.engine.dialect.name == "postgresql":
         for table in ("opportunity", "action_run", "outgoing_email", "activity", "assignment", "stored_file",
-                      "signature_request"):
+                      "signature_request", "task", "task_status_change", "notification", "history_entry"):
             db.session.execute(db.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                        f"(SELECT max(id) FROM {table}))"))
         db.session.commit()
@@ -256,11 +276,78 @@ def _details(ctx: dict, rows: dict, run: dict, when) -> None:
                 "language": "en", "status": rnd.choice(["sent", "signed", "declined"]),
                 "document_name": "Contract.pdf", "document": b"", "document_sha256": "0" * 64,
                 "created_at": when, "updated_at": when})
+    elif kind in MONITORING:
+        MONITORING[kind](ctx, rows, run, when)
     elif kind == "external_source" and ctx["requests"]:
         event = rnd.choice(["signed", "declined"])
         run["config"] = {"event": event}
         if done:
             run["result"] = {"source": "esign", "event": event, "signature_request_id": ctx["requests"][-1]}
+
+
+def _create_task(ctx: dict, rows: dict, run: dict, when) -> None:
+    rnd = ctx["rnd"]
+    if run["status"] == "succeeded":
+        ident = len(ctx["tasks"]) + 1
+        ctx["tasks"].append((ident, run["opportunity_id"]))
+        rows["task"].append({"id": ident, "opportunity_id": run["opportunity_id"], "substate_id": run["substate_id"],
+                             "title": f"Task {rnd.randrange(20)}", "description": "",
+                             "responsible_id": rnd.choice(ctx["users"]), "deadline": when + timedelta(days=2),
+                             "status": rnd.choice(["todo", "todo", "in_progress", "completed", "deferred"]),
+                             "created_at": when, "run_id": run["id"], "by_automation": True})
+
+
+def _complete_tasks(ctx: dict, rows: dict, run: dict, when) -> None:
+    rnd = ctx["rnd"]
+    if run["status"] == "succeeded" and ctx["tasks"]:
+        # The newest tasks created (on other opportunities too: the rows, not the flow, are what is measured).
+        done = ctx["tasks"][-rnd.randint(1, 3):]
+        run["opportunity_id"] = done[-1][1]
+        run["result"] = {"completed_task_ids": [ident for ident, _opp in done]}
+        for ident, _opp in done:
+            rows["task_status_change"].append({"task_id": ident, "from_status": "todo", "to_status": "completed",
+                                               "at": when, "run_id": run["id"]})
+
+
+def _notify(ctx: dict, rows: dict, run: dict, when) -> None:
+    rnd = ctx["rnd"]
+    if run["status"] == "skipped":
+        run["reason"] = "no_supervisor"
+    elif run["status"] == "succeeded":
+        # Now and then a partner user is among the chosen recipients.
+        recipients = rnd.sample(ctx["users"], rnd.randint(1, 2)) + ([ctx["partner"]] if rnd.random() < 0.05 else [])
+        for user_id in recipients:
+            rows["notification"].append({
+                "user_id": user_id, "kind": "notify_supervisor", "params": {}, "run_id": run["id"],
+                "body": f"Rule {rnd.randrange(10)}: Opportunity {run['opportunity_id']:06d} waits",
+                "link": f"/opportunities/{run['opportunity_id']}", "created_at": when,
+                "read_at": when if rnd.random() < 0.5 else None})
+
+
+def _history_entry(ctx: dict, rows: dict, run: dict, when) -> None:
+    rnd = ctx["rnd"]
+    if run["status"] == "succeeded":
+        rows["history_entry"].append({"opportunity_id": run["opportunity_id"], "run_id": run["id"],
+                                      "text": f"Rule {rnd.randrange(10)} broken", "created_at": when,
+                                      "author_id": rnd.choice(ctx["users"])})
+
+
+def _trigger(ctx: dict, rows: dict, run: dict, when) -> None:
+    rnd = ctx["rnd"]
+    trigger_id, substate_id = rnd.choice(ctx["triggers"])
+    run["trigger"], run["trigger_id"] = "trigger", trigger_id
+    run["status"] = rnd.choice(["succeeded"] * 6 + ["skipped", "skipped", "failed"])
+    if run["status"] == "skipped":
+        run["reason"] = rnd.choice(["already_open", "moving_back", "chain_guard"])
+    elif run["status"] == "failed":
+        run["reason"], run["error"] = "chain_depth", None
+    task = ctx["tasks"][-1][0] if ctx["tasks"] else None
+    run["result"] = {"task_id": task, "change_id": None,
+                     "substate_id": substate_id if run["status"] == "succeeded" else None}
+
+
+MONITORING = {"create_task": _create_task, "complete_tasks": _complete_tasks, "notify_supervisor": _notify,
+              "add_history_entry": _history_entry, "trigger_task_status": _trigger}
 
 
 def main():

@@ -97,7 +97,11 @@ class TaskStatusChange(db.Model):
     """Every status change of a task: who (None: automation, then its run) and when."""
 
     __tablename__ = "task_status_change"
-    __table_args__ = (Index("ix_task_status_change_task", "task_id", "id"),)
+    __table_args__ = (
+        Index("ix_task_status_change_task", "task_id", "id"),
+        # The history's Tasks tab: the tasks a Complete-tasks run completed (one row per change it made).
+        Index("ix_task_status_change_run", "run_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("task.id", ondelete="CASCADE"))

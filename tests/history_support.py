@@ -115,3 +115,81 @@ def callback(opp, request, event: str = "signed", name: str = "Contract signed",
     r.result = {"source": request.source_name, "event": event, "signature_request_id": request.id, "steps": []}
     db.session.flush()
     return r
+
+
+# -- issue 11: the monitoring rules' runs, with the rows their kinds write (the data contract of the history's
+# Tasks, Notifications, History entries and Triggers tabs).
+
+def task_created(opp, title: str, responsible=None, deadline=None, status: str = "todo",
+                 run_status: str = "succeeded", **kw):
+    """A Create-task run and, once it succeeded, its task (task.run_id); returns (run, task or None)."""
+    from models import Task
+
+    r = run(opp, "create_task", run_status, **kw)
+    if run_status != "succeeded":
+        return r, None
+    task = Task(opportunity_id=opp.id, title=title, responsible_id=responsible.id if responsible else None,
+                deadline=deadline, status=status, run_id=r.id, by_automation=True)
+    db.session.add(task)
+    db.session.flush()
+    return r, task
+
+
+def tasks_completed(opp, tasks, run_status: str = "succeeded", **kw):
+    """A Complete-tasks run: each task completed, one status change per task carrying the run id."""
+    from models import TaskStatusChange
+
+    r = run(opp, "complete_tasks", run_status, **kw)
+    if run_status == "succeeded":
+        for task in tasks:
+            db.session.add(TaskStatusChange(task_id=task.id, from_status=task.status, to_status="completed",
+                                            run_id=r.id))
+            task.status = "completed"
+        r.result = {"completed_task_ids": [t.id for t in tasks]}
+    db.session.flush()
+    return r
+
+
+def notified(opp, recipients, body: str, run_status: str = "succeeded", read=(), reason=None, **kw):
+    """A Notify-supervisor run and one notification per recipient (those in `read` have read it)."""
+    from models import Notification
+
+    r = run(opp, "notify_supervisor", run_status, reason=reason, **kw)
+    if run_status == "succeeded":
+        for user in recipients:
+            db.session.add(Notification(user_id=user.id, kind="notify_supervisor", params={}, body=body,
+                                        link=f"/opportunities/{opp.id}", run_id=r.id,
+                                        read_at=utcnow() if user in read else None))
+    db.session.flush()
+    return r
+
+
+def history_entry(opp, text: str, author=None, run_status: str = "succeeded", **kw):
+    """An Add-history-entry run and its entry."""
+    from models import HistoryEntry
+
+    r = run(opp, "add_history_entry", run_status, **kw)
+    if run_status == "succeeded":
+        db.session.add(HistoryEntry(opportunity_id=opp.id, text=text, author_id=author.id if author else None,
+                                    run_id=r.id))
+    db.session.flush()
+    return r
+
+
+def trigger_fired(opp, trigger, task, run_status: str = "succeeded", reason=None, **kw):
+    """A trigger's run (kind trigger_task_status) for a status change of `task`."""
+    r = run(opp, "trigger_task_status", run_status, trigger="trigger", trigger_id=trigger.id, reason=reason, **kw)
+    r.result = {"task_id": task.id, "change_id": None,
+                "substate_id": trigger.substate_id if run_status == "succeeded" else None}
+    db.session.flush()
+    return r
+
+
+def trigger(substate, name: str):
+    """A task-status trigger on `substate`."""
+    from models import Trigger
+
+    t = Trigger(substate_id=substate.id, kind="task_status", name=name, config={"status": "completed"})
+    db.session.add(t)
+    db.session.flush()
+    return t

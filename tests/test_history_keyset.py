@@ -22,6 +22,12 @@ FILTERS = {
     "reports": ["", "template=R1", "status=sent", "status=not_sent"],
     "exports": ["", "type=xlsx", "status=sent"],
     "signatures": ["", "status=signed", "action=external_source"],
+    "tasks": ["", "action=completed", "action=created", "status=todo", "status=completed", "status=failed",
+              "responsible=U1", "task=T1", "opportunity=deal 1"],
+    "notifications": ["", "status=read", "status=sent", "status=skipped", "recipient=U2", "message=M1",
+                      "opportunity=deal 2"],
+    "history_entries": ["", "author=U1", "responsible=U0", "text=H2", "status=succeeded", "opportunity=deal"],
+    "triggers": ["", "trigger=Tr1", "status=skipped", "task=T2", "substate=1.2"],
 }
 
 
@@ -59,9 +65,39 @@ def world(make):
         else:
             _run, request = hs.signature(opp, "Contract.pdf", "s@example.net")
             hs.callback(opp, request, rnd.choice(["signed", "declined"]))
+    partners = [make.user("partner", company=companies[0]), make.user("partner", company=companies[2])]
+    _monitoring(rnd, opps, flow, [make.user("manager", name=f"U{i}") for i in range(3)] + partners)
     db.session.commit()
-    return [make.user("manager"), make.user("partner", company=companies[0]),
-            make.user("partner", company=companies[2])]
+    return [make.user("manager"), *partners]
+
+
+def _monitoring(rnd, opps, flow, people):
+    """Runs of the monitoring kinds (issue 11), several detail rows per run for some."""
+    for opp in opps:
+        opp.owner_id = rnd.choice(people[:3]).id
+    triggers = [hs.trigger(flow.substates[i % 2], f"Tr{i}") for i in range(3)]
+    tasks = []
+    for i in range(60):
+        opp, what = rnd.choice(opps), i % 5
+        if what == 0:
+            _run, task = hs.task_created(opp, f"T{rnd.randrange(3)}", rnd.choice(people), None,
+                                         rnd.choice(["todo", "in_progress", "deferred"]),
+                                         rnd.choice(["succeeded"] * 3 + ["failed", "scheduled"]))
+            tasks += [task] if task else []
+        elif what == 1:
+            own = [t for t in tasks if t.opportunity_id == opp.id and t.status != "completed"]
+            hs.tasks_completed(opp, own[:2], rnd.choice(["succeeded", "succeeded", "skipped"]))
+        elif what == 2:
+            status = rnd.choice(["succeeded"] * 3 + ["skipped"])
+            hs.notified(opp, rnd.sample(people, rnd.randrange(1, 4)), f"M{rnd.randrange(3)}", status,
+                        read=people[1:3], reason="no_supervisor" if status == "skipped" else None)
+        elif what == 3:
+            hs.history_entry(opp, f"H{rnd.randrange(3)}", rnd.choice(people[:3]),
+                             rnd.choice(["succeeded", "succeeded", "scheduled"]))
+        elif tasks:
+            status = rnd.choice(["succeeded", "skipped", "failed"])
+            hs.trigger_fired(opp, rnd.choice(triggers), rnd.choice(tasks), status,
+                             reason={"skipped": "already_open", "failed": "chain_depth"}.get(status))
 
 
 def _plain(tab, user, args) -> list[tuple]:

@@ -20,6 +20,7 @@ def world(app, make, tmp_path):
                  for kind in ("installer", "commercial") for k in KEYS}
     users = {key: make.user("partner", company=c) for key, c in companies.items()}
     atype = make.activity_type("Site visit")
+    boss = make.user("manager", name="Boss")
     opps = {}
     for k in KEYS + ["none"]:
         inst, comm = companies.get(f"installer_{k}"), companies.get(f"commercial_{k}")
@@ -43,6 +44,13 @@ def world(app, make, tmp_path):
                   run_status="failed", error=f"export boom {k}", filename=f"export-file-{k}.xlsx")
         _run, request = hs.signature(opp, f"Contract {k}.pdf", f"signer-{k}@example.net", signer_name=f"Signer {k}")
         hs.callback(opp, request, "signed" if k == "a" else "declined", name=f"Signed action {k}")
+        # The monitoring rules' runs (issue 11): tasks, notifications to the company's users, entries, triggers.
+        _run, task = hs.task_created(opp, f"Task secret {k}", boss)
+        hs.tasks_completed(opp, [task])
+        hs.notified(opp, [boss] + [users[f"{kind}_{k}"] for kind in ("installer", "commercial") if k in KEYS],
+                    f"Note secret {k}")
+        hs.history_entry(opp, f"Entry secret {k}", boss)
+        hs.trigger_fired(opp, hs.trigger(flow.substates[1], f"Trigger secret {k}"), task)
     db.session.commit()
     return {"users": users, "opps": opps, "companies": companies}
 
@@ -51,7 +59,8 @@ def _secrets(k: str) -> list[str]:
     return [f"Secret deal {k}", f"Template {k}", f"client-{k}@example.net", f"fail-{k}@example.net",
             f"SMTP {k}", f"boom {k}", f"Report tpl {k}", f"report-{k}@example.net", f"report-file-{k}",
             f"Export tpl {k}", f"export-{k}@example.net", f"export-fail-{k}@", f"export-file-{k}",
-            f"Contract {k}", f"signer-{k}@example.net", f"Signer {k}"]
+            f"Contract {k}", f"signer-{k}@example.net", f"Signer {k}", f"Task secret {k}", f"Note secret {k}",
+            f"Entry secret {k}", f"Trigger secret {k}"]
 
 
 FILTERS = ["", "?opportunity=secret", "?opportunity=deal%20b", "?template=Template%20b", "?credentials=SMTP%20b",
@@ -61,7 +70,10 @@ FILTERS = ["", "?opportunity=secret", "?opportunity=deal%20b", "?template=Templa
            "?template=Export%20tpl%20b", "?file=file", "?sender=noreply", "?type=csv", "?extension=xlsx",
            "?action=external_source", "?document=contract", "?signer=signer", "?provider=simulator",
            "?status=signed", "?status=declined", "?sort=file&dir=asc", "?sort=signer", "?sort=template&dir=asc",
-           "?before=999999.999999"]
+           "?before=999999.999999", "?task=secret", "?action=completed", "?deadline_to=2100-01-01",
+           "?responsible=boss", "?message=secret", "?recipient=o", "?status=read", "?author=boss", "?text=secret",
+           "?trigger=Trigger%20secret%20b", "?sort=task&dir=asc", "?sort=message", "?sort=trigger&dir=asc",
+           "?sort=text", "?sort=deadline&dir=asc"]
 
 
 @pytest.mark.parametrize("viewer", ["installer_a", "commercial_a", "installer_b", "commercial_b"])

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from extensions import db
-from models import ActionRun, OutgoingEmail
+from models import ActionRun, HistoryEntry, OutgoingEmail
 from models.base import utcnow
 from services.history import tabs
 from tests import history_support as hs
@@ -30,13 +30,15 @@ class _Rows(HTMLParser):
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         if tag == "tr" and (attrs.get("id") or "").startswith("run-"):
-            self.rows.append({"id": int(attrs["id"][4:]), "cells": []})
+            self.rows.append({"id": int(attrs["id"][4:].split("-")[0]), "cells": []})
         elif tag == "td" and self.rows:
             self._cell, self._badge = [], None
         elif tag == "span" and "badge" in (attrs.get("class") or "").split() and self._cell is not None:
             self._badge = []
         elif tag == "form" and self._cell is not None:
             self._skip += 1
+        elif tag == "time" and self._cell is not None:
+            self.rows[-1].setdefault("times", {})[len(self.rows[-1]["cells"])] = attrs.get("datetime")
 
     def handle_endtag(self, tag):
         if tag == "span" and self._badge is not None and self._cell is not None:
@@ -108,14 +110,41 @@ def varied(make):
         hs.run(opps[0], kind, "scheduled", due_at=utcnow() + timedelta(days=3))
     hs.run(opps[1], "assign_commercial", "cancelled", reason="closed_before_due")
     hs.run(opps[2], "create_activity", "needs_review")
+    _monitoring_rows(make, opps, flow.states[0].substates)
     for mail in db.session.execute(select(OutgoingEmail)).scalars():
         mail.sender = rnd.choice(["noreply@example.com", "offers@example.com", "Info@example.com"])
     # Dates in another order than the ids, so that sorting by date is not sorting by id.
     runs = db.session.execute(select(ActionRun)).scalars().all()
     for run in runs:
         run.created_at = utcnow() - timedelta(hours=rnd.randrange(1, 10_000))
+    for entry in db.session.execute(select(HistoryEntry)).scalars():
+        entry.created_at = utcnow() - timedelta(hours=rnd.randrange(1, 10_000))
     db.session.commit()
     return {run.id: run.created_at for run in runs}
+
+
+def _monitoring_rows(make, opps, subs):
+    """Rows of the Tasks, Notifications, History entries and Triggers tabs (issue 11)."""
+    people = [make.user("manager", name=name) for name in ("Sara Bruni", "marco Verdi", "Anna Neri")]
+    tasks = []
+    for i, opp in enumerate(opps):
+        opp.owner_id = people[i].id if i < 3 else None
+        _run, task = hs.task_created(opp, ["Prepare the project", "book the survey", "Call the client"][i % 3],
+                                     people[i % 3], utcnow() + timedelta(days=[3, -2, 9, 1][i]),
+                                     ["todo", "in_progress", "deferred", "todo"][i])
+        tasks.append(task)
+        hs.notified(opp, people[: i % 3 + 1], ["Documents pending", "quote late", "Survey overdue"][i % 3],
+                    read=people[:1] if i % 2 else ())
+        hs.history_entry(opp, ["Rule broken: documents", "call back", "Rule broken: quote"][i % 3], people[(i + 1) % 3])
+    hs.task_created(opps[1], "Never made", run_status="failed", error="boom")
+    hs.tasks_completed(opps[0], tasks[:1])
+    hs.tasks_completed(opps[2], tasks[2:4])
+    hs.notified(opps[3], [], "", run_status="skipped", reason="no_supervisor")
+    hs.history_entry(opps[2], "", run_status="scheduled", due_at=utcnow() + timedelta(days=1))
+    triggers = [hs.trigger(subs[i], name) for i, name in enumerate(("Move on", "back to survey", "Lost it"))]
+    for i, opp in enumerate(opps):
+        hs.trigger_fired(opp, triggers[i % 3], tasks[i], ["succeeded", "skipped", "succeeded", "failed"][i],
+                         reason=[None, "already_open", None, "chain_depth"][i])
 
 
 def _sortable(tab):
@@ -132,8 +161,8 @@ def test_every_column_sorts_by_what_it_shows_both_ways(client, make, varied, lan
             for direction in ("asc", "desc"):
                 rows = _table(client, tab.key, f"sort={col.key}&dir={direction}")
                 assert {row["id"] for row in rows} == unsorted, (tab.key, col.key, direction)
-                if col.filter == "date":
-                    values = [varied[row["id"]] for row in rows]
+                if col.filter == "date":  # the instant the cell's <time> names (ISO, UTC)
+                    values = [row.get("times", {}).get(index) or "" for row in rows]
                 else:
                     values = [row["cells"][index] for row in rows]
                 # Letters sort regardless of case, as a user reads them.

@@ -30,7 +30,8 @@ def tab(tab: str):
     result = history.page(spec, current_user, request.args)
     dates = [f"{col.key}_{end}" for col in spec.columns if col.filter == "date" for end in ("from", "to")]
     ctx = {"tab": spec, "tabs": history.tabs(), "result": result, "args": request.args,
-           "date_errors": locale_input.refused_dates(request.args, dates)}
+           "date_errors": locale_input.refused_dates(request.args, dates),
+           "count_text": history.count_text(spec, current_user, request.args)}
     if request.htmx and not request.htmx.history_restore_request:
         return render_template("history/_table.html", **ctx)
     return render_template("history/index.html", options=history.options(spec, current_user), **ctx)

@@ -176,6 +176,18 @@ def inner_join(detail: Table) -> ColumnElement:
     return detail.c.run_id == ActionRun.__table__.c.id
 
 
+def needed_joins(tab, conditions: list) -> list[ColumnElement]:
+    """The join conditions of the tables the filters can only hold with (the detail, a catalog joined through
+    it), to repeat in WHERE: SQLite then treats those outer joins as inner ones and may start from the
+    smallest (e.g. the users whose name matches, then their entries by the author index)."""
+    joins = _joins(tab)
+    needed = [table for table in joins if any(_needs(c, {table}) for c in conditions)]
+    detail = detail_table(tab)
+    if detail is not None and detail not in needed and any(_catalog_key(tab, detail, t) for t in needed):
+        needed.append(detail)  # a catalog joined through the detail is there only with its detail row
+    return [joins[table] for table in needed]
+
+
 def required_detail(tab, conditions: list) -> Table | None:
     """The detail table when the filters only hold on rows that have a detail row (or a catalog row
     joined through it), else None."""

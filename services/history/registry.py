@@ -49,6 +49,8 @@ class Column:
     # A text filter's condition for the typed text when a contains on `expr` would miss what the cell shows
     # (a catalog name as another language shows it).
     match: Callable[[str], ColumnElement] | None = None
+    # Where the cell links to (row -> URL, None for no link), e.g. a task's page.
+    link: Callable | None = None
 
     def sort_expr(self) -> ColumnElement:
         """What the sort orders by: the shown text, case-insensitively (a date as itself)."""
@@ -73,6 +75,9 @@ class Tab:
     position: int = 100
     # Narrower rows for partner users on top of the opportunity scoping (e.g. only their own assignments).
     partner_only: Callable[[User], ColumnElement] | None = None
+    # The words above the table for how many rows match the filters ((count, capped) -> text), when the
+    # tab counts them (History entries: "how many times was the rule broken").
+    count_text: Callable[[int, bool], str] | None = None
 
 
 TABS: dict[str, Tab] = {}
@@ -196,7 +201,10 @@ def _newest_first(tab: Tab, user: User, args) -> Page:
     items = _filter_items(tab, args)
     text_keys = {col.key for col in tab.columns if col.filter == "text"}
     bounded = any(key in text_keys for key, _cond in items)
-    detail = keyset.required_detail(tab, [cond for _key, cond in items])
+    # A partner rule that holds only on rows with a detail row (Notifications: addressed to them) is such a
+    # filter too: their few rows then come from the detail's index, not from a walk over every run.
+    partner = [tab.partner_only(user)] if user.is_partner and tab.partner_only is not None else []
+    detail = keyset.required_detail(tab, [cond for _key, cond in items] + partner)
     # Equivalent conditions an index answers replace the filters they stand for (kept side by side,
     # PostgreSQL would count their selectivity twice and misjudge the plan).
     replaced, by_opportunity = keyset.resolved(tab, user, args)
@@ -332,6 +340,28 @@ def options(tab: Tab, user: User) -> dict[str, list[tuple[str, str]]]:
         labels = col.option_labels(values) if col.option_labels and values else {}
         out[col.key] = [(v, labels.get(v, v)) for v in values]
     return out
+
+
+COUNT_CAP = 10_000
+
+
+def count(tab: Tab, user: User, args, cap: int = COUNT_CAP) -> tuple[int, bool]:
+    """How many rows the filters match, counted up to `cap` (so a count never reads a million rows):
+    (count, whether there are more)."""
+    conditions = filter_conditions(tab, args)
+    # The joins the filters need, said again as plain conditions: the planner may start from the table that
+    # narrows most (the entries, a user by name) instead of looking each run's rows up.
+    conditions += keyset.needed_joins(tab, conditions)
+    stmt = base_query(tab, user).where(*conditions).with_only_columns(ActionRun.id).limit(cap + 1)
+    found = db.session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+    return min(found, cap), found > cap
+
+
+def count_text(tab: Tab, user: User, args) -> str | None:
+    """The tab's count of matching rows in words, None for a tab that does not count."""
+    if tab.count_text is None:
+        return None
+    return tab.count_text(*count(tab, user, args))
 
 
 def run_status(run: ActionRun) -> tuple[str, str]:
