@@ -159,7 +159,9 @@ def _queries(app) -> dict[str, list[str]]:
 
 def measure(database_url: str, repeat: int = 15, tasks: int = 100_000, verbose: bool = True) -> dict:
     """Seed `database_url` (reused when already seeded) and time the task list's filtered first pages;
-    returns {"tasks_p95_ms": p95 over every sample, as admin and as partner}."""
+    returns {"tasks_p95_ms": p95 over every sample, as admin and as partner}. Give it a throwaway
+    database (bench.support.database_url makes a SQLite file or a private PostgreSQL schema): the
+    100,000 tasks stay in it."""
     app = seed(database_url, tasks)
     samples: list[float] = []
     for email, queries in _queries(app).items():
