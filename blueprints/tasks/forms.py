@@ -11,6 +11,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from blueprints.fields import LocaleDateField
 from extensions import db
 from models import Opportunity, User
+from services.substates import flow_of
 from services.tasks import DESCRIPTION_MAX, TITLE_MAX
 from services.validation import optional_record_id, record_id
 
@@ -38,7 +39,9 @@ class TaskForm(FlaskForm):
         self.responsible_id.choices = [(0, "—")] + users
         self.participants.choices = users
         self.observers.choices = users
-        self.substate_id.choices = [("", "—")] + [(s.id, f"{s.state.label} › {s.label}") for s in opp.type.substates]
+        # The flow as the opportunity page shows it: archived substates only if it went through them.
+        self.substate_id.choices = [("", "—")] + [(row.substate.id, f"{state.label} › {row.substate.label}")
+                                                 for state, rows in flow_of(opp) for row in rows]
         if self.responsible_id.data is None and not self.is_submitted():
             self.responsible_id.data = opp.owner_id or 0
         return self
