@@ -12,10 +12,12 @@ def register_blueprints(app: Flask) -> None:
     from blueprints.opportunities import bp as opportunities_bp
     from blueprints.public import bp as public_bp
     from blueprints.settings import bp as settings_bp
+    from blueprints.tasks import bp as tasks_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(opportunities_bp)
     app.register_blueprint(history_bp)
+    app.register_blueprint(tasks_bp)
     app.register_blueprint(customers_bp, url_prefix="/customers")
     app.register_blueprint(settings_bp, url_prefix="/settings")
     app.register_blueprint(designer_bp, url_prefix="/settings/types")

@@ -10,11 +10,12 @@ from sqlalchemy import select
 
 from extensions import db
 from models import Opportunity
+from services.tasks import create_task
 
 # Endpoints a partner user may reach; each is checked for leaks instead of expecting 404.
 PARTNER_PAGES = {"auth.index", "auth.login", "auth.logout", "auth.set_language", "opportunities.index", "static",
                  "auth.account", "auth.change_password", "auth.logout_everywhere", "history.index", "history.tab", "history.partner_home",
-                 "history.notifications", "history.bell"}
+                 "history.notifications", "history.bell", "tasks.index"}
 # The calendar: every user has one (it shows only what they may see); the feed's own token decides the rest.
 PARTNER_PAGES |= {"calendar.index", "calendar.feed_create", "calendar.feed_revoke"}
 
@@ -33,9 +34,11 @@ def world(make):
         "b": make.opportunity(flow, name="Bravo secret deal", installer=companies["inst_b"], commercial=companies["comm_b"]),
         "none": make.opportunity(flow, name="Nobody's secret deal"),
     }
+    # A task on the victim's opportunity: its page and status form must be 404 to the other companies.
+    task = create_task(opps["a"], "Alpha secret deal call", responsible_id=users["inst_a"].id)
     db.session.commit()
     _calendar_items(make, opps, users)
-    return {"flow": flow, "companies": companies, "users": users, "opps": opps}
+    return {"flow": flow, "companies": companies, "users": users, "opps": opps, "task": task}
 
 
 def _calendar_items(make, opps, users) -> None:
@@ -56,7 +59,7 @@ def _calendar_items(make, opps, users) -> None:
     db.session.commit()
 
 
-def _url_for_rule(rule, victim: Opportunity) -> str | None:
+def _url_for_rule(rule, victim: Opportunity, task_id: int = 1) -> str | None:
     values = {}
     for arg in rule.arguments:
         if arg == "filename":
@@ -71,6 +74,8 @@ def _url_for_rule(rule, victim: Opportunity) -> str | None:
             values[arg] = victim.type_id
         elif arg == "action":
             values[arg] = "open"
+        elif arg == "task_id":
+            values[arg] = task_id
         else:
             values[arg] = 1
     try:
@@ -89,7 +94,7 @@ def test_every_route_hides_other_companies_opportunities(app, client, world, vie
     victim = world["opps"]["a"]
     checked = 0
     for rule in _rules(app):
-        url = _url_for_rule(rule, victim)
+        url = _url_for_rule(rule, victim, world["task"].id)
         assert url, f"cannot build {rule}"
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             if rule.endpoint in {"auth.logout", "auth.logout_everywhere"}:

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from extensions import db
 from models import ExternalSource, HistoryEntry, SignatureRequest, Trigger
 from services import secrets as secret_svc
+from services import tasks as task_svc
 from tests import history_support as hs
 
 # A name every named record of the seed shares: posting it again must be refused in words (SQLite's lower()
@@ -79,12 +80,16 @@ def seed(make) -> World:
     users = {"admin": make.user("admin"), "manager": make.user("manager"), "agent": make.user("agent"),
              "partner": make.user("partner", company=installer)}
     _calendar(opp, activity_type, users, token)
+    # A task on the walked opportunity, its partner user taking part (task pages and the status form).
+    task = task_svc.create_task(opp, "Walked task", responsible_id=users["agent"].id, user=users["manager"],
+                                participants=[users["partner"].id], substate_id=sub.id)
+    db.session.commit()
     ids = {
         "opp_id": opp.id, "opportunity_id": opp.id, "customer_id": opp.customer_id, "substate_id": sub.id,
         "state_id": state.id, "type_id": flow.id, "action_id": action.id, "activity_id": activity.id,
         "assignment_id": assignment.id, "run_id": failed.id, "rule_id": rule.id, "channel_id": channel.id,
         "source_id": source.id, "company_id": installer.id, "cred_id": smtp.id, "user_id": other.id,
-        "file_id": 1, "location_id": location.id, "trigger_id": trigger.id,
+        "file_id": 1, "location_id": location.id, "trigger_id": trigger.id, "task_id": task.id,
         # Endpoint-specific: the same parameter name means another table on these pages.
         "activity_type": activity_type.id, "email_template": email_template.id, "report_template": report.id,
         "export_template": export.id, "external_action": external.id,

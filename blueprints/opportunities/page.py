@@ -5,6 +5,7 @@ context function serves both (docs/architecture.md: partials have one source).""
 
 from flask_login import current_user
 
+from blueprints.tasks.context import opportunity_tasks_context
 from models import Opportunity
 from services import activities as activity_svc
 from services import assignment as assignment_svc
@@ -35,4 +36,5 @@ def assignments_context(opp: Opportunity) -> dict:
 def page_context(opp: Opportunity) -> dict:
     """Everything the whole page needs: flow, activities, assignments, files sent and the timeline."""
     return {**flow_context(opp), **activities_context(opp), **assignments_context(opp),
-            "sent_files": sent_files(opp, current_user), "timeline": timeline_svc.items(opp.id, current_user)}
+            "sent_files": sent_files(opp, current_user), "timeline": timeline_svc.items(opp.id, current_user),
+            **opportunity_tasks_context(opp)}

@@ -42,11 +42,13 @@ from models import (
     SignatureRequest,
     SmtpCredential,
     Substate,
+    Task,
     Trigger,
     User,
 )
 from services import history
 from services import secrets as secret_svc
+from services import tasks as task_svc
 from services.demo import DEMO_PASSWORD
 from tests.browser.support import login
 
@@ -129,6 +131,13 @@ def _add_missing_records() -> str:
     db.session.add(Trigger(substate_id=action.substate_id, kind="task_status", name="A11y trigger",
                            config={"status": "completed"}))
     opp = db.session.execute(select(Opportunity).order_by(Opportunity.id)).scalars().first()
+    # A task on the partner's opportunity, the partner taking part: its page, with the status form, for every role.
+    partner = db.session.execute(select(User).where(User.email == USERS["partner"])).scalar_one()
+    own = db.session.execute(select(Opportunity).where(Opportunity.installer_id == partner.company_id)
+                             .order_by(Opportunity.id)).scalars().first()
+    agent = db.session.execute(select(User).where(User.email == USERS["agent"])).scalar_one()
+    task_svc.create_task(own, "A11y task", "Check the roof.", responsible_id=agent.id, participants=[partner.id],
+                         substate_id=own.type.substates[0].id)
     token = secrets.token_urlsafe(32)
     db.session.add(SignatureRequest(opportunity_id=opp.id, source_name="a11y-esign", provider="simulator",
                                     reference=token, signer_email="s@example.com", status="sent",
@@ -153,6 +162,7 @@ def _first_ids() -> dict[str, int]:
         "run_id": first(ActionRun), "rule_id": first(AssignmentRule), "channel_id": first(Channel),
         "source_id": first(ExternalSource), "company_id": first(PartnerCompany),
         "cred_id": first(SmtpCredential), "user_id": first(User, User.role == "agent"), "file_id": 1,
+        "task_id": first(Task, Task.title == "A11y task"),
         # The same parameter name means another table on these pages.
         "activity_type": first(ActivityType), "email_template": first(EmailTemplate),
         "report_template": first(ReportTemplate), "export_template": first(ExportTemplate),
