@@ -74,14 +74,14 @@ def register_cli(app: Flask) -> None:
     @translate.command()
     def update() -> None:
         """Extract the strings and merge them into the it, es and en catalogs."""
-        _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "-k", "lazy_gettext", "-o", str(POT), ".")
+        _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "-k", "lazy_gettext", "-k", "lazy_pgettext:1c,2", "-o", str(POT), ".")
         _pybabel("update", "-i", str(POT), "-d", str(TRANSLATIONS), "--no-fuzzy-matching")
 
     @translate.command()
     @click.argument("lang")
     def init(lang: str) -> None:
         """Start the catalog of a new language."""
-        _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "-k", "lazy_gettext", "-o", str(POT), ".")
+        _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "-k", "lazy_gettext", "-k", "lazy_pgettext:1c,2", "-o", str(POT), ".")
         _pybabel("init", "-i", str(POT), "-d", str(TRANSLATIONS), "-l", lang)
 
     @translate.command()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -15,11 +16,12 @@ from models.base import TranslatedName, utcnow
 from models.flow import Substate
 from models.opportunity import Opportunity
 
+# In their own context: Italian agrees them with "incarico" (masculine), not with "attività".
 TASK_STATUSES = {
-    "todo": _l("To do"),
-    "in_progress": _l("In progress"),
-    "completed": _l("Completed"),
-    "deferred": _l("Deferred"),
+    "todo": lazy_pgettext("task status", "To do"),
+    "in_progress": lazy_pgettext("task status", "In progress"),
+    "completed": lazy_pgettext("task status", "Completed"),
+    "deferred": lazy_pgettext("task status", "Deferred"),
 }
 # A task in one of these is still to be done: its deadline can be overdue.
 OPEN_TASK_STATUSES = ("todo", "in_progress")

@@ -40,10 +40,10 @@ def test_manager_builds_a_trigger_and_completing_the_task_moves_the_opportunity(
         with app.app_context():
             subs = {s.name: s.id for s in db.session.execute(
                 select(Substate).join(Substate.state).where(Substate.state.has(type_id=type_id))).scalars()}
-        triggers, add, submit, complete, change = _labels(app, lang, "Triggers", "Add trigger", "Submit",
-                                                           "Completed", "Change status")
+        triggers, add, submit, change = _labels(app, lang, "Triggers", "Add trigger", "Submit", "Change status")
         with app.test_request_context(), force_locale(lang):
             kind_label = pgettext("trigger type", "Task status")
+            complete = pgettext("task status", "Completed")
 
         # 1. The manager builds the trigger on the second substate, through the designer's panel.
         page = new_page(locale={"it": "it-IT", "es": "es-ES", "en": "en-US"}[lang])
