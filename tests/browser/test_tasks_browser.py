@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale, gettext, pgettext
 from playwright.sync_api import expect
 from sqlalchemy import select
 
@@ -58,7 +58,9 @@ def _labels(app, lang: str, *msgids: str) -> list[str]:
 def test_user_opens_a_task_and_changes_its_status(new_page, live_server, seeded, lang):
     app = live_server.app
     mine = seeded[lang]
-    tasks, change, in_progress, overdue = _labels(app, lang, "Tasks", "Change status", "In progress", "Overdue")
+    tasks, change, overdue = _labels(app, lang, "Tasks", "Change status", "Overdue")
+    with app.test_request_context(), force_locale(lang):
+        in_progress = pgettext("task status", "In progress")
     page = new_page(locale={"it": "it-IT", "es": "es-ES", "en": "en-US"}[lang])
     login(page, mine["email"])
     expect(page.locator("html")).to_have_attribute("lang", lang)
