@@ -135,7 +135,9 @@ def engine_bench(database_arg: str | None, **env) -> Iterator[tuple]:
     from app import create_app
 
     redis, redis_proc = redis_url()
-    db_url = database_url(database_arg)
+    # A database URL made already (bench/monitoring.py gives each measure its own), or one to make.
+    made = database_arg and (database_arg.startswith("sqlite") or "search_path" in database_arg)
+    db_url = database_arg if made else database_url(database_arg)
     queue_name = f"bench-{uuid.uuid4().hex[:8]}"
     app = create_app({"SQLALCHEMY_DATABASE_URI": db_url, "REDIS_URL": redis, "RQ_QUEUE": queue_name})
     queue = Queue(queue_name, connection=Redis.from_url(redis))
