@@ -10,6 +10,7 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, exists, insert, or_, select
+from sqlalchemy.orm import selectinload
 
 from extensions import db
 from models import Opportunity, Task, TaskPerson, TaskStatusChange, User
@@ -128,14 +129,14 @@ def change_status(task: Task, status: str, user: User | None, *, run_id: int | N
 
 def status_changes(task: Task) -> list[TaskStatusChange]:
     """The task's status changes, oldest first."""
-    return list(db.session.execute(select(TaskStatusChange).where(TaskStatusChange.task_id == task.id)
-                                   .order_by(TaskStatusChange.id)).scalars())
+    return list(db.session.execute(select(TaskStatusChange).options(selectinload(TaskStatusChange.user))
+                                   .where(TaskStatusChange.task_id == task.id).order_by(TaskStatusChange.id)).scalars())
 
 
 def tasks_of(opp: Opportunity) -> list[Task]:
     """The opportunity's tasks: open ones first by deadline, then the others newest first."""
     return list(db.session.execute(
-        select(Task).where(Task.opportunity_id == opp.id)
+        select(Task).options(selectinload(Task.responsible)).where(Task.opportunity_id == opp.id)
         .order_by(Task.status.notin_(("todo", "in_progress")), Task.deadline.is_(None), Task.deadline,
                   Task.id.desc())
     ).scalars())
