@@ -9,6 +9,7 @@ from werkzeug.routing import IntegerConverter
 
 from config import Config
 from extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
+from services import field_values
 from services.validation import MAX_ID
 
 
@@ -147,6 +148,9 @@ def _register_template_helpers(app: Flask) -> None:
 
     app.add_template_global(date_input_value)
     app.add_template_global(date_placeholder)
+    app.add_template_global(field_values.input_text, "field_input_text")
+    app.add_template_global(field_values.max_length, "field_max_length")
+    app.add_template_global(field_values.option_label, "field_option_label")
 
     @app.context_processor
     def inject():

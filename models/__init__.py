@@ -12,6 +12,7 @@ from models.catalog import (
     SmtpCredential,
 )
 from models.comms import OutgoingEmail
+from models.fields import CustomField, FieldValue, ProcessAutomation, SubstateRequirement
 from models.files import StoredFile
 from models.flow import Action, OpportunityType, State, Substate
 from models.notifications import Notification
@@ -36,6 +37,10 @@ __all__ = [
     "CalendarFeed",
     "Channel",
     "Customer",
+    "CustomField",
+    "FieldValue",
+    "ProcessAutomation",
+    "SubstateRequirement",
     "EmailTemplate",
     "ExportTemplate",
     "ExternalSource",

@@ -66,6 +66,8 @@ class Substate(TranslatedName, db.Model):
     archived: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Partner users may open and close this substate on opportunities assigned to them.
     partner_can_act: Mapped[bool] = mapped_column(Boolean, default=False)
+    # D4: closing it by hand asks for a note, which goes to the timeline; linked tasks then never close it.
+    requires_note: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     state: Mapped[State] = relationship(back_populates="substates")
     actions: Mapped[list[Action]] = relationship(

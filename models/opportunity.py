@@ -52,6 +52,11 @@ class Opportunity(db.Model):
     postal_code: Mapped[str | None] = mapped_column(String(10))
     province: Mapped[str | None] = mapped_column(String(60))
     notes: Mapped[str | None] = mapped_column(Text)
+    # The system fields process automations may use (seed 003): the client's company (when the customer
+    # is a person), the person to talk to, and where the lead came from.
+    company_name: Mapped[str | None] = mapped_column(String(160))
+    contact_person: Mapped[str | None] = mapped_column(String(160))
+    acquisition_source: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
 
     type: Mapped[OpportunityType] = relationship()

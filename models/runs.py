@@ -40,6 +40,9 @@ REASONS = {
     "no_supervisor": _l("The opportunity's responsible user has no supervisor, and no other recipient was chosen."),
     "moving_back": _l("The opportunity already stands further on in the flow, and this trigger may not move it back."),
     "conditions": _l("The task did not meet the trigger's conditions."),
+    "needs_note": _l("The substate asks for a note when it closes: a person must close it."),
+    "needs_fields": _l("The substate requires fields that are still empty: a person must close it."),
+    "field_at_close": _l("The field was filled when the substate was closed by hand."),
 }
 # Runs that record what no action kind did, so engine.kinds has no label for them: the webhook's run for an
 # external source's event (services.webhooks), which applies the matching external-source action, and a
@@ -48,6 +51,10 @@ RECORD_KINDS = {
     "external_source": _l("External-source action"),
     # A trigger that fired (or was stopped) on an opportunity: engine.trigger_types, one kind per type.
     "trigger_task_status": _l("Trigger: task status"),
+    "trigger_field": _l("Trigger: field filled or changed"),
+    # T2 and T3: a filled field or the last linked task done closed (ticked) a substate.
+    "process_automation": _l("Process automation"),
+    "linked_tasks": _l("Linked tasks done"),
 }
 TRIGGERS = {
     "on_open": _l("On open"),

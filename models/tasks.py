@@ -7,7 +7,7 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
@@ -57,6 +57,8 @@ class Task(db.Model):
     run_id: Mapped[int | None] = mapped_column(ForeignKey("action_run.id", ondelete="SET NULL"), unique=True)
     # Automation created it (kept when the run row is pruned): M4 completes only these.
     by_automation: Mapped[bool] = mapped_column(Boolean, default=False)
+    # T3: added from the substate on the opportunity page; completing all of them closes the substate.
+    linked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     status_changed_at: Mapped[datetime | None] = mapped_column(DateTime)
     status_changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
 

@@ -22,6 +22,8 @@ substate_opened = _events.signal("substate-opened")
 substate_closed = _events.signal("substate-closed")
 # sender: the Task; keyword `change`: a TaskChange. Trigger plug-ins (engine.trigger_types) listen.
 task_status_changed = _events.signal("task-status-changed")
+# sender: the Opportunity; keyword `change`: a FieldChange (services.field_values.store, whatever path).
+field_changed = _events.signal("field-changed")
 
 
 @dataclass
@@ -62,3 +64,20 @@ class TaskChange:
     user: object | None
     chain: Chain
     change_id: int
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """A field of an opportunity changed ("custom:<id>" or "system:<key>"): whether it was and is filled,
+    the new value as shown, when, by whom (None: automation), in which chain, and the substate whose close
+    asked for it (None: set on its own)."""
+
+    opportunity: object
+    ref: str
+    was_filled: bool
+    is_filled: bool
+    shown: str
+    at: datetime
+    user: object | None
+    chain: Chain
+    closing_substate_id: int | None = None

@@ -8,7 +8,7 @@ from sqlalchemy import insert, select
 from extensions import db
 from models import Opportunity, OpportunitySubstate, State, Substate, SubstateEvent, User
 from models.base import utcnow
-from services import ServiceError, events
+from services import ServiceError, close_requirements, events
 from services.events import Chain, SubstateChange
 
 
@@ -94,19 +94,25 @@ def _log(opp: Opportunity, substate: Substate, event: str, at, user_id: int | No
                                                     at=at, user_id=user_id))
 
 
-def close_substate(opp: Opportunity, substate_id: int, user: User | None,
-                   chain: Chain | None = None) -> OpportunitySubstate:
+def close_substate(opp: Opportunity, substate_id: int, user: User | None, chain: Chain | None = None, *,
+                   values: dict | None = None, note: str | None = None) -> OpportunitySubstate:
     """Close an open substate, recording who and when, and announce it (events.substate_closed): the
-    engine cancels its scheduled runs and creates the on-close runs in the same transaction."""
+    engine cancels its scheduled runs and creates the on-close runs in the same transaction. A person's
+    close first needs the substate's required fields and note (services.close_requirements): `values`
+    gives the missing ones ({field reference: as typed}), saved once the substate is closed."""
     substate = _substate_of(opp, substate_id)
     if user is not None and not may_act(user, substate):
         raise ServiceError(_("You may not change this substate."), 403)
     record = _record(opp, substate)
     if record is None or record.status != "open":
         raise ServiceError(_("“%(name)s” is not open.", name=substate.label), 409)
-    now = utcnow()
+    if user is not None:
+        parsed, note = close_requirements.check(opp, substate, values, note)
+    now, chain = utcnow(), chain or Chain()
     record.status = "closed"
     record.closed_at, record.closed_by_id = now, user.id if user else None
     _log(opp, substate, "closed", now, record.closed_by_id)
-    events.substate_closed.send(opp, change=SubstateChange(opp, substate, now, user, chain or Chain()))
+    events.substate_closed.send(opp, change=SubstateChange(opp, substate, now, user, chain))
+    if user is not None:
+        close_requirements.apply(opp, substate, parsed, note, user, chain)
     return record

