@@ -27,7 +27,7 @@ from models import (
     User,
 )
 from models.base import utcnow
-from services import demo_replay
+from services import demo_process, demo_replay
 
 DEMO_PASSWORD = "demo1234"
 # Every demo user: `load` creates exactly these and `make run` prints exactly these, so the two cannot drift
@@ -220,6 +220,7 @@ def load(seed: int = 7, smtp_host: str = DEMO_SMTP_HOST, smtp_port: int = DEMO_S
     db.session.add_all(customers)
     _automation(pv, storage, [installer, installer2], [commercial, commercial2], demo_smtp(smtp_host, smtp_port))
     _monitoring(pv, storage, manager)
+    fields = demo_process.define(pv, storage, users["admin@example.com"])
 
     now = utcnow()
     created = sorted(now - timedelta(days=rng.randint(0, 120), minutes=rng.randint(0, 1440)) for _ in range(50))
@@ -236,10 +237,12 @@ def load(seed: int = 7, smtp_host: str = DEMO_SMTP_HOST, smtp_port: int = DEMO_S
         ))
     db.session.add_all(opps)
     db.session.flush()
+    demo_process.fill(opps, fields, rng)
     steps = [step for opp in opps for step in _walk(opp, now, rng)]
     db.session.commit()
     demo_replay.replay(steps, now)
     demo_replay.answer(rng, now)
+    demo_process.link_tasks(rng)
 
 
 def _walk(opp: Opportunity, now, rng: random.Random) -> list[demo_replay.Step]:
@@ -253,7 +256,9 @@ def _walk(opp: Opportunity, now, rng: random.Random) -> list[demo_replay.Step]:
     for sub in subs[:k]:
         # Completing the task is what opens it (the trigger); the task's substate names where it was made.
         events.append(("task", sub) if sub.name in OPENED_BY_TASK else ("open", sub))
-        if sub.name not in CLOSED_BY_AUTOMATION:
+        if sub.name in demo_process.FILLED_BY_FIELD:  # filling the field ticks it (a process automation)
+            events.append(("field", sub))
+        elif sub.name not in CLOSED_BY_AUTOMATION:
             events.append(("close", sub))
     if k < last:
         events.append(("open", subs[k]))

@@ -26,6 +26,8 @@ from models import (
     ActionRun,
     Activity,
     Assignment,
+    CustomField,
+    FieldValue,
     HistoryEntry,
     Notification,
     Opportunity,
@@ -53,6 +55,7 @@ CLOCKS = [
     (Task, ("created_at", "status_changed_at")),
     (TaskStatusChange, ("at",)),
     (HistoryEntry, ("created_at",)),
+    (FieldValue, ("updated_at",)),
 ]
 
 # What opening or closing a substate writes itself (the runs it creates or cancels; not what they do).
@@ -129,6 +132,9 @@ def replay(steps: list[Step], now: datetime) -> int:
             if step.event == "task":
                 at(step.at, lambda opp=opp, step=step: _complete_task(opp, step.substate_id), commit=False)
                 continue
+            if step.event == "field":
+                at(step.at, lambda opp=opp: _fill_field(opp), commit=False)
+                continue
             change = substates.open_substate if step.event == "open" else substates.close_substate
             at(step.at, lambda opp=opp, change=change, step=step: change(opp, step.substate_id, opp.owner),
                SUBSTATE_CLOCKS, commit=False)
@@ -138,6 +144,14 @@ def replay(steps: list[Step], now: datetime) -> int:
                        .values(enqueued_at=None, job_id=None).execution_options(synchronize_session=False))
     db.session.commit()
     return ran
+
+
+def _fill_field(opp: Opportunity) -> None:
+    """The owner writes the POD code: the process automation ticks "Convalida documentazione"."""
+    from services import demo_process, field_values
+
+    field = db.session.execute(select(CustomField).where(CustomField.key == "pod_code")).scalar_one()
+    field_values.set_value(opp, f"custom:{field.id}", demo_process.pod_code(opp.id), opp.owner)
 
 
 def _complete_task(opp: Opportunity, substate_id: int) -> None:
