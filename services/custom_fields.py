@@ -27,6 +27,7 @@ from models import (
 )
 from models.fields import CHOICE_TYPES, FIELD_TYPES
 from services import ServiceError
+from services import field_values as fv
 from services.flow import clean_names
 from services.validation import InvalidData, flush_unique, name_taken
 
@@ -240,3 +241,11 @@ def delete_field(custom: CustomField, actor: User) -> None:
     log.info("custom field %s (%s) deleted by %s", custom.id, custom.key, actor.id)
     db.session.delete(custom)
     db.session.flush()
+
+
+def fields_of(opp) -> list[fv.FieldRef]:
+    """The fields the opportunity page shows: the system fields, then the live custom fields of its type."""
+    customs = db.session.execute(select(CustomField).where(CustomField.archived.is_(False))
+                                 .order_by(CustomField.position, CustomField.id)).scalars()
+    return [*(fv.system_ref(key) for key in fv.SYSTEM_FIELDS),
+            *(fv.custom_ref(c) for c in customs if c.applies_to(opp.type_id))]

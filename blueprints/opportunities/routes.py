@@ -4,8 +4,9 @@ from flask_login import current_user, login_required
 from sqlalchemy import or_, select
 
 from blueprints.opportunities import bp
+from blueprints.opportunities.fields import editing_from_query
 from blueprints.opportunities.forms import OpportunityForm
-from blueprints.opportunities.page import flow_context, page_context
+from blueprints.opportunities.page import fields_context, flow_context, page_context
 from extensions import db
 from models import Channel, Customer, OpportunityType, User
 from services import ServiceError
@@ -42,7 +43,8 @@ def index():
 def detail(opp_id: int):
     """Opportunity detail: client, channel, amount, partners and the flow with open/close buttons."""
     opp = get_opportunity_or_404(opp_id)
-    return render_template("opportunities/detail.html", **page_context(opp))
+    ctx = {**page_context(opp), **fields_context(opp, editing=editing_from_query(opp))}
+    return render_template("opportunities/detail.html", **ctx)
 
 
 @bp.route("/opportunities/<int:opp_id>/substates/<int:substate_id>/<any(open, close):action>", methods=["POST"])
