@@ -221,3 +221,48 @@ def test_a_partner_reads_the_fields_of_its_own_opportunity_only_and_edits_none(c
     assert stored(field) is None
 
 
+
+
+def _form(make, opp_type, **extra) -> dict:
+    return {"name": "Bianchi roof", "type_id": opp_type.id, "channel_id": make.channel().id,
+            "customer_id": make.customer().id, "owner_id": 0, "amount": "", **extra}
+
+
+def test_the_opportunity_form_sets_the_system_fields_and_announces_them(client, make):
+    """Filled on the create form, the contact person closes the substate its automation ties it to, once
+    that substate is open; emptied on the edit form, it is emptied (and closes nothing)."""
+    login_as(client, make)
+    flow = make.flow((1,))
+    sub = flow.substates[0]
+    db.session.add(ProcessAutomation(name="Contact closes", system_field="contact_person", type_id=flow.id,
+                                     substate_id=sub.id, active=True))
+    db.session.commit()
+    response = client.post("/opportunities/new", data=_form(make, flow, company_name=" Bianchi Srl ",
+                                                            acquisition_source="Fair"))
+    assert response.status_code == 302
+    from models import Opportunity
+
+    opp = db.session.execute(select(Opportunity)).scalar_one()
+    assert (opp.company_name, opp.contact_person, opp.acquisition_source) == ("Bianchi Srl", None, "Fair")
+    open_substate(opp, sub.id, None)
+    db.session.commit()
+    edit = client.get(f"/opportunities/{opp.id}/edit").get_data(as_text=True)
+    assert 'value="Bianchi Srl"' in edit and 'name="contact_person"' in edit
+    data = _form(make, flow, company_name="Bianchi Srl", contact_person="Anna Bianchi", acquisition_source="Fair")
+    assert client.post(f"/opportunities/{opp.id}/edit", data=data).status_code == 302
+    db.session.refresh(opp)
+    assert opp.contact_person == "Anna Bianchi"
+    assert status_of(opp, sub) == "closed"  # announced: the automation closed the substate
+    data["company_name"] = ""
+    assert client.post(f"/opportunities/{opp.id}/edit", data=data).status_code == 302
+    db.session.refresh(opp)
+    assert opp.company_name is None
+
+
+def test_the_opportunity_form_refuses_a_too_long_system_field_and_saves_nothing(client, make, opp):
+    login_as(client, make)
+    data = _form(make, opp.type, name="Renamed", contact_person="x" * 161)
+    response = client.post(f"/opportunities/{opp.id}/edit", data=data)
+    assert response.status_code == 422 and 'aria-invalid="true"' in response.get_data(as_text=True)
+    db.session.refresh(opp)
+    assert (opp.name, opp.contact_person) == ("Rossi roof", None)

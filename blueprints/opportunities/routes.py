@@ -13,7 +13,7 @@ from services import ServiceError
 from services import opportunities as svc
 from services import substates as substate_svc
 from services.access import get_opportunity_or_404, permission_required
-from services.validation import record_id
+from services.validation import InvalidData, record_id, show_on_form
 
 
 def _filters() -> svc.OpportunityFilters:
@@ -83,10 +83,14 @@ def _save(form: OpportunityForm, opp=None):
     if form.validate_on_submit():
         try:
             data = form.data_for_service()
-            opp = svc.update_opportunity(opp, data) if opp else svc.create_opportunity(data)
+            opp = (svc.update_opportunity(opp, data, current_user) if opp
+                   else svc.create_opportunity(data, current_user))
             db.session.commit()
             flash(_("Opportunity saved."), "success")
             return redirect(url_for("opportunities.detail", opp_id=opp.id))
+        except InvalidData as err:
+            db.session.rollback()
+            show_on_form(form, err)
         except ServiceError as err:
             db.session.rollback()
             form.form_errors.append(err.message)
