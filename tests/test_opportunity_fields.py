@@ -266,3 +266,11 @@ def test_the_opportunity_form_refuses_a_too_long_system_field_and_saves_nothing(
     assert response.status_code == 422 and 'aria-invalid="true"' in response.get_data(as_text=True)
     db.session.refresh(opp)
     assert (opp.name, opp.contact_person) == ("Rossi roof", None)
+
+
+@pytest.mark.parametrize("ref", ["custom:99999999999999999999999", "custom:-1", "custom:", "custom:１２", "system:", "x"])
+def test_a_reference_naming_no_field_is_404_never_a_500(client, make, opp, ref):
+    login_as(client, make)
+    assert client.post(f"/opportunities/{opp.id}/fields/{ref}", data={"value": "1"}).status_code == 404
+    assert client.htmx("GET", f"/opportunities/{opp.id}/fields?edit={ref}").status_code == 404
+    assert client.get(f"/opportunities/{opp.id}?edit_field={ref}").status_code == 200
