@@ -203,6 +203,18 @@ def update_field(custom: CustomField, data: FieldData, actor: User) -> CustomFie
     return custom
 
 
+def shift_field(custom: CustomField, delta: int, actor: User) -> CustomField:
+    """Move a field one place up (-1) or down (+1) in the list and on opportunity pages; at an end, nothing."""
+    ordered = list(db.session.execute(select(CustomField).order_by(CustomField.position, CustomField.id)).scalars())
+    index = ordered.index(custom)
+    ordered.insert(max(0, min(len(ordered) - 1, index + delta)), ordered.pop(index))
+    for position, item in enumerate(ordered):
+        item.position = position
+    db.session.flush()
+    log.info("custom field %s moved by %s", custom.id, actor.id)
+    return custom
+
+
 def set_archived(custom: CustomField, archived: bool, actor: User) -> CustomField:
     """Archive a field (opportunities no longer show or ask for it; its values are kept) or bring it back."""
     custom.archived = archived

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from extensions import db
 from models import CustomField, FieldValue, ProcessAutomation, SubstateRequirement, Trigger
+from services.custom_fields import list_fields
 
 URL = "/settings/custom-fields"
 
@@ -255,3 +256,15 @@ def test_only_admins_reach_custom_field_settings(client, make, role, status):
     assert (field.name, field.archived) == ("Power", False)
     assert db.session.scalar(select(func.count()).select_from(CustomField)) == 1
     assert "/settings/custom-fields" not in client.get("/settings/").get_data(as_text=True)
+
+
+def test_fields_move_up_and_down_and_the_opportunity_page_follows(client, admin, make):
+    first, _second, third = make_field("first", "text"), make_field("second", "text"), make_field("third", "text")
+    table = client.htmx("POST", f"{URL}/{third.id}/move", data={"delta": "-1"})
+    assert table.status_code == 200 and 'id="custom-fields"' in table.get_data(as_text=True)
+    assert client.post(f"{URL}/{first.id}/move", data={"delta": "1"}).status_code == 302
+    assert client.post(f"{URL}/{first.id}/move", data={"delta": "1"}).status_code == 302  # already last
+    db.session.expire_all()
+    assert [f.key for f, _used in list_fields()] == ["third", "second", "first"]
+    page = client.get(f"/opportunities/{make.opportunity().id}").get_data(as_text=True)
+    assert page.index("Third") < page.index("Second") < page.index("First")

@@ -16,8 +16,9 @@ from services.access import permission_required
 from services.validation import InvalidData, show_on_form
 
 
-def _index(status: int = 200):
-    return render_template("settings/custom_fields/index.html", rows=svc.list_fields(), field_types=FIELD_TYPES), status
+def _index(status: int = 200, template: str = "index.html", **ctx):
+    return render_template(f"settings/custom_fields/{template}", rows=svc.list_fields(), field_types=FIELD_TYPES,
+                           **ctx), status
 
 
 def _leave():
@@ -81,6 +82,18 @@ def custom_field_create():
 def custom_field_edit(field_id: int):
     """Edit a custom field; its type and key stay while opportunities hold values, chosen options stay."""
     return _save(db.get_or_404(CustomField, field_id))
+
+
+@bp.route("/custom-fields/<int:field_id>/move", methods=["POST"])
+@permission_required("settings.manage")
+def custom_field_move(field_id: int):
+    """Move a field one place up (delta=-1) or down (delta=1); htmx gets the table back."""
+    custom = db.get_or_404(CustomField, field_id)
+    svc.shift_field(custom, 1 if request.form.get("delta") == "1" else -1, current_user)
+    db.session.commit()
+    if request.htmx:
+        return _index(template="_table.html", moved=custom.id)
+    return redirect(url_for("settings.custom_fields"))
 
 
 @bp.route("/custom-fields/<int:field_id>/archive", methods=["POST"])
