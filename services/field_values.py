@@ -22,7 +22,7 @@ from models.fields import CHOICE_TYPES
 from services import ServiceError, events
 from services.events import Chain, FieldChange
 from services.locale_input import InputRefused, format_date_input, format_number, parse_date, parse_number
-from services.validation import InvalidData
+from services.validation import InvalidData, record_id_or_none
 
 # The opportunity's own columns offered as fields (seed 003), with their longest accepted value.
 SYSTEM_FIELDS = {
@@ -66,8 +66,10 @@ def resolve(ref: str | None) -> FieldRef | None:
     kind, _sep, key = (ref or "").partition(":")
     if kind == "system" and key in SYSTEM_FIELDS:
         return system_ref(key)
-    if kind == "custom" and key.isdigit():
-        field = db.session.get(CustomField, int(key))
+    # record_id_or_none: an id past the column's range names nothing (SQLite would raise OverflowError).
+    field_id = record_id_or_none(key) if kind == "custom" else None
+    if field_id:
+        field = db.session.get(CustomField, field_id)
         return custom_ref(field) if field else None
     return None
 

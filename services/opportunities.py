@@ -10,7 +10,10 @@ from sqlalchemy.orm import selectinload
 from extensions import db
 from models import Channel, Customer, Opportunity, OpportunitySubstate, OpportunityType, State, Substate, User
 from services import ServiceError
+from services import field_values as fv
 from services.access import visible_opportunities
+from services.locale_input import InputRefused
+from services.validation import InvalidData
 
 
 @dataclass
@@ -104,21 +107,47 @@ def _clean(data: dict) -> dict:
     return out
 
 
-def create_opportunity(data: dict) -> Opportunity:
+def _system_values(data: dict) -> dict:
+    """The system fields the data names (company name, contact person, acquisition source), read as the
+    field-value service reads them: so the form and the page's inline edit accept the same."""
+    values, errors = {}, {}
+    for key in fv.SYSTEM_FIELDS:
+        if key in data:
+            try:
+                values[key] = fv.parse(fv.system_ref(key), data[key])
+            except InputRefused as err:
+                errors[key] = err.message
+    if errors:
+        raise InvalidData(errors)
+    return values
+
+
+def _store_system_fields(opp: Opportunity, values: dict, user: User | None) -> None:
+    """Save them through the field-value service, which announces each change: a process automation or a
+    field trigger follows whether the field was filled here or on the page."""
+    for key, value in values.items():
+        fv.store(opp, fv.system_ref(key), value, user)
+
+
+def create_opportunity(data: dict, user: User | None = None) -> Opportunity:
     """Create an opportunity from validated form data."""
     _check_refs(data)
+    system = _system_values(data)
     opp = Opportunity(**_clean(data))
     db.session.add(opp)
     db.session.flush()
+    _store_system_fields(opp, system, user)
     return opp
 
 
-def update_opportunity(opp: Opportunity, data: dict) -> Opportunity:
+def update_opportunity(opp: Opportunity, data: dict, user: User | None = None) -> Opportunity:
     """Update an opportunity; its type cannot change once substates were opened on it."""
     _check_refs(data, opp)
     if data["type_id"] != opp.type_id and opp.substates:
         raise ServiceError(_("The type cannot change once the flow has started on this opportunity."))
+    system = _system_values(data)
     for key, value in _clean(data).items():
         setattr(opp, key, value)
     db.session.flush()
+    _store_system_fields(opp, system, user)
     return opp

@@ -84,12 +84,13 @@ def seed(make) -> World:
     task = task_svc.create_task(opp, "Walked task", responsible_id=users["agent"].id, user=users["manager"],
                                 participants=[users["partner"].id], substate_id=sub.id)
     db.session.commit()
+    custom_field = _custom_fields()
     ids = {
         "opp_id": opp.id, "opportunity_id": opp.id, "customer_id": opp.customer_id, "substate_id": sub.id,
         "state_id": state.id, "type_id": flow.id, "action_id": action.id, "activity_id": activity.id,
         "assignment_id": assignment.id, "run_id": failed.id, "rule_id": rule.id, "channel_id": channel.id,
         "source_id": source.id, "company_id": installer.id, "cred_id": smtp.id, "user_id": other.id,
-        "file_id": 1, "location_id": location.id, "trigger_id": trigger.id, "task_id": task.id,
+        "file_id": 1, "location_id": location.id, "field_id": custom_field.id, "trigger_id": trigger.id, "task_id": task.id,
         # Endpoint-specific: the same parameter name means another table on these pages.
         "activity_type": activity_type.id, "email_template": email_template.id, "report_template": report.id,
         "export_template": export.id, "external_action": external.id,
@@ -117,6 +118,19 @@ def _calendar(opp, activity_type, users: dict, token: str) -> None:
     db.session.add(CalendarFeed(user_id=admin.id, token_hash=hashlib.sha256(token.encode()).hexdigest(),
                                 token_encrypted=secret_svc.encrypt(token)))
     db.session.commit()
+
+
+def _custom_fields():
+    """A custom field of every opportunity type, with a value on nothing (so it can be deleted last), and one
+    called SEEDED_NAME; the walked opportunity's Fields panel shows the first, its inline edit posts to it."""
+    from models import CustomField
+
+    seeded = CustomField(key="seeded", name=SEEDED_NAME, name_i18n={}, field_type="text", options=[])
+    walked = CustomField(key="walked_kwp", name="Walked kWp", name_i18n={}, field_type="number", options=[],
+                         position=1)
+    db.session.add_all([seeded, walked])
+    db.session.commit()
+    return walked
 
 
 def _location(name: str):
@@ -151,6 +165,8 @@ def build_url(rule, world: World) -> str | None:
             values[arg] = "esign"
         elif arg == "tab":
             values[arg] = "emails"
+        elif arg == "ref":  # a field of the opportunity page (services.field_values): the walked custom field
+            values[arg] = f"custom:{ids['field_id']}"
         elif arg in ids:
             values[arg] = ids[arg]
         else:

@@ -16,6 +16,10 @@ class OpportunityForm(FlaskForm):
     amount = LocaleDecimalField(_l("Amount"), places=2, validators=[Optional(), NumberRange(min=0, max=9_999_999_999)])
     postal_code = StringField(_l("Postal code"), validators=[Optional(), Length(max=10)])
     province = StringField(_l("Province"), validators=[Optional(), Length(max=60)])
+    # The system fields process automations use (seed 003): saved through services.field_values.
+    company_name = StringField(_l("Company name"), validators=[Optional(), Length(max=160)])
+    contact_person = StringField(_l("Contact person"), validators=[Optional(), Length(max=160)])
+    acquisition_source = StringField(_l("Acquisition source"), validators=[Optional(), Length(max=120)])
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=5000)])
 
     def data_for_service(self) -> dict:

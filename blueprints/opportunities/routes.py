@@ -4,15 +4,16 @@ from flask_login import current_user, login_required
 from sqlalchemy import or_, select
 
 from blueprints.opportunities import bp
+from blueprints.opportunities.fields import editing_from_query
 from blueprints.opportunities.forms import OpportunityForm
-from blueprints.opportunities.page import flow_context, page_context
+from blueprints.opportunities.page import fields_context, flow_context, page_context
 from extensions import db
 from models import Channel, Customer, OpportunityType, User
 from services import ServiceError
 from services import opportunities as svc
 from services import substates as substate_svc
 from services.access import get_opportunity_or_404, permission_required
-from services.validation import record_id
+from services.validation import InvalidData, record_id, show_on_form
 
 
 def _filters() -> svc.OpportunityFilters:
@@ -42,7 +43,8 @@ def index():
 def detail(opp_id: int):
     """Opportunity detail: client, channel, amount, partners and the flow with open/close buttons."""
     opp = get_opportunity_or_404(opp_id)
-    return render_template("opportunities/detail.html", **page_context(opp))
+    ctx = {**page_context(opp), **fields_context(opp, editing=editing_from_query(opp))}
+    return render_template("opportunities/detail.html", **ctx)
 
 
 @bp.route("/opportunities/<int:opp_id>/substates/<int:substate_id>/<any(open, close):action>", methods=["POST"])
@@ -81,10 +83,14 @@ def _save(form: OpportunityForm, opp=None):
     if form.validate_on_submit():
         try:
             data = form.data_for_service()
-            opp = svc.update_opportunity(opp, data) if opp else svc.create_opportunity(data)
+            opp = (svc.update_opportunity(opp, data, current_user) if opp
+                   else svc.create_opportunity(data, current_user))
             db.session.commit()
             flash(_("Opportunity saved."), "success")
             return redirect(url_for("opportunities.detail", opp_id=opp.id))
+        except InvalidData as err:
+            db.session.rollback()
+            show_on_form(form, err)
         except ServiceError as err:
             db.session.rollback()
             form.form_errors.append(err.message)

@@ -6,6 +6,7 @@ from blueprints.settings import (  # noqa: E402,F401
     activity_types,
     assignment,
     channels,
+    custom_fields,
     email_templates,
     export_templates,
     external_sources,
