@@ -193,3 +193,14 @@ def trigger(substate, name: str):
     db.session.add(t)
     db.session.flush()
     return t
+
+
+def automation_run(opp, sub, name: str, field: str = "system:company_name", value: str = "Rossi Srl",
+                   direction: str = "field_closes", run_status: str = "succeeded", reason=None, automation_id=None):
+    """A process automation's run (engine.trigger_types.process_automation) that ticked `sub`."""
+    r = run(opp, "process_automation", run_status, trigger="trigger", substate_id=sub.id, config={"name": name},
+            reason=reason)
+    r.result = {"automation_id": automation_id, "field": field, "value": value, "direction": direction,
+                "substate_id": sub.id}
+    db.session.flush()
+    return r

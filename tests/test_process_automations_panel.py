@@ -97,7 +97,7 @@ def test_create_in_two_steps_then_activate_from_its_page(client, admin, flow):
         "Company known", "company_name", sub.id, False)
     assert saved.headers["Location"].endswith(f"{URL}/{automation.id}")
     detail = _text(client.get(saved.headers["Location"]))
-    assert 'role="switch" aria-checked="false"' in detail and f'href="{URL}"' in detail  # the back arrow
+    assert 'aria-pressed="false"' in detail and f'href="{URL}"' in detail  # the back arrow
     switched = client.post(f"{URL}/{automation.id}/active", data={"active": "1", "back": "page"})
     assert switched.status_code == 302 and switched.headers["Location"].endswith(f"{URL}/{automation.id}")
     db.session.expire_all()
@@ -219,13 +219,13 @@ def test_activating_past_the_limit_is_refused_and_the_switch_stays_off(client, a
     first = _automation("First", "system:company_name", flow.substates[0])
     second = _automation("Second", "system:contact_person", flow.substates[1])
     on = client.htmx("POST", f"{URL}/{first.id}/active", data={"active": "1", "back": "panel"})
-    assert on.status_code == 200 and 'aria-checked="true"' in _text(on)
+    assert on.status_code == 200 and 'aria-pressed="true"' in _text(on)
     assert escape(gettext("%(active)d of %(limit)d active", active=1, limit=1)) in _text(on)  # the count, out of band
     refused = client.htmx("POST", f"{URL}/{second.id}/active", data={"active": "1", "back": "panel"})
     message = ngettext("%(num)d automation is already active, the most allowed. Deactivate it first.",
                        "%(num)d automations are already active, the most allowed. Deactivate one first.", 1)
     assert refused.status_code == 422
-    assert escape(message) in _text(refused) and 'aria-checked="false"' in _text(refused)
+    assert escape(message) in _text(refused) and 'aria-pressed="false"' in _text(refused)
     plain = client.post(f"{URL}/{second.id}/active", data={"active": "1", "back": "panel"})
     assert plain.status_code == 422 and escape(message) in _text(plain)
     db.session.expire_all()

@@ -73,6 +73,9 @@ def seed(make) -> World:
                                    substate_id=flow.substates[-1].id, field_name="Company name",
                                    substate_name=flow.substates[-1].name)
     db.session.add(automation)
+    db.session.flush()
+    hs.automation_run(opp, flow.substates[-1], automation.name, automation_id=automation.id, reason="field_at_close",
+                      direction="close_requires_field")
     token = secrets.token_urlsafe(32)
     db.session.add(SignatureRequest(opportunity_id=opp.id, source_name="esign", provider="simulator",
                                     reference=token, signer_email="s@example.com", status="sent",
