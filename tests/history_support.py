@@ -204,3 +204,12 @@ def automation_run(opp, sub, name: str, field: str = "system:company_name", valu
                 "substate_id": sub.id}
     db.session.flush()
     return r
+
+
+def linked_tasks_run(opp, sub, task=None, run_status: str = "succeeded", reason=None):
+    """A linked-tasks run (engine.trigger_types.linked_tasks): the last linked task of `sub` was completed."""
+    r = run(opp, "linked_tasks", run_status, trigger="trigger", substate_id=sub.id, config={"name": sub.name},
+            reason=reason)
+    r.result = {"task_id": task.id if task else None, "change_id": None, "substate_id": sub.id}
+    db.session.flush()
+    return r

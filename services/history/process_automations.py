@@ -32,6 +32,8 @@ DIRECTION = case((ActionRun.kind == LINKED, literal(LINKED)), else_=RECORDED_DIR
 # A linked-tasks run has no automation: its config name is the substate's.
 AUTOMATION_NAME = case((ActionRun.kind == AUTOMATION, ActionRun.config["name"].as_string()), else_=None)
 FIELD_REF = ActionRun.result["field"].as_string()
+# The value that was filled, as the person's page showed it.
+VALUE = ActionRun.result["value"].as_string()
 
 DIRECTIONS = {
     "field_closes": (_l("Field filled → step ticked"),
@@ -89,8 +91,10 @@ TAB = register(Tab(
         opportunity_column(),
         Column("automation", _l("Automation"), AUTOMATION_NAME,
                lambda row: (row[0].config or {}).get("name", "") if row[0].kind == AUTOMATION else ""),
-        Column("field", _l("Field"), FIELD_REF, lambda row: field_cell(row[0]), filter="select",
-               option_labels=_field_labels, shown=lambda: labelled(FIELD_REF, _all_field_labels())),
+        Column("field", _l("Field"), FIELD_REF,
+               lambda row: field_label((row[0].result or {}).get("field"), (row[0].result or {}).get("automation_id")),
+               filter="select", option_labels=_field_labels, shown=lambda: labelled(FIELD_REF, _all_field_labels())),
+        Column("value", _l("Value"), VALUE, lambda row: (row[0].result or {}).get("value") or ""),
         # Shown, sorted and found by its name in the user's language (found in any language).
         Column("substate", _l("Substate"), Substate.name, lambda row: translated(row[2], row[3]),
                shown=lambda: translated_name(Substate), match=name_matches(Substate, Substate.id)),
