@@ -98,11 +98,11 @@ def seed(make) -> World:
         "assignment_id": assignment.id, "run_id": failed.id, "rule_id": rule.id, "channel_id": channel.id,
         "source_id": source.id, "company_id": installer.id, "cred_id": smtp.id, "user_id": other.id,
         "file_id": 1, "location_id": location.id, "trigger_id": trigger.id, "task_id": task.id,
-        "automation_id": automation.id,
         # Endpoint-specific: the same parameter name means another table on these pages.
         "activity_type": activity_type.id, "email_template": email_template.id, "report_template": report.id,
         "export_template": export.id, "external_action": external.id,
     }
+    ids["automation_id"] = automation.id
     return World(ids=ids, token=token, users=users)
 
 
