@@ -5,6 +5,7 @@ from flask import Flask
 
 def register_blueprints(app: Flask) -> None:
     from blueprints.auth import bp as auth_bp
+    from blueprints.automations import bp as automations_bp
     from blueprints.calendar import bp as calendar_bp
     from blueprints.customers import bp as customers_bp
     from blueprints.designer import bp as designer_bp
@@ -23,3 +24,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(designer_bp, url_prefix="/settings/types")
     app.register_blueprint(public_bp)
     app.register_blueprint(calendar_bp)
+    app.register_blueprint(automations_bp)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -17,6 +18,7 @@ from services import field_values as fv
 from services.validation import InvalidData
 
 NAME_MAX = 160
+LIMIT_MAX = 10_000
 ACTIVE_LIMIT = "process_automations_active_limit"
 app_settings.DEFAULTS[ACTIVE_LIMIT] = "PROCESS_AUTOMATIONS_ACTIVE_LIMIT"
 
@@ -113,22 +115,51 @@ def substate_options(type_id: int, except_id: int | None = None) -> list[tuple[s
     return groups
 
 
-def save(automation: ProcessAutomation | None, data: dict, user: User) -> ProcessAutomation:
-    """Create or edit an automation from {name, field, type_id, substate_id}; refuses with a message per
-    field (422) what the seed's rules forbid. The caller commits."""
+def _first_step(data: dict, except_id: int | None) -> tuple[str, fv.FieldRef | None, dict[str, str]]:
+    """The name and the field with their refusals (the configurator's first step)."""
     errors: dict[str, str] = {}
-    name = " ".join((data.get("name") or "").split())
+    name = " ".join(str(data.get("name") or "").split())
     if not name:
         errors["name"] = _("Give the automation a name.")
     elif len(name) > NAME_MAX:
         errors["name"] = _("At most %(max)d characters.", max=NAME_MAX)
-    except_id = automation.id if automation else None
-    used_fields, used_subs = used_refs(except_id)
-    field = fv.resolve(data.get("field"))
+    used_fields, _subs = used_refs(except_id)
+    field = fv.resolve(str(data.get("field") or ""))
     if field is None or (field.custom is not None and field.custom.archived):
         errors["field"] = _("Choose a field from the list.")
     elif field.ref in used_fields:
         errors["field"] = _("“%(name)s” is already used by another automation.", name=field.label)
+    return name, field, errors
+
+
+def check_first_step(data: dict, except_id: int | None = None) -> None:
+    """Step 1 of the configurator (name and field) before "Next: define the effect": InvalidData if refused."""
+    _name, _field, errors = _first_step(data, except_id)
+    if errors:
+        raise InvalidData(errors)
+
+
+def field_label(automation: ProcessAutomation) -> str:
+    """The linked field's name now, else the name it had when it was deleted."""
+    field = fv.resolve(automation.field_ref)
+    return field.label if field is not None else automation.field_name
+
+
+def set_active_limit(raw) -> int:
+    """Store M, the most automations active at once (a whole number, 0 to LIMIT_MAX); the caller commits."""
+    text = str(raw if raw is not None else "").strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(LIMIT_MAX)) or int(text) > LIMIT_MAX:
+        raise InvalidData({"limit": _("Enter a whole number from 0 to %(max)d.", max=LIMIT_MAX)})
+    app_settings.put(ACTIVE_LIMIT, str(int(text)))
+    return int(text)
+
+
+def save(automation: ProcessAutomation | None, data: dict, user: User) -> ProcessAutomation:
+    """Create or edit an automation from {name, field, type_id, substate_id}; refuses with a message per
+    field (422) what the seed's rules forbid. The caller commits."""
+    except_id = automation.id if automation else None
+    name, field, errors = _first_step(data, except_id)
+    _used_fields, used_subs = used_refs(except_id)
     opp_type = db.session.get(OpportunityType, data["type_id"]) if isinstance(data.get("type_id"), int) else None
     sub = db.session.get(Substate, data["substate_id"]) if isinstance(data.get("substate_id"), int) else None
     if opp_type is None or opp_type.archived:
@@ -167,10 +198,12 @@ def set_active(automation: ProcessAutomation, active: bool) -> None:
                                  why=" ".join(warnings(automation))), 422)
         limit = active_limit()
         if active_count() >= limit:
-            raise ServiceError(_("%(limit)d automations are already active, the most allowed. Deactivate one "
-                                 "first.", limit=limit), 422)
+            raise ServiceError(ngettext("%(num)d automation is already active, the most allowed. Deactivate it "
+                                        "first.", "%(num)d automations are already active, the most allowed. "
+                                        "Deactivate one first.", limit), 422)
     automation.active = active
 
 
 def delete(automation: ProcessAutomation) -> None:
+    """Delete an automation; its runs stay in the history under the name they recorded."""
     db.session.delete(automation)

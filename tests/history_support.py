@@ -193,3 +193,23 @@ def trigger(substate, name: str):
     db.session.add(t)
     db.session.flush()
     return t
+
+
+def automation_run(opp, sub, name: str, field: str = "system:company_name", value: str = "Rossi Srl",
+                   direction: str = "field_closes", run_status: str = "succeeded", reason=None, automation_id=None):
+    """A process automation's run (engine.trigger_types.process_automation) that ticked `sub`."""
+    r = run(opp, "process_automation", run_status, trigger="trigger", substate_id=sub.id, config={"name": name},
+            reason=reason)
+    r.result = {"automation_id": automation_id, "field": field, "value": value, "direction": direction,
+                "substate_id": sub.id}
+    db.session.flush()
+    return r
+
+
+def linked_tasks_run(opp, sub, task=None, run_status: str = "succeeded", reason=None):
+    """A linked-tasks run (engine.trigger_types.linked_tasks): the last linked task of `sub` was completed."""
+    r = run(opp, "linked_tasks", run_status, trigger="trigger", substate_id=sub.id, config={"name": sub.name},
+            reason=reason)
+    r.result = {"task_id": task.id if task else None, "change_id": None, "substate_id": sub.id}
+    db.session.flush()
+    return r

@@ -28,6 +28,9 @@ FILTERS = {
                       "opportunity=deal 2"],
     "history_entries": ["", "author=U1", "responsible=U0", "text=H2", "status=succeeded", "opportunity=deal"],
     "triggers": ["", "trigger=Tr1", "status=skipped", "task=T2", "substate=1.2"],
+    "process_automations": ["", "direction=linked_tasks", "direction=field_closes", "field=system:contact_person",
+                            "automation=A1", "value=V2", "reason=not_open", "status=succeeded", "opportunity=deal 1",
+                            "substate=1.2"],
 }
 
 
@@ -98,6 +101,15 @@ def _monitoring(rnd, opps, flow, people):
             status = rnd.choice(["succeeded", "skipped", "failed"])
             hs.trigger_fired(opp, rnd.choice(triggers), rnd.choice(tasks), status,
                              reason={"skipped": "already_open", "failed": "chain_depth"}.get(status))
+    for _i in range(40):  # process automations both ways and linked tasks (T2, T3)
+        opp, sub = rnd.choice(opps), flow.substates[rnd.randrange(2)]
+        if rnd.random() < 0.7:
+            status = rnd.choice(["succeeded", "succeeded", "skipped"])
+            hs.automation_run(opp, sub, f"A{rnd.randrange(3)}", rnd.choice(["system:company_name", "system:contact_person"]),
+                              f"V{rnd.randrange(3)}", rnd.choice(["field_closes", "close_requires_field"]), status,
+                              reason="not_open" if status == "skipped" else None)
+        else:
+            hs.linked_tasks_run(opp, sub, run_status=rnd.choice(["succeeded", "skipped"]))
 
 
 def _plain(tab, user, args) -> list[tuple]:

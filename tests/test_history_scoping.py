@@ -51,6 +51,9 @@ def world(app, make, tmp_path):
                     f"Note secret {k}")
         hs.history_entry(opp, f"Entry secret {k}", boss)
         hs.trigger_fired(opp, hs.trigger(flow.substates[1], f"Trigger secret {k}"), task)
+        # Process automations and linked tasks (T2, T3).
+        hs.automation_run(opp, flow.substates[0], f"Automation secret {k}", value=f"Value secret {k}")
+        hs.linked_tasks_run(opp, flow.substates[1], task)
     db.session.commit()
     return {"users": users, "opps": opps, "companies": companies}
 
@@ -60,7 +63,7 @@ def _secrets(k: str) -> list[str]:
             f"SMTP {k}", f"boom {k}", f"Report tpl {k}", f"report-{k}@example.net", f"report-file-{k}",
             f"Export tpl {k}", f"export-{k}@example.net", f"export-fail-{k}@", f"export-file-{k}",
             f"Contract {k}", f"signer-{k}@example.net", f"Signer {k}", f"Task secret {k}", f"Note secret {k}",
-            f"Entry secret {k}", f"Trigger secret {k}"]
+            f"Entry secret {k}", f"Trigger secret {k}", f"Automation secret {k}", f"Value secret {k}"]
 
 
 FILTERS = ["", "?opportunity=secret", "?opportunity=deal%20b", "?template=Template%20b", "?credentials=SMTP%20b",
@@ -73,7 +76,8 @@ FILTERS = ["", "?opportunity=secret", "?opportunity=deal%20b", "?template=Templa
            "?before=999999.999999", "?task=secret", "?action=completed", "?deadline_to=2100-01-01",
            "?responsible=boss", "?message=secret", "?recipient=o", "?status=read", "?author=boss", "?text=secret",
            "?trigger=Trigger%20secret%20b", "?sort=task&dir=asc", "?sort=message", "?sort=trigger&dir=asc",
-           "?sort=text", "?sort=deadline&dir=asc"]
+           "?sort=text", "?sort=deadline&dir=asc", "?automation=secret", "?value=secret", "?sort=value&dir=asc",
+           "?direction=linked_tasks", "?field=system%3Acompany_name", "?sort=automation"]
 
 
 @pytest.mark.parametrize("viewer", ["installer_a", "commercial_a", "installer_b", "commercial_b"])

@@ -111,6 +111,7 @@ def varied(make):
     hs.run(opps[1], "assign_commercial", "cancelled", reason="closed_before_due")
     hs.run(opps[2], "create_activity", "needs_review")
     _monitoring_rows(make, opps, flow.states[0].substates)
+    _automation_rows(opps, flow.states[0].substates)
     for mail in db.session.execute(select(OutgoingEmail)).scalars():
         mail.sender = rnd.choice(["noreply@example.com", "offers@example.com", "Info@example.com"])
     # Dates in another order than the ids, so that sorting by date is not sorting by id.
@@ -145,6 +146,19 @@ def _monitoring_rows(make, opps, subs):
     for i, opp in enumerate(opps):
         hs.trigger_fired(opp, triggers[i % 3], tasks[i], ["succeeded", "skipped", "succeeded", "failed"][i],
                          reason=[None, "already_open", None, "chain_depth"][i])
+
+
+def _automation_rows(opps, subs):
+    """Rows of the Process automations tab (T2, T3): automations' runs both ways and linked tasks' runs."""
+    fields = ["system:company_name", "system:contact_person", "system:acquisition_source"]
+    for i, opp in enumerate(opps):
+        hs.automation_run(opp, subs[i % 3], ["Company known", "contact filled", "Source given"][i % 3],
+                          field=fields[i % 3], value=["Rossi Srl", "anna Bianchi", "Fair 2024", "web"][i],
+                          direction=["field_closes", "close_requires_field"][i % 2],
+                          run_status=["succeeded", "succeeded", "skipped", "failed"][i],
+                          reason=[None, "field_at_close", "not_open", None][i])
+    hs.linked_tasks_run(opps[0], subs[1])
+    hs.linked_tasks_run(opps[3], subs[2], run_status="skipped", reason="needs_note")
 
 
 def _sortable(tab):

@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
 from extensions import db
-from models import ExternalSource, HistoryEntry, SignatureRequest, Trigger
+from models import ExternalSource, HistoryEntry, ProcessAutomation, SignatureRequest, Trigger
 from services import secrets as secret_svc
 from services import tasks as task_svc
 from tests import history_support as hs
@@ -68,6 +68,14 @@ def seed(make) -> World:
     failed = hs.run(opp, "send_email", "failed")
     # A history entry (M2) on the walked opportunity's timeline; its author deleted, the harder case.
     db.session.add(HistoryEntry(opportunity_id=opp.id, text="Not moved on in time\nsecond line", author_id=None))
+    # A process automation (T2) on a step the walked URLs do not close, inactive so it asks nothing of them.
+    automation = ProcessAutomation(name="Walked automation", system_field="company_name", type_id=flow.id,
+                                   substate_id=flow.substates[-1].id, field_name="Company name",
+                                   substate_name=flow.substates[-1].name)
+    db.session.add(automation)
+    db.session.flush()
+    hs.automation_run(opp, flow.substates[-1], automation.name, automation_id=automation.id, reason="field_at_close",
+                      direction="close_requires_field")
     token = secrets.token_urlsafe(32)
     db.session.add(SignatureRequest(opportunity_id=opp.id, source_name="esign", provider="simulator",
                                     reference=token, signer_email="s@example.com", status="sent",
@@ -95,6 +103,7 @@ def seed(make) -> World:
         "activity_type": activity_type.id, "email_template": email_template.id, "report_template": report.id,
         "export_template": export.id, "external_action": external.id,
     }
+    ids["automation_id"] = automation.id
     return World(ids=ids, token=token, users=users)
 
 

@@ -7,6 +7,7 @@ from services.history import (  # noqa: F401
     exports,
     history_entries,
     notifications,
+    process_automations,
     reports,
     signatures,
     substates,
