@@ -143,7 +143,8 @@ def _register_template_helpers(app: Flask) -> None:
     @app.template_global()
     def url_with_args(endpoint: str, **changes) -> str:
         """The current URL's query with some arguments changed (pagination keeps the filters)."""
-        args = {**request.view_args, **request.args.to_dict(), **changes}
+        # Every value of a repeated argument (the opportunity list's cols=a&cols=b), not only the first.
+        args = {**request.view_args, **request.args.to_dict(flat=False), **changes}
         return url_for(endpoint, **args)
 
     app.add_template_global(date_input_value)

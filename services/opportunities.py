@@ -1,6 +1,6 @@
 """Opportunity queries and mutations shared by the list, the detail page and (later) the API."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from flask_babel import gettext as _
@@ -9,7 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from extensions import db
 from models import Channel, Customer, Opportunity, OpportunitySubstate, OpportunityType, State, Substate, User
-from services import ServiceError
+from services import ServiceError, opportunity_fields
 from services.access import visible_opportunities
 
 
@@ -19,6 +19,8 @@ class OpportunityFilters:
     channel_id: int | None = None
     state_id: int | None = None
     q: str = ""
+    # Custom and system field filters (services.opportunity_fields.read_filters).
+    fields: list = field(default_factory=list)
 
 
 def search(filters: OpportunityFilters, user: User | None = None) -> Select:
@@ -41,6 +43,8 @@ def search(filters: OpportunityFilters, user: User | None = None) -> Select:
             .where(Substate.state_id == filters.state_id, OpportunitySubstate.status == "open")
         )
         stmt = stmt.where(Opportunity.id.in_(open_in_state))
+    for flt in filters.fields:
+        stmt = stmt.where(opportunity_fields.condition(flt))
     q = (filters.q or "").strip()
     if q:
         like = f"%{q.lower()}%"
