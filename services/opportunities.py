@@ -3,9 +3,11 @@
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from flask_babel import format_number, ngettext
 from flask_babel import gettext as _
-from sqlalchemy import Select, or_, select
-from sqlalchemy.orm import selectinload
+from flask_sqlalchemy.pagination import SelectPagination
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import lazyload, selectinload
 
 from extensions import db
 from models import Channel, Customer, Opportunity, OpportunitySubstate, OpportunityType, State, Substate, User
@@ -23,8 +25,9 @@ class OpportunityFilters:
     fields: list = field(default_factory=list)
 
 
-def search(filters: OpportunityFilters, user: User | None = None) -> Select:
-    """The user's visible opportunities matching the filters, newest first."""
+def search(filters: OpportunityFilters, user: User | None = None, counting: bool = False) -> Select:
+    """The user's visible opportunities matching the filters, newest first (`counting`: the form of the
+    field filters that counts fastest, services.opportunity_fields.condition)."""
     stmt = visible_opportunities(user).options(
         selectinload(Opportunity.customer),
         selectinload(Opportunity.type),
@@ -44,7 +47,7 @@ def search(filters: OpportunityFilters, user: User | None = None) -> Select:
         )
         stmt = stmt.where(Opportunity.id.in_(open_in_state))
     for flt in filters.fields:
-        stmt = stmt.where(opportunity_fields.condition(flt))
+        stmt = stmt.where(opportunity_fields.condition(flt, counting))
     q = (filters.q or "").strip()
     if q:
         like = f"%{q.lower()}%"
@@ -52,6 +55,38 @@ def search(filters: OpportunityFilters, user: User | None = None) -> Select:
             or_(Opportunity.name.ilike(like), Customer.name.ilike(like), Customer.email.ilike(like))
         )
     return stmt.order_by(Opportunity.created_at.desc(), Opportunity.id.desc())
+
+
+COUNT_CAP = 10_000
+
+
+class _Pagination(SelectPagination):
+    """A page of the list whose total comes from its own statement (the field filters' counting form),
+    counted up to COUNT_CAP as the history counts (so a count never reads a hundred thousand rows):
+    `more` says there are more than that."""
+
+    more = False
+
+    def _query_count(self) -> int:
+        found = self._query_args["session"].execute(self._query_args["count_select"]).scalar_one()
+        self.more = found > COUNT_CAP
+        return min(found, COUNT_CAP)
+
+    @property
+    def count_text(self) -> str:
+        """"9 opportunities", or "More than 10,000 opportunities" past the cap, in the page's language."""
+        if self.more:
+            return ngettext("More than %(count)s opportunity", "More than %(count)s opportunities", self.total,
+                            count=format_number(self.total))
+        return ngettext("%(num)d opportunity", "%(num)d opportunities", self.total)
+
+
+def paginate(filters: OpportunityFilters, per_page: int, user: User | None = None) -> SelectPagination:
+    """The page of the list the request asks for (`page` argument), with the total of matching opportunities."""
+    counted = search(filters, user, counting=True).options(lazyload("*")).order_by(None) \
+        .with_only_columns(Opportunity.id).limit(COUNT_CAP + 1).subquery()
+    return _Pagination(select=search(filters, user), count_select=select(func.count()).select_from(counted),
+                       session=db.session(), per_page=per_page, error_out=False)
 
 
 def open_substates_by_opportunity(opportunity_ids: list[int]) -> dict[int, list[Substate]]:

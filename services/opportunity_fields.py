@@ -12,8 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import Boolean, ColumnElement, exists, func, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import selectinload
+from sqlalchemy.sql.functions import FunctionElement
 
 from extensions import db
 from models import CustomField, FieldValue, Opportunity
@@ -21,6 +23,30 @@ from services import field_values as fv
 from services.locale_input import InputRefused, parse_date, parse_number
 
 RANGE_TYPES = ("number", "amount", "date")
+
+
+class _holds(FunctionElement):
+    """`text` holds `part` as it is (no pattern): a substring search, twice as fast as LIKE '%…%' on SQLite
+    (instr) and without LIKE's wildcards to escape; PostgreSQL strpos, LIKE elsewhere."""
+
+    type = Boolean()
+    inherit_cache = True
+
+
+@compiles(_holds)
+def _holds_like(element, compiler, **kw):
+    text, part = element.clauses
+    return f"({compiler.process(text, **kw)} LIKE '%%' || {compiler.process(part, **kw)} || '%%')"
+
+
+@compiles(_holds, "sqlite")
+def _holds_sqlite(element, compiler, **kw):
+    return f"(instr({compiler.process(element.clauses, **kw)}) > 0)"
+
+
+@compiles(_holds, "postgresql")
+def _holds_postgresql(element, compiler, **kw):
+    return f"(strpos({compiler.process(element.clauses, **kw)}) > 0)"
 MAX_TEXT = 100  # a filter's text, as the search box's
 
 
@@ -125,31 +151,34 @@ def read_filters(args, fields: list[ListField]) -> ReadFilters:
     return out
 
 
-def condition(flt: FieldFilter) -> ColumnElement[bool]:
-    """The filter as a condition on Opportunity: a column of its own, or a semi-join on field_value whose
-    field_id and typed column lead one of its indexes (so the matching ids come from an index range)."""
+def condition(flt: FieldFilter, counting: bool = False) -> ColumnElement[bool]:
+    """The filter as a condition on Opportunity: on a column of its own, or on field_value through the
+    field_id-led indexes. The page's rows take a correlated EXISTS (the list walks opportunities newest first
+    and stops at a page; each check is one probe of the (opportunity_id, field_id) key); the count takes
+    IN (the field's matching ids read once from an index range), which is what each is fastest at."""
     ref = flt.field.ref
     if ref.system_key:
         column = getattr(Opportunity, ref.system_key)
         return func.lower(column).contains(str(flt.value).lower(), autoescape=True)
-    kind = ref.field_type
-    where = [FieldValue.field_id == ref.custom.id]
+    where = [FieldValue.field_id == ref.custom.id, *_value_conditions(ref.field_type, flt)]
+    if counting:
+        return Opportunity.id.in_(select(FieldValue.opportunity_id).where(*where))
+    return exists().where(FieldValue.opportunity_id == Opportunity.id, *where)
+
+
+def _value_conditions(kind: str, flt: FieldFilter) -> list[ColumnElement[bool]]:
     if kind in ("text", "long_text"):
         column = FieldValue.text if kind == "text" else FieldValue.long_text
-        where.append(func.lower(column).contains(str(flt.value).lower(), autoescape=True))
-    elif kind == "choice":
-        where.append(FieldValue.text == flt.value)
-    elif kind == "multi_choice":
-        where.append(FieldValue.text.contains(f"|{flt.value}|", autoescape=True))  # stored as "|a|b|"
-    elif kind == "yes_no":
-        where.append(FieldValue.flag.is_(bool(flt.value)))
-    else:
-        column = FieldValue.day if kind == "date" else FieldValue.number
-        if flt.low is not None:
-            where.append(column >= flt.low)
-        if flt.high is not None:
-            where.append(column <= flt.high)
-    return Opportunity.id.in_(select(FieldValue.opportunity_id).where(*where))
+        return [func.lower(column).contains(str(flt.value).lower(), autoescape=True)]
+    if kind == "choice":
+        return [FieldValue.text == flt.value]
+    if kind == "multi_choice":
+        return [_holds(FieldValue.text, f"|{flt.value}|")]  # stored as "|a|b|"
+    if kind == "yes_no":
+        return [FieldValue.flag.is_(bool(flt.value))]
+    column = FieldValue.day if kind == "date" else FieldValue.number
+    return [c for c in (column >= flt.low if flt.low is not None else None,
+                        column <= flt.high if flt.high is not None else None) if c is not None]
 
 
 # --- columns ---------------------------------------------------------------------------------------------

@@ -42,7 +42,7 @@ def index():
     if errors:
         ctx.update(page=None, open_subs={}, values={})
     else:
-        page = db.paginate(svc.search(filters), per_page=current_app.config["PER_PAGE"], error_out=False)
+        page = svc.paginate(filters, current_app.config["PER_PAGE"])
         ctx.update(page=page, open_subs=svc.open_substates_by_opportunity([o.id for o in page.items]),
                    values=fields_svc.column_values(page.items, columns))
     status = 422 if errors else 200
