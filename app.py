@@ -121,6 +121,9 @@ def _configure_sqlite(app: Flask) -> None:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA busy_timeout=10000")
             cur.execute("PRAGMA foreign_keys=ON")
+            # Reads through a memory map rather than a read() per page: the lists' per-row probes of
+            # field_value (custom-field filters) ran 5x faster at 100,000 opportunities (bench/process.py).
+            cur.execute("PRAGMA mmap_size=268435456")
             cur.close()
 
 

@@ -1,6 +1,6 @@
 """Opportunity queries and mutations shared by the list, the detail page and (later) the API."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from flask_babel import format_number, ngettext
@@ -25,9 +25,8 @@ class OpportunityFilters:
     fields: list = field(default_factory=list)
 
 
-def search(filters: OpportunityFilters, user: User | None = None, counting: bool = False) -> Select:
-    """The user's visible opportunities matching the filters, newest first (`counting`: the form of the
-    field filters that counts fastest, services.opportunity_fields.condition)."""
+def search(filters: OpportunityFilters, user: User | None = None) -> Select:
+    """The user's visible opportunities matching the filters, newest first."""
     stmt = visible_opportunities(user).options(
         selectinload(Opportunity.customer),
         selectinload(Opportunity.type),
@@ -47,7 +46,7 @@ def search(filters: OpportunityFilters, user: User | None = None, counting: bool
         )
         stmt = stmt.where(Opportunity.id.in_(open_in_state))
     for flt in filters.fields:
-        stmt = stmt.where(opportunity_fields.condition(flt, counting))
+        stmt = stmt.where(opportunity_fields.condition(flt))
     q = (filters.q or "").strip()
     if q:
         like = f"%{q.lower()}%"
@@ -57,20 +56,26 @@ def search(filters: OpportunityFilters, user: User | None = None, counting: bool
     return stmt.order_by(Opportunity.created_at.desc(), Opportunity.id.desc())
 
 
-COUNT_CAP = 10_000
+# The list counts at most this many matches (as the history counts): past it, "More than 10,000". A count
+# through custom-field filters costs an index probe per field per row, so it stops at 1,000.
+COUNT_CAP, FIELD_COUNT_CAP = 10_000, 1_000
 
 
 class _Pagination(SelectPagination):
-    """A page of the list whose total comes from its own statement (the field filters' counting form),
-    counted up to COUNT_CAP as the history counts (so a count never reads a hundred thousand rows):
-    `more` says there are more than that."""
+    """A page of the list counted first (up to a cap: `more` says there are more), so the page's own query can
+    take the form that suits how many match."""
 
     more = False
 
+    def _query_items(self) -> list:
+        args = self._query_args
+        found = args["session"].execute(args["count_select"]).scalar_one()
+        self.more, self._total = found > args["cap"], min(found, args["cap"])
+        stmt = args["select"] if found >= args["cap"] else args["few_select"]
+        return list(args["session"].execute(stmt.limit(self.per_page).offset(self._query_offset)).unique().scalars())
+
     def _query_count(self) -> int:
-        found = self._query_args["session"].execute(self._query_args["count_select"]).scalar_one()
-        self.more = found > COUNT_CAP
-        return min(found, COUNT_CAP)
+        return self._total
 
     @property
     def count_text(self) -> str:
@@ -81,12 +86,25 @@ class _Pagination(SelectPagination):
         return ngettext("%(num)d opportunity", "%(num)d opportunities", self.total)
 
 
+def _statements(filters: OpportunityFilters, user: User | None) -> dict:
+    """The list's statements: the page when many match, the page when few do, and the capped count. With
+    custom-field filters the count (and the page of few) is driven from the filter that matches fewest field
+    values (services.opportunity_fields.join_start), the others checked per row; the page of many walks the
+    opportunities newest first (EXISTS) and stops at a page."""
+    start = opportunity_fields.counting_start(filters.fields)
+    if start is None:
+        few, cap = search(filters, user), COUNT_CAP
+    else:
+        rest = replace(filters, fields=[f for f in filters.fields if f is not start])
+        few, cap = opportunity_fields.join_start(search(rest, user), start), FIELD_COUNT_CAP
+    counted = few.options(lazyload("*")).order_by(None).with_only_columns(Opportunity.id).limit(cap + 1)
+    return {"select": search(filters, user), "few_select": few, "cap": cap,
+            "count_select": select(func.count()).select_from(counted.subquery())}
+
+
 def paginate(filters: OpportunityFilters, per_page: int, user: User | None = None) -> SelectPagination:
-    """The page of the list the request asks for (`page` argument), with the total of matching opportunities."""
-    counted = search(filters, user, counting=True).options(lazyload("*")).order_by(None) \
-        .with_only_columns(Opportunity.id).limit(COUNT_CAP + 1).subquery()
-    return _Pagination(select=search(filters, user), count_select=select(func.count()).select_from(counted),
-                       session=db.session(), per_page=per_page, error_out=False)
+    """The page of the list the request asks for (`page` argument), with the (capped) total of matches."""
+    return _Pagination(session=db.session(), per_page=per_page, error_out=False, **_statements(filters, user))
 
 
 def open_substates_by_opportunity(opportunity_ids: list[int]) -> dict[int, list[Substate]]:

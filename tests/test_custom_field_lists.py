@@ -2,6 +2,7 @@
 language, refused input answered with its message (never a 500), partners kept to their own opportunities
 through any filter, and chosen columns showing values as the reader's language writes them."""
 
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -280,3 +281,29 @@ def test_pages_keep_the_chosen_columns_and_filters(client, make):
     client.login(make.user("manager"))
     body = client.get("/opportunities?cf_region=north&cols=cf_region&cols=sf_company_name").get_data(as_text=True)
     assert "cols=cf_region&amp;cols=sf_company_name" in body and "cf_region=north" in body
+
+
+def test_counts_through_field_filters_are_exact_below_the_cap_and_say_more_above(client, make, monkeypatch):
+    from services import opportunities as opp_svc
+
+    flow = make.flow((1,))
+    mine = make.company("installer")
+    region, budget = custom("region", "choice", options=REGIONS), custom("budget", "amount")
+    for i in range(6):
+        opp = make.opportunity(flow, name=f"Deal {'ABCDEF'[i]}", installer=mine if i % 2 else None)
+        put(opp, region, "north" if i < 5 else "south")
+        put(opp, budget, str(100 * i))
+    query = "cf_region=north&cf_budget_from=100"  # B, C, D, E; the partner's: B, D
+    client.login(make.user("manager", language="en"))
+    assert "4 opportunities" in client.get(f"/opportunities?{query}").get_data(as_text=True)
+    monkeypatch.setattr(opp_svc, "FIELD_COUNT_CAP", 2)
+    body = client.get(f"/opportunities?{query}").get_data(as_text=True)
+    assert "More than 2 opportunities" in body
+    assert {n for n in ("Deal A", "Deal B", "Deal C", "Deal D", "Deal E", "Deal F") if f">{n}<" in body} == \
+        {"Deal B", "Deal C", "Deal D", "Deal E"}
+    client.post("/logout")
+    client.login(make.user("partner", company=mine, language="en"))
+    monkeypatch.setattr(opp_svc, "FIELD_COUNT_CAP", 1000)
+    body = client.get(f"/opportunities?{query}").get_data(as_text=True)
+    assert names(client, query) == {"Deal B", "Deal D"}
+    assert "2 opportunities" in body, re.findall(r"count\" [^>]*>([^<]*)<", body)
