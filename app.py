@@ -121,6 +121,9 @@ def _configure_sqlite(app: Flask) -> None:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA busy_timeout=10000")
             cur.execute("PRAGMA foreign_keys=ON")
+            # Reads through a memory map rather than a read() per page: the lists' per-row probes of
+            # field_value (custom-field filters) ran 5x faster at 100,000 opportunities (bench/process.py).
+            cur.execute("PRAGMA mmap_size=268435456")
             cur.close()
 
 
@@ -143,7 +146,8 @@ def _register_template_helpers(app: Flask) -> None:
     @app.template_global()
     def url_with_args(endpoint: str, **changes) -> str:
         """The current URL's query with some arguments changed (pagination keeps the filters)."""
-        args = {**request.view_args, **request.args.to_dict(), **changes}
+        # Every value of a repeated argument (the opportunity list's cols=a&cols=b), not only the first.
+        args = {**request.view_args, **request.args.to_dict(flat=False), **changes}
         return url_for(endpoint, **args)
 
     app.add_template_global(date_input_value)

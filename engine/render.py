@@ -25,7 +25,7 @@ from flask_babel import lazy_gettext as _l
 from jinja2 import TemplateError, TemplateSyntaxError, nodes
 from jinja2.sandbox import SecurityError
 
-from engine import template_pool
+from engine import field_placeholders, template_pool
 from engine.template_child import INTERNAL_NAMES as _INTERNAL_NAMES
 from engine.template_child import Unsafe, make_env
 
@@ -52,6 +52,9 @@ _GROUPS = {
         ("channel", _l("Channel"), lambda o: o.channel.name),
         ("province", _l("Province"), lambda o: o.province),
         ("postal_code", _l("Postal code"), lambda o: o.postal_code),
+        ("company_name", _l("Company name"), lambda o: o.company_name),
+        ("contact_person", _l("Contact person"), lambda o: o.contact_person),
+        ("acquisition_source", _l("Acquisition source"), lambda o: o.acquisition_source),
         ("created", _l("Date it was created"), lambda o: format_date(o.created_at, "long") if o.created_at else ""),
         ("id", _l("Number"), lambda o: o.id),
     ]),
@@ -87,9 +90,12 @@ _GROUPS = {
 
 
 def placeholders() -> list[tuple[str, str]]:
-    """Every placeholder with its description, e.g. ("{{ client.name }}", "Client name")."""
-    return [(f"{{{{ {group}.{key} }}}}", str(label))
-            for group, (_root, fields) in _GROUPS.items() for key, label, _get in fields]
+    """Every placeholder with its description, e.g. ("{{ client.name }}", "Client name"); the custom fields'
+    (`{{ opportunity.fields.<key> }}`) follow the opportunity's own."""
+    listed = [(f"{{{{ {group}.{key} }}}}", str(label))
+              for group, (_root, fields) in _GROUPS.items() for key, label, _get in fields]
+    ours = len(_GROUPS["opportunity"][1])
+    return listed[:ours] + field_placeholders.placeholders() + listed[ours:]
 
 
 def context(opp, recipient=None) -> dict:
@@ -100,6 +106,7 @@ def context(opp, recipient=None) -> dict:
     for group, (root_of, fields) in _GROUPS.items():
         root = root_of(opp, recipient) if opp is not None or group == "recipient" else None
         values[group] = {key: _plain(get(root)) if root is not None else "" for key, _label, get in fields}
+    values["opportunity"]["fields"] = field_placeholders.values(opp)
     return values
 
 

@@ -156,6 +156,11 @@ def _from_row(field: FieldRef, row: FieldValue | None):
     return row.text
 
 
+def typed_value(field: FieldRef, row: FieldValue | None):
+    """The typed value a stored row holds for the field (None: no row), for lists that load many rows at once."""
+    return _from_row(field, row)
+
+
 def _fill_row(row: FieldValue, field: FieldRef, value) -> None:
     row.text = row.long_text = row.number = row.day = row.flag = None
     kind = field.field_type

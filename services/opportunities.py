@@ -1,15 +1,17 @@
 """Opportunity queries and mutations shared by the list, the detail page and (later) the API."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
+from flask_babel import format_number, ngettext
 from flask_babel import gettext as _
-from sqlalchemy import Select, or_, select
-from sqlalchemy.orm import selectinload
+from flask_sqlalchemy.pagination import SelectPagination
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import lazyload, selectinload
 
 from extensions import db
 from models import Channel, Customer, Opportunity, OpportunitySubstate, OpportunityType, State, Substate, User
-from services import ServiceError
+from services import ServiceError, opportunity_fields
 from services import field_values as fv
 from services.access import visible_opportunities
 from services.locale_input import InputRefused
@@ -22,6 +24,8 @@ class OpportunityFilters:
     channel_id: int | None = None
     state_id: int | None = None
     q: str = ""
+    # Custom and system field filters (services.opportunity_fields.read_filters).
+    fields: list = field(default_factory=list)
 
 
 def search(filters: OpportunityFilters, user: User | None = None) -> Select:
@@ -44,6 +48,8 @@ def search(filters: OpportunityFilters, user: User | None = None) -> Select:
             .where(Substate.state_id == filters.state_id, OpportunitySubstate.status == "open")
         )
         stmt = stmt.where(Opportunity.id.in_(open_in_state))
+    for flt in filters.fields:
+        stmt = stmt.where(opportunity_fields.condition(flt))
     q = (filters.q or "").strip()
     if q:
         like = f"%{q.lower()}%"
@@ -51,6 +57,57 @@ def search(filters: OpportunityFilters, user: User | None = None) -> Select:
             or_(Opportunity.name.ilike(like), Customer.name.ilike(like), Customer.email.ilike(like))
         )
     return stmt.order_by(Opportunity.created_at.desc(), Opportunity.id.desc())
+
+
+# The list counts at most this many matches (as the history counts): past it, "More than 10,000". A count
+# through custom-field filters costs an index probe per field per row, so it stops at 1,000.
+COUNT_CAP, FIELD_COUNT_CAP = 10_000, 1_000
+
+
+class _Pagination(SelectPagination):
+    """A page of the list counted first (up to a cap: `more` says there are more), so the page's own query can
+    take the form that suits how many match."""
+
+    more = False
+
+    def _query_items(self) -> list:
+        args = self._query_args
+        found = args["session"].execute(args["count_select"]).scalar_one()
+        self.more, self._total = found > args["cap"], min(found, args["cap"])
+        stmt = args["select"] if found >= args["cap"] else args["few_select"]
+        return list(args["session"].execute(stmt.limit(self.per_page).offset(self._query_offset)).unique().scalars())
+
+    def _query_count(self) -> int:
+        return self._total
+
+    @property
+    def count_text(self) -> str:
+        """"9 opportunities", or "More than 10,000 opportunities" past the cap, in the page's language."""
+        if self.more:
+            return ngettext("More than %(count)s opportunity", "More than %(count)s opportunities", self.total,
+                            count=format_number(self.total))
+        return ngettext("%(num)d opportunity", "%(num)d opportunities", self.total)
+
+
+def _statements(filters: OpportunityFilters, user: User | None) -> dict:
+    """The list's statements: the page when many match, the page when few do, and the capped count. With
+    custom-field filters the count (and the page of few) is driven from the filter that matches fewest field
+    values (services.opportunity_fields.join_start), the others checked per row; the page of many walks the
+    opportunities newest first (EXISTS) and stops at a page."""
+    start = opportunity_fields.counting_start(filters.fields)
+    if start is None:
+        few, cap = search(filters, user), COUNT_CAP
+    else:
+        rest = replace(filters, fields=[f for f in filters.fields if f is not start])
+        few, cap = opportunity_fields.join_start(search(rest, user), start), FIELD_COUNT_CAP
+    counted = few.options(lazyload("*")).order_by(None).with_only_columns(Opportunity.id).limit(cap + 1)
+    return {"select": search(filters, user), "few_select": few, "cap": cap,
+            "count_select": select(func.count()).select_from(counted.subquery())}
+
+
+def paginate(filters: OpportunityFilters, per_page: int, user: User | None = None) -> SelectPagination:
+    """The page of the list the request asks for (`page` argument), with the (capped) total of matches."""
+    return _Pagination(session=db.session(), per_page=per_page, error_out=False, **_statements(filters, user))
 
 
 def open_substates_by_opportunity(opportunity_ids: list[int]) -> dict[int, list[Substate]]:

@@ -135,7 +135,7 @@ def check_export(template: ExportTemplate | None, data: ExportData) -> dict[str,
         errors["name"] = _("Another export template already has this name.")
     if not data.columns:
         errors["columns"] = _("Choose at least one column.")
-    elif any(c not in exports.COLUMNS for c in data.columns):
+    elif any(c not in dict(exports.column_choices()) for c in data.columns):
         errors["columns"] = _("One of the chosen columns does not exist.")
     if data.file_format not in exports.FORMATS:
         errors["file_format"] = _("Choose CSV or XLSX.")
@@ -149,7 +149,7 @@ def save_export(template: ExportTemplate | None, data: ExportData) -> ExportTemp
         raise InvalidData(errors)
     template = template or ExportTemplate()
     template.name, template.file_format = data.name.strip(), data.file_format
-    template.columns = [c for c in exports.COLUMNS if c in data.columns]  # the list's own order
+    template.columns = [c for c, _header in exports.column_choices() if c in data.columns]  # the list's own order
     db.session.add(template)
     flush_unique("name", _("Another export template already has this name."))
     return template

@@ -11,31 +11,45 @@ from extensions import db
 from models import Channel, Customer, OpportunityType, User
 from services import ServiceError
 from services import opportunities as svc
+from services import opportunity_fields as fields_svc
 from services import substates as substate_svc
 from services.access import get_opportunity_or_404, permission_required
 from services.validation import InvalidData, record_id, show_on_form
 
 
-def _filters() -> svc.OpportunityFilters:
-    return svc.OpportunityFilters(
+def _filters(fields: list[fields_svc.ListField]) -> tuple[svc.OpportunityFilters, dict[str, str]]:
+    """The list's filters from the URL, and a message per field filter that does not read."""
+    read = fields_svc.read_filters(request.args, fields)
+    filters = svc.OpportunityFilters(
         type_id=request.args.get("type", type=record_id),
         channel_id=request.args.get("channel", type=record_id),
         state_id=request.args.get("state", type=record_id),
         q=request.args.get("q", "")[:100],
+        fields=read.filters,
     )
+    return filters, read.errors
 
 
 @bp.route("/opportunities")
 @login_required
 def index():
-    """Opportunity list with filters and pagination; htmx gets the table alone."""
-    filters = _filters()
-    page = db.paginate(svc.search(filters), per_page=current_app.config["PER_PAGE"], error_out=False)
-    open_subs = svc.open_substates_by_opportunity([o.id for o in page.items])
-    ctx = {"page": page, "filters": filters, "open_subs": open_subs, "choices": svc.filter_choices()}
+    """Opportunity list with filters (custom fields too), chosen columns and pagination; htmx gets the table
+    alone. A field filter that does not read answers 422 with its message and no rows."""
+    fields = fields_svc.list_fields(request.args.get("type", type=record_id))
+    filters, errors = _filters(fields)
+    columns = fields_svc.chosen_columns(request.args, fields)
+    ctx = {"filters": filters, "fields": fields, "columns": columns, "field_errors": errors, "args": request.args,
+           "choices": svc.filter_choices()}
+    if errors:
+        ctx.update(page=None, open_subs={}, values={})
+    else:
+        page = svc.paginate(filters, current_app.config["PER_PAGE"])
+        ctx.update(page=page, open_subs=svc.open_substates_by_opportunity([o.id for o in page.items]),
+                   values=fields_svc.column_values(page.items, columns))
+    status = 422 if errors else 200
     if request.htmx and request.htmx.target == "opp-table":
-        return render_template("opportunities/_table.html", **ctx)
-    return render_template("opportunities/index.html", **ctx)
+        return render_template("opportunities/_table.html", **ctx), status
+    return render_template("opportunities/index.html", **ctx), status
 
 
 @bp.route("/opportunities/<int:opp_id>")

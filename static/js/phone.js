@@ -6,6 +6,7 @@
 
   function inUse(box) {
     return Array.prototype.some.call(box.querySelectorAll("input[name], select[name]"), function (field) {
+      if (field.type === "checkbox") return field.checked;
       return field.type !== "hidden" && field.value !== "";
     });
   }
