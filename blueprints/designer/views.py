@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, render_template, request
+from flask import abort, current_app, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -13,10 +13,11 @@ from models import Action, OpportunityType, State, Substate, Trigger
 from models.flow import ACTION_GROUPS
 from services import actions as action_svc
 from services import flowmap
+from services import substate_requirements as required_svc
 from services import triggers as trigger_svc
 
 EDIT_PERMISSION = "opportunity_states.modify"
-TABS = ("actions", "triggers", "settings")
+TABS = ("actions", "triggers", "required", "linked", "settings")
 
 
 def can_edit() -> bool:
@@ -26,6 +27,14 @@ def can_edit() -> bool:
 def wants_fragment() -> bool:
     """An htmx request for a part of the page (a history restore needs the whole page)."""
     return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def automations_url() -> str | None:
+    """The process automations page (T2), when this installation has it: the panels link to it."""
+    for rule in current_app.url_map.iter_rules():
+        if rule.rule.rstrip("/").endswith("/process-automations") and not rule.arguments and "GET" in rule.methods:
+            return url_for(rule.endpoint)
+    return None
 
 
 def get_type(type_id: int) -> OpportunityType:
@@ -113,6 +122,12 @@ def render_substate(opp_type: OpportunityType, sub: Substate, tab: str, status: 
         ctx["groups"] = action_svc.grouped(sub)
     if tab == "triggers":
         ctx["triggers"] = trigger_svc.rows(sub)
+    if tab in ("triggers", "required", "linked"):
+        automation = required_svc.automation_of(sub)
+        ctx.update(automation=automation, automation_field=required_svc.automation_field(automation),
+                   automations_url=automations_url(), required=required_svc.rows(sub))
+    if tab == "required":
+        ctx.setdefault("field_choices", required_svc.field_choices(sub))
     loops = [loop for loop in flowmap.loops_of_type(opp_type.id) if sub.id in loop.substate_ids]
     return render_panel(opp_type, "designer/_panel_substate.html", status, selected=sub.id, substate=sub,
                         tab=tab, form=form, loops=loops, group_labels=ACTION_GROUPS, **ctx)
