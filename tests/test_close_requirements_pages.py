@@ -142,3 +142,20 @@ def test_a_partner_cannot_close_a_substate_of_an_opportunity_not_theirs(client, 
     client.login(make.partner())
     assert client.htmx("POST", close_url(opp, sub), data={"note": "x"}).status_code == 404
     assert status_of(opp, sub) == "open"
+
+
+def test_a_multiple_choice_keeps_what_was_ticked(client, make, setup):
+    flow, opp = setup
+    sub = flow.substates[0]
+    sub.requires_note = True
+    roof = custom("roof", "multi_choice", name="Roof", options=[{"key": "ab", "name": "Tiles"}, {"key": "a", "name": "Flat"}])
+    db.session.add(SubstateRequirement(substate_id=sub.id, custom_field_id=roof.id))
+    db.session.commit()
+    client.login(make.user("manager"))
+    refused = client.htmx("POST", close_url(opp, sub), data={f"field-custom:{roof.id}": "ab"})
+    body = text(refused)
+    assert refused.status_code == 422
+    assert re.search(r'value="ab" checked', body) and not re.search(r'value="a" checked', body)
+    done = client.htmx("POST", close_url(opp, sub), data={f"field-custom:{roof.id}": ["a", "ab"], "note": "ok"})
+    assert done.status_code == 200 and status_of(opp, sub) == "closed"
+    assert fv.current(opp, fv.resolve(f"custom:{roof.id}")) == ["ab", "a"]

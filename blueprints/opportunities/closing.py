@@ -79,7 +79,10 @@ def _prompt(opp: Opportunity, err: CloseNeedsInput, values: dict, note: str) -> 
     fields = missing_fields(opp, sub)
     errors = {f.ref: err.errors.get(f.ref) or (_("Fill this in to close “%(name)s”.", name=sub.label)
                                                if f.ref in missing else None) for f in fields}
-    return {"substate_id": sub.id, "fields": fields, "errors": errors, "typed": values, "note": note,
+    # A multiple choice with one option ticked was read as text: its input wants the list back.
+    typed = {f.ref: [values[f.ref]] if f.field_type == "multi_choice" and isinstance(values.get(f.ref), str)
+             else values.get(f.ref) for f in fields}
+    return {"substate_id": sub.id, "fields": fields, "errors": errors, "typed": typed, "note": note,
             "note_required": bool(sub.requires_note), "note_error": err.note_error, "message": err.message}
 
 
