@@ -5,6 +5,7 @@ substate. "Add activity" adds a linked task under it; completing it closes the s
 import uuid
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 from sqlalchemy import select
 
@@ -17,6 +18,11 @@ from tests.browser.support import login
 pytestmark = pytest.mark.browser
 
 MANAGER = "manager@example.com"
+
+
+def violations(page) -> list[str]:
+    """axe-core's violations on the page as it stands (as tests/browser/test_a11y_browser.py runs it)."""
+    return [f"{v['id']} {n['target']}" for v in Axe().run(page).response["violations"] for n in v["nodes"]]
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +60,10 @@ def test_close_asks_for_the_missing_field_and_note_then_closes(page, flow):
     number = page.locator(f"#close-{flow['survey']}-custom-{flow['field']}")
     expect(number).to_be_focused()
     expect(page.locator("#status")).to_contain_text("Power (kW)")
+    assert violations(page) == []
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert violations(page) == []
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
     number.fill("12abc")
     page.locator(f"#close-{flow['survey']}-note").fill("Roof measured")
     item.locator(f"#substate-{flow['survey']}-change").click()
@@ -75,6 +85,7 @@ def test_add_activity_then_complete_it_closes_the_substate(page, flow):
     page.goto(f"/opportunities/{flow['opp']}")
     item = page.locator(f"#substate-{flow['tasks']}")
     item.locator("summary").click()
+    assert violations(page) == []
     item.locator(f"#linked-{flow['tasks']}-title").fill("Collect the ID card")
     item.get_by_role("button", name="Add activity").click()
     task = item.locator(".linked-task")
