@@ -54,6 +54,9 @@ def test_add_up_to_three_then_the_fourth_is_refused(client, make, setup):
         assert response.status_code == 200, text(response)[:500]
     body = text(response)
     assert all(f"Call {i}" in body for i in range(3)) and "Mara Manager" in body
+    # The page's Tasks section comes along (out of band) with the new task in it.
+    tasks_section = body[body.index('<section id="tasks"'):]
+    assert 'hx-swap-oob="true"' in tasks_section[:200] and "Call 2" in tasks_section
     assert f'action="{add_url(opp, sub)}"' not in body  # no "Add activity" at three
     fourth = client.htmx("POST", add_url(opp, sub), data={f"linked-{sub.id}-title": "Call 4",
                                                          f"linked-{sub.id}-responsible_id": "0"})

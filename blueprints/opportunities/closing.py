@@ -14,6 +14,7 @@ from sqlalchemy import select
 from blueprints.opportunities import bp
 from blueprints.opportunities.forms import LinkedTaskForm
 from blueprints.opportunities.page import flow_context, page_context
+from blueprints.tasks.context import opportunity_tasks_context
 from blueprints.tasks.forms import DEFAULT_TIME, people_choices
 from extensions import db
 from models import Opportunity, OpportunitySubstate
@@ -28,10 +29,14 @@ from services.validation import InvalidData, show_on_form
 FIELD_PREFIX = "field-"  # a required field's input is named "field-<reference>", e.g. "field-custom:7"
 
 
-def _flow_back(opp: Opportunity, status: int = 200, message: str | None = None, **ctx):
-    """htmx: the flow panel; a refused plain post: the page (422); else back to the page with the message."""
+def _flow_back(opp: Opportunity, status: int = 200, message: str | None = None, tasks: bool = False, **ctx):
+    """htmx: the flow panel (and, when `tasks` changed, the page's Tasks section out of band); a refused
+    plain post: the page (422); else back to the page with the message."""
     if request.htmx:
-        return render_template("opportunities/_flow.html", **flow_context(opp, announce=message, **ctx)), status
+        body = render_template("opportunities/_flow.html", **flow_context(opp, announce=message, **ctx))
+        if tasks:
+            body += render_template("tasks/_opportunity_tasks.html", oob=True, **opportunity_tasks_context(opp))
+        return body, status
     if status >= 400:
         return render_template("opportunities/detail.html", **{**page_context(opp), **flow_context(opp, **ctx)}), status
     if message:
@@ -108,7 +113,7 @@ def add_linked_task(opp_id: int, substate_id: int):
             form.form_errors.append(err.message)
         else:
             db.session.commit()
-            return _flow_back(opp, message=_("Task added."))
+            return _flow_back(opp, message=_("Task added."), tasks=True)
     return _flow_back(opp, 422, linked_form=form)
 
 
@@ -137,7 +142,7 @@ def linked_task_status(opp_id: int, task_id: int):
     message = _("Task completed.") if status == "completed" else _("Task to do again.")
     if before == "open" and _status(opp, task.substate_id) == "closed":  # the engine closed it (T3)
         message = " ".join((message, _("“%(name)s” is now closed.", name=task.substate.label)))
-    return _flow_back(opp, message=message)
+    return _flow_back(opp, message=message, tasks=True)
 
 
 def _status(opp: Opportunity, substate_id: int | None) -> str | None:

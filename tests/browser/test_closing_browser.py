@@ -91,6 +91,7 @@ def test_add_activity_then_complete_it_closes_the_substate(page, flow):
     task = item.locator(".linked-task")
     expect(task).to_contain_text("Collect the ID card")
     expect(page.locator("#status")).to_have_text("Task added.")
+    expect(page.locator("#tasks")).to_contain_text("Collect the ID card")  # the Tasks section, out of band
     button = task.locator("button")
     expect(button).to_contain_text("Mark completed")
     button.click()
