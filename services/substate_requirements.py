@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, select
 
 from extensions import db
-from models import CustomField, ProcessAutomation, Substate, SubstateRequirement
+from models import CustomField, OpportunityType, ProcessAutomation, State, Substate, SubstateRequirement
 from services import field_values as fv
 from services.validation import InvalidData
 
@@ -47,6 +47,14 @@ def rows(sub: Substate) -> list[RequiredRow]:
             unused = _("not a field of this opportunity type: not asked for")
         out.append(RequiredRow(field.ref, field.label, unused))
     return out
+
+
+def asking_input(opp_type: OpportunityType) -> set[int]:
+    """The type's substates whose close by hand asks for something: required fields or a note (the board)."""
+    ids = {s.id for s in opp_type.substates if s.requires_note}
+    ids |= set(db.session.execute(select(SubstateRequirement.substate_id).join(Substate).join(State)
+                                  .where(State.type_id == opp_type.id)).scalars())
+    return ids
 
 
 def automation_of(sub: Substate) -> ProcessAutomation | None:

@@ -137,3 +137,15 @@ def test_a_field_trigger_can_be_added_in_the_triggers_tab(client, make, flow):
     assert _("Acquisition source") in body
     flowmap = unescape(client.get(f"/settings/types/{flow.id}/map").get_data(as_text=True))
     assert _("Acquisition source") in flowmap
+
+
+def test_the_board_marks_substates_that_ask_for_input(client, make, flow):
+    first, second = flow.substates
+    client.login(make.user("manager"))
+    board = unescape(client.get(f"/settings/types/{flow.id}").get_data(as_text=True))
+    assert _("Asks for input") not in board
+    added = client.htmx("POST", f"{base(flow, first)}/required-fields", data={"field": "system:company_name"})
+    assert added.headers.get("HX-Trigger") == "flow-changed"  # the board reloads itself
+    client.htmx("POST", f"{base(flow, second)}/requires-note", data={"requires_note": "1"})
+    board = unescape(client.get(f"/settings/types/{flow.id}").get_data(as_text=True))
+    assert board.count(_("Asks for input")) == 2

@@ -6,7 +6,7 @@ from flask import request
 from flask_babel import gettext as _
 
 from blueprints.designer import bp
-from blueprints.designer.views import EDIT_PERMISSION, get_substate, get_type, render_substate
+from blueprints.designer.views import EDIT_PERMISSION, flow_changed, get_substate, get_type, render_substate
 from extensions import db
 from services import substate_requirements as svc
 from services.access import permission_required
@@ -14,7 +14,8 @@ from services.validation import InvalidData
 
 
 def _back(opp_type, sub, announce: str | None):
-    return render_substate(opp_type, sub, "required", announce=announce)
+    """The tab again; the board reloads too (its card shows whether the substate asks for input)."""
+    return flow_changed(render_substate(opp_type, sub, "required", announce=announce))
 
 
 def _refused(opp_type, sub, err: InvalidData):

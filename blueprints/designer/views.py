@@ -85,7 +85,8 @@ def board_context(opp_type: OpportunityType) -> dict:
     ).all())
     loops = flowmap.loops_of_type(opp_type.id)
     looping = set().union(*(loop.substate_ids for loop in loops)) if loops else set()
-    return {"opp_type": opp_type, "action_counts": counts, "looping": looping, "can_edit": can_edit()}
+    return {"opp_type": opp_type, "action_counts": counts, "looping": looping, "can_edit": can_edit(),
+            "asks_input": required_svc.asking_input(opp_type)}
 
 
 def render_board(opp_type: OpportunityType, status: int = 200, message: str | None = None,
