@@ -149,3 +149,19 @@ def test_the_board_marks_substates_that_ask_for_input(client, make, flow):
     client.htmx("POST", f"{base(flow, second)}/requires-note", data={"requires_note": "1"})
     board = unescape(client.get(f"/settings/types/{flow.id}").get_data(as_text=True))
     assert board.count(_("Asks for input")) == 2
+
+
+def test_the_automation_links_to_its_page_for_admins_only(client, make, flow):
+    sub = flow.substates[0]
+    automation = ProcessAutomation(name="Ticks", system_field="contact_person", type_id=flow.id, substate_id=sub.id,
+                                   active=True)
+    db.session.add(automation)
+    db.session.commit()
+    link = f'href="/process-automations/{automation.id}"'
+    client.login(make.user("admin"))
+    for tab in ("required", "triggers"):
+        assert link in panel(client, flow, sub, tab)
+    assert client.get(f"/process-automations/{automation.id}").status_code == 200
+    client.post("/logout")
+    client.login(make.user("manager"))
+    assert "Ticks" in panel(client, flow, sub, "required") and link not in panel(client, flow, sub, "required")

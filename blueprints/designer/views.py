@@ -29,12 +29,12 @@ def wants_fragment() -> bool:
     return bool(request.htmx) and not request.htmx.history_restore_request
 
 
-def automations_url() -> str | None:
-    """The process automations page (T2), when this installation has it: the panels link to it."""
-    for rule in current_app.url_map.iter_rules():
-        if rule.rule.rstrip("/").endswith("/process-automations") and not rule.arguments and "GET" in rule.methods:
-            return url_for(rule.endpoint)
-    return None
+def automation_url(automation) -> str | None:
+    """The process automation's own page (T2), for administrators (the only ones it opens for), when this
+    installation has it; others read its name without a link."""
+    if automation is None or not current_user.is_admin or "automations.detail" not in current_app.view_functions:
+        return None
+    return url_for("automations.detail", automation_id=automation.id)
 
 
 def get_type(type_id: int) -> OpportunityType:
@@ -126,7 +126,7 @@ def render_substate(opp_type: OpportunityType, sub: Substate, tab: str, status: 
     if tab in ("triggers", "required", "linked"):
         automation = required_svc.automation_of(sub)
         ctx.update(automation=automation, automation_field=required_svc.automation_field(automation),
-                   automations_url=automations_url(), required=required_svc.rows(sub))
+                   automation_url=automation_url(automation), required=required_svc.rows(sub))
     if tab == "required":
         ctx.setdefault("field_choices", required_svc.field_choices(sub))
     loops = [loop for loop in flowmap.loops_of_type(opp_type.id) if sub.id in loop.substate_ids]
