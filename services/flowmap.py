@@ -187,6 +187,49 @@ def trigger_edges(type_id: int) -> list[Edge]:
     return edges
 
 
+@dataclass
+class OutsideEdge:
+    """What opens or closes a substate from outside the flow, so no substate to draw it from: a field
+    filled or changed (a field trigger, a process automation), a trigger with no substate its tasks come
+    from. Listed under the map; no automation alone sets it off, so it is no part of a loop."""
+
+    target: int
+    effect: str  # open | close
+    label: str
+    enabled: bool
+    trigger_id: int | None = None
+
+
+def outside_edges(type_id: int) -> list[OutsideEdge]:
+    """The type's triggers that draw no edge, and its process automations (filling a field ticks a substate)."""
+    from engine.trigger_types import get_trigger_type
+    from models import ProcessAutomation
+    from services import field_values as fv
+    from services.triggers import of_type
+
+    task_makers = set(db.session.execute(
+        select(Action.substate_id).join(Substate, Action.substate_id == Substate.id)
+        .join(State, Substate.state_id == State.id)
+        .where(State.type_id == type_id, Action.kind == "create_task", Action.enabled.is_(True))
+    ).scalars())
+    out = []
+    for trigger in of_type(type_id):
+        trigger_type = get_trigger_type(trigger.kind)
+        if trigger_type is not None and not trigger_type.map_sources(trigger.config or {}, task_makers):
+            out.append(OutsideEdge(trigger.substate_id, "open", f"{trigger_type.label}: {trigger.name}",
+                                   trigger.enabled, trigger.id))
+    for automation in db.session.execute(
+            select(ProcessAutomation).join(Substate, ProcessAutomation.substate_id == Substate.id)
+            .join(State, Substate.state_id == State.id).where(State.type_id == type_id)
+            .order_by(ProcessAutomation.id)).scalars():
+        field = fv.resolve(automation.field_ref)
+        name = field.label if field else automation.field_name
+        out.append(OutsideEdge(automation.substate_id, "close",
+                               _("Process automation “%(name)s”: “%(field)s” is filled",
+                                 name=automation.name, field=name), automation.active))
+    return out
+
+
 def all_edges(type_id: int) -> list[Edge]:
     """The edges of the type's actions and of its triggers."""
     return type_edges(type_id) + trigger_edges(type_id)
@@ -227,6 +270,7 @@ class FlowMap:
     height: int
     node_w: int = NODE_W
     node_h: int = NODE_H
+    outside: list[OutsideEdge] = field(default_factory=list)
 
 
 def build_map(opp_type: OpportunityType) -> FlowMap:
@@ -252,7 +296,8 @@ def build_map(opp_type: OpportunityType) -> FlowMap:
     rows = max((len(s.substates) for s in opp_type.states), default=0)
     width = PAD * 2 + max(1, len(columns)) * (NODE_W + GAP_X)
     height = PAD * 2 + HEAD + max(1, rows) * (NODE_H + GAP_Y) + 40
-    return FlowMap(columns, nodes, [e for e in edges if e.path], loops, width, height)
+    return FlowMap(columns, nodes, [e for e in edges if e.path], loops, width, height,
+                   outside=outside_edges(opp_type.id))
 
 
 def _route(e: Edge, src: tuple[int, int], dst: tuple[int, int], nth: int) -> None:

@@ -66,6 +66,12 @@ ENDPOINTS = [
      lambda f: f"/settings/types/{f['type']}/triggers/{f['trigger']}/toggle"),
     ("designer.delete_trigger", "POST", MODIFY,
      lambda f: f"/settings/types/{f['type']}/triggers/{f['trigger']}/delete"),
+    ("designer.add_required_field", "POST", MODIFY,
+     lambda f: f"/settings/types/{f['type']}/substates/{f['sub']}/required-fields"),
+    ("designer.remove_required_field", "POST", MODIFY,
+     lambda f: f"/settings/types/{f['type']}/substates/{f['sub']}/required-fields/remove"),
+    ("designer.set_requires_note", "POST", MODIFY,
+     lambda f: f"/settings/types/{f['type']}/substates/{f['sub']}/requires-note"),
 ]
 IDS = [f"{e}-{m}" for e, m, _a, _u in ENDPOINTS]
 

@@ -46,13 +46,15 @@ def form(**overrides) -> dict:
 def test_the_tab_sits_between_actions_and_settings(client, setup):
     page = text(client.get(setup["panel"]))
     tabs = re.findall(r'id="tab-(\w+)"', page)
-    assert tabs == ["actions", "triggers", "settings"]
+    assert tabs == ["actions", "triggers", "required", "linked", "settings"]
     assert re.search(r'id="tab-triggers"[^>]*aria-current="page"', page)
     assert "No triggers." in page and "+ Add trigger" in page
 
 
 def test_add_trigger_form_has_the_type_and_every_option(client, setup):
-    page = text(client.htmx("GET", setup["new"]))
+    # Two types now (task status, field filled or changed): none is chosen until asked for.
+    assert '<option value="field">' in text(client.htmx("GET", setup["new"]))
+    page = text(client.htmx("GET", setup["new"] + "?kind=task_status"))
     assert 'name="kind"' in page and re.search(r'<option selected value="task_status">Task status</option>', page)
     for name in ("name", "status", "title_words", "responsible_id", "created_in_substate_id", "as_user_id",
                  "allow_back"):

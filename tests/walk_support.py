@@ -91,6 +91,7 @@ def seed(make) -> World:
     # A task on the walked opportunity, its partner user taking part (task pages and the status form).
     task = task_svc.create_task(opp, "Walked task", responsible_id=users["agent"].id, user=users["manager"],
                                 participants=[users["partner"].id], substate_id=sub.id)
+    _closing(opp, sub, users)
     db.session.commit()
     custom_field = _custom_fields()
     ids = {
@@ -105,6 +106,19 @@ def seed(make) -> World:
     }
     ids["automation_id"] = automation.id
     return World(ids=ids, token=token, users=users)
+
+
+def _closing(opp, sub, users: dict) -> None:
+    """The walked substate open, asking for a field and a note to close (D4), with a linked task under it
+    (T3): the flow panel shows the hint, the task and "Add activity"; the walks post to their routes."""
+    from models import SubstateRequirement
+    from services.linked_tasks import add_linked_task
+    from services.substates import open_substate
+
+    sub.requires_note = True
+    db.session.add(SubstateRequirement(substate_id=sub.id, system_field="contact_person"))
+    open_substate(opp, sub.id, None)
+    add_linked_task(opp, sub.id, users["manager"], "Walked linked task", responsible_id=users["agent"].id)
 
 
 def _calendar(opp, activity_type, users: dict, token: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, render_template, request
+from flask import abort, current_app, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -13,10 +13,11 @@ from models import Action, OpportunityType, State, Substate, Trigger
 from models.flow import ACTION_GROUPS
 from services import actions as action_svc
 from services import flowmap
+from services import substate_requirements as required_svc
 from services import triggers as trigger_svc
 
 EDIT_PERMISSION = "opportunity_states.modify"
-TABS = ("actions", "triggers", "settings")
+TABS = ("actions", "triggers", "required", "linked", "settings")
 
 
 def can_edit() -> bool:
@@ -26,6 +27,14 @@ def can_edit() -> bool:
 def wants_fragment() -> bool:
     """An htmx request for a part of the page (a history restore needs the whole page)."""
     return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def automation_url(automation) -> str | None:
+    """The process automation's own page (T2), for administrators (the only ones it opens for), when this
+    installation has it; others read its name without a link."""
+    if automation is None or not current_user.is_admin or "automations.detail" not in current_app.view_functions:
+        return None
+    return url_for("automations.detail", automation_id=automation.id)
 
 
 def get_type(type_id: int) -> OpportunityType:
@@ -76,7 +85,8 @@ def board_context(opp_type: OpportunityType) -> dict:
     ).all())
     loops = flowmap.loops_of_type(opp_type.id)
     looping = set().union(*(loop.substate_ids for loop in loops)) if loops else set()
-    return {"opp_type": opp_type, "action_counts": counts, "looping": looping, "can_edit": can_edit()}
+    return {"opp_type": opp_type, "action_counts": counts, "looping": looping, "can_edit": can_edit(),
+            "asks_input": required_svc.asking_input(opp_type)}
 
 
 def render_board(opp_type: OpportunityType, status: int = 200, message: str | None = None,
@@ -113,6 +123,12 @@ def render_substate(opp_type: OpportunityType, sub: Substate, tab: str, status: 
         ctx["groups"] = action_svc.grouped(sub)
     if tab == "triggers":
         ctx["triggers"] = trigger_svc.rows(sub)
+    if tab in ("triggers", "required", "linked"):
+        automation = required_svc.automation_of(sub)
+        ctx.update(automation=automation, automation_field=required_svc.automation_field(automation),
+                   automation_url=automation_url(automation), required=required_svc.rows(sub))
+    if tab == "required":
+        ctx.setdefault("field_choices", required_svc.field_choices(sub))
     loops = [loop for loop in flowmap.loops_of_type(opp_type.id) if sub.id in loop.substate_ids]
     return render_panel(opp_type, "designer/_panel_substate.html", status, selected=sub.id, substate=sub,
                         tab=tab, form=form, loops=loops, group_labels=ACTION_GROUPS, **ctx)

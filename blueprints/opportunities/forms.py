@@ -3,7 +3,8 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from blueprints.fields import LocaleDecimalField
+from blueprints.fields import LocaleDateField, LocaleDecimalField
+from services.tasks import TITLE_MAX
 from services.validation import optional_record_id, record_id
 
 
@@ -26,3 +27,15 @@ class OpportunityForm(FlaskForm):
         data = {k: v for k, v in self.data.items() if k != "csrf_token"}
         data["owner_id"] = data["owner_id"] or None
         return data
+
+
+class LinkedTaskForm(FlaskForm):
+    """"Add activity" under a substate (T3, seed 003): a task with a title, responsible and deadline day.
+    Prefixed per substate, as every open substate of the panel has its own form."""
+
+    class Meta:
+        csrf = False  # the page's token is checked by CSRFProtect for every post; one hidden input per form
+
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=TITLE_MAX)])
+    responsible_id = SelectField(_l("Responsible user"), coerce=record_id)
+    deadline_date = LocaleDateField(_l("Deadline"), validators=[Optional()])

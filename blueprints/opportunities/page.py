@@ -5,19 +5,60 @@ context function serves both (docs/architecture.md: partials have one source).""
 
 from flask_login import current_user
 
+from blueprints.opportunities.forms import LinkedTaskForm
 from blueprints.tasks.context import opportunity_tasks_context
+from blueprints.tasks.forms import people_choices
 from models import Opportunity
 from services import activities as activity_svc
 from services import assignment as assignment_svc
+from services import close_requirements
 from services import custom_fields as custom_field_svc
 from services import field_values as fv
+from services import linked_tasks as linked_svc
 from services import substates as substate_svc
+from services import tasks as task_svc
 from services import timeline as timeline_svc
 from services.report_templates import sent_files
 
 
-def flow_context(opp: Opportunity) -> dict:
-    return {"opp": opp, "flow": substate_svc.flow_of(opp), "may_act": substate_svc.may_act}
+def close_needs(opp: Opportunity, flow) -> dict[int, tuple[list[str], bool]]:
+    """For each open substate the user may close: the required fields still empty and whether a note is
+    asked for (the hint shown before Close is pressed); one query for all the values."""
+    reqs = {row.substate.id: close_requirements.requirements_of(opp, row.substate)
+            for _state, rows in flow for row in rows
+            if row.status == "open" and substate_svc.may_act(current_user, row.substate)}
+    values = fv.values_of(opp, [f for req in reqs.values() for f in req.fields])
+    needs = {}
+    for sid, req in reqs.items():
+        empty = [f"“{f.label}”" for f in req.fields if not fv.is_filled(values[f.ref])]
+        if empty or req.note:
+            needs[sid] = (empty, req.note)
+    return needs
+
+
+def flow_context(opp: Opportunity, close_prompt: dict | None = None, linked_form: LinkedTaskForm | None = None,
+                 announce: str | None = None) -> dict:
+    """The flow panel: substates with their buttons, what closing each needs, and their linked tasks (T3)
+    with an "Add activity" form under each open one the user may act on (up to three tasks)."""
+    flow = substate_svc.flow_of(opp)
+    linked = linked_svc.linked_tasks(opp)
+    forms, people = {}, None
+    for _state, rows in flow:
+        for row in rows:
+            sub = row.substate
+            if row.status != "open" or not substate_svc.may_act(current_user, sub):
+                continue
+            if linked_form is not None and linked_form.substate_id == sub.id:
+                forms[sub.id] = linked_form
+            elif len(linked.get(sub.id, [])) < linked_svc.MAX_LINKED:
+                people = people if people is not None else [(0, "—"), *people_choices(opp)]
+                form = LinkedTaskForm(formdata=None, prefix=f"linked-{sub.id}")
+                form.responsible_id.choices, form.responsible_id.data = people, opp.owner_id or 0
+                forms[sub.id] = form
+    return {"opp": opp, "flow": flow, "may_act": substate_svc.may_act, "close_needs": close_needs(opp, flow),
+            "close_prompt": close_prompt, "linked": linked, "linked_forms": forms,
+            "linked_max": linked_svc.MAX_LINKED, "flow_announce": announce,
+            "may_change_task": lambda task: task_svc.may_change(current_user, task)}
 
 
 def activities_context(opp: Opportunity) -> dict:

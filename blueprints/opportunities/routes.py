@@ -6,13 +6,12 @@ from sqlalchemy import or_, select
 from blueprints.opportunities import bp
 from blueprints.opportunities.fields import editing_from_query
 from blueprints.opportunities.forms import OpportunityForm
-from blueprints.opportunities.page import fields_context, flow_context, page_context
+from blueprints.opportunities.page import fields_context, page_context
 from extensions import db
 from models import Channel, Customer, OpportunityType, User
 from services import ServiceError
 from services import opportunities as svc
 from services import opportunity_fields as fields_svc
-from services import substates as substate_svc
 from services.access import get_opportunity_or_404, permission_required
 from services.validation import InvalidData, record_id, show_on_form
 
@@ -59,20 +58,6 @@ def detail(opp_id: int):
     opp = get_opportunity_or_404(opp_id)
     ctx = {**page_context(opp), **fields_context(opp, editing=editing_from_query(opp))}
     return render_template("opportunities/detail.html", **ctx)
-
-
-@bp.route("/opportunities/<int:opp_id>/substates/<int:substate_id>/<any(open, close):action>", methods=["POST"])
-@login_required
-def change_substate(opp_id: int, substate_id: int, action: str):
-    """Open or close a substate (htmx swaps the flow panel)."""
-    opp = get_opportunity_or_404(opp_id)
-    change = substate_svc.open_substate if action == "open" else substate_svc.close_substate
-    change(opp, substate_id, current_user)
-    db.session.commit()
-    if request.htmx:
-        # The changed substate's new status is read out to screen readers (focus.js).
-        return render_template("opportunities/_flow.html", changed=substate_id, **flow_context(opp))
-    return redirect(url_for("opportunities.detail", opp_id=opp.id))
 
 
 def _fill_choices(form: OpportunityForm, opp=None) -> None:

@@ -32,10 +32,7 @@ class TaskForm(FlaskForm):
     def fill(self, opp: Opportunity) -> "TaskForm":
         """The choices: active internal users and the users of the opportunity's partner companies (who
         work on it); the substates of the opportunity's flow. The responsible defaults to its owner."""
-        companies = [c for c in (opp.installer_id, opp.commercial_id) if c]
-        people = select(User).where(User.active.is_(True),
-                                    or_(User.role != "partner", User.company_id.in_(companies or [-1])))
-        users = [(u.id, u.name) for u in db.session.execute(people.order_by(User.name, User.id)).scalars()]
+        users = people_choices(opp)
         self.responsible_id.choices = [(0, "—")] + users
         self.participants.choices = users
         self.observers.choices = users
@@ -45,3 +42,11 @@ class TaskForm(FlaskForm):
         if self.responsible_id.data is None and not self.is_submitted():
             self.responsible_id.data = opp.owner_id or 0
         return self
+
+
+def people_choices(opp: Opportunity) -> list[tuple[int, str]]:
+    """Who may take a task of the opportunity: active internal users and its partner companies' users."""
+    companies = [c for c in (opp.installer_id, opp.commercial_id) if c]
+    people = select(User).where(User.active.is_(True),
+                                or_(User.role != "partner", User.company_id.in_(companies or [-1])))
+    return [(u.id, u.name) for u in db.session.execute(people.order_by(User.name, User.id)).scalars()]

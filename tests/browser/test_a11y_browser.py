@@ -31,6 +31,7 @@ from models import (
     Assignment,
     AssignmentRule,
     Channel,
+    CustomField,
     EmailTemplate,
     ExportTemplate,
     ExternalSource,
@@ -38,6 +39,7 @@ from models import (
     Location,
     Opportunity,
     PartnerCompany,
+    ProcessAutomation,
     ReportTemplate,
     SignatureRequest,
     SmtpCredential,
@@ -167,7 +169,7 @@ def _first_ids() -> dict[str, int]:
         "activity_type": first(ActivityType), "email_template": first(EmailTemplate),
         "report_template": first(ReportTemplate), "export_template": first(ExportTemplate),
         "external_action": first(ExternalSourceAction), "trigger_id": first(Trigger),
-        "location_id": first(Location),
+        "location_id": first(Location), "field_id": first(CustomField), "automation_id": first(ProcessAutomation),
     }
 
 
