@@ -1,5 +1,6 @@
-"""The flow map (D10): edges that open/close-substate actions and triggers (T1) form between substates, the
-loops they could run into, and the geometry of a server-rendered SVG (states as columns, substates as nodes)."""
+"""The flow map (D10): edges that open/close-substate actions, triggers (T1) and process automations (T2) form
+between substates — and from fields, which field triggers and automations start from — the loops they could
+run into, and the geometry of a server-rendered SVG (fields, then states as columns; substates as nodes)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ from services.actions import delay_text
 
 @dataclass
 class Edge:
-    action_id: int | None  # None for a trigger's edge
-    source: int
+    action_id: int | None  # None for a trigger's or an automation's edge
+    source: int | str  # a substate's id, or "field:<ref>" for an edge from a field
     target: int
     effect: str  # open | close
     group: str  # on_open | on_close | scheduled | trigger
@@ -31,6 +32,7 @@ class Edge:
     label_y: float = 0
     anchor: str = "middle"
     trigger_id: int | None = None  # a trigger's edge: from where its tasks are created to its substate
+    automation_id: int | None = None  # a process automation's edge: from its field to the substate it ticks
 
 
 @dataclass
@@ -187,11 +189,26 @@ def trigger_edges(type_id: int) -> list[Edge]:
     return edges
 
 
+def automation_edges(type_id: int) -> list[Edge]:
+    """One edge per process automation of the type: from its field to the substate filling it ticks."""
+    from models import ProcessAutomation
+    from services import field_values as fv
+
+    edges = []
+    for automation in db.session.execute(
+            select(ProcessAutomation).join(Substate, ProcessAutomation.substate_id == Substate.id)
+            .join(State, Substate.state_id == State.id).where(State.type_id == type_id)
+            .order_by(ProcessAutomation.id)).scalars():
+        if automation.field_ref and fv.resolve(automation.field_ref) is not None:
+            edges.append(Edge(None, f"field:{automation.field_ref}", automation.substate_id, "close", "automation",
+                              _("filled"), automation.active, automation_id=automation.id))
+    return edges
+
+
 @dataclass
 class OutsideEdge:
-    """What opens or closes a substate from outside the flow, so no substate to draw it from: a field
-    filled or changed (a field trigger, a process automation), a trigger with no substate its tasks come
-    from. Listed under the map; no automation alone sets it off, so it is no part of a loop."""
+    """A trigger set off from outside the flow with no node to draw it from (a task-status trigger when no
+    action creates tasks: a person's task sets it off). Listed under the map; no part of a loop."""
 
     target: int
     effect: str  # open | close
@@ -201,10 +218,8 @@ class OutsideEdge:
 
 
 def outside_edges(type_id: int) -> list[OutsideEdge]:
-    """The type's triggers that draw no edge, and its process automations (filling a field ticks a substate)."""
+    """The type's triggers that draw no edge."""
     from engine.trigger_types import get_trigger_type
-    from models import ProcessAutomation
-    from services import field_values as fv
     from services.triggers import of_type
 
     task_makers = set(db.session.execute(
@@ -218,21 +233,12 @@ def outside_edges(type_id: int) -> list[OutsideEdge]:
         if trigger_type is not None and not trigger_type.map_sources(trigger.config or {}, task_makers):
             out.append(OutsideEdge(trigger.substate_id, "open", f"{trigger_type.label}: {trigger.name}",
                                    trigger.enabled, trigger.id))
-    for automation in db.session.execute(
-            select(ProcessAutomation).join(Substate, ProcessAutomation.substate_id == Substate.id)
-            .join(State, Substate.state_id == State.id).where(State.type_id == type_id)
-            .order_by(ProcessAutomation.id)).scalars():
-        field = fv.resolve(automation.field_ref)
-        name = field.label if field else automation.field_name
-        out.append(OutsideEdge(automation.substate_id, "close",
-                               _("Process automation “%(name)s”: “%(field)s” is filled",
-                                 name=automation.name, field=name), automation.active))
     return out
 
 
 def all_edges(type_id: int) -> list[Edge]:
-    """The edges of the type's actions and of its triggers."""
-    return type_edges(type_id) + trigger_edges(type_id)
+    """The edges of the type's actions, triggers and process automations (the loop check sees them all)."""
+    return type_edges(type_id) + trigger_edges(type_id) + automation_edges(type_id)
 
 
 def loops_of_type(type_id: int) -> list[Loop]:
@@ -255,6 +261,17 @@ class Node:
 
 
 @dataclass
+class FieldNode:
+    """A field that field triggers or process automations start from, drawn left of the states."""
+
+    ref: str
+    label: str
+    x: int
+    y: int
+    short: str
+
+
+@dataclass
 class Column:
     state: State
     x: int
@@ -271,6 +288,11 @@ class FlowMap:
     node_w: int = NODE_W
     node_h: int = NODE_H
     outside: list[OutsideEdge] = field(default_factory=list)
+    fields: list[FieldNode] = field(default_factory=list)
+
+
+def _short(name: str) -> str:
+    return name if len(name) <= 24 else name[:23] + "…"
 
 
 def build_map(opp_type: OpportunityType) -> FlowMap:
@@ -278,14 +300,22 @@ def build_map(opp_type: OpportunityType) -> FlowMap:
     edges = all_edges(opp_type.id)
     loops = find_loops(edges)
     looping = set().union(*(loop.substate_ids for loop in loops)) if loops else set()
-    columns, nodes, where = [], [], {}
+    columns, nodes, where, fields = [], [], {}, []
+    from services import field_values as fv
+
+    field_refs = list(dict.fromkeys(e.source for e in edges if isinstance(e.source, str)))
+    for row, source in enumerate(field_refs):  # the fields column, when any edge starts from a field
+        resolved = fv.resolve(source.removeprefix("field:"))
+        label = resolved.label if resolved else source
+        fields.append(FieldNode(source, label, PAD, PAD + HEAD + row * (NODE_H + GAP_Y), _short(label)))
+        where[source] = (PAD, fields[-1].y)
+    offset = (NODE_W + GAP_X) if fields else 0
     for col, state in enumerate(opp_type.states):
-        x = PAD + col * (NODE_W + GAP_X)
+        x = PAD + offset + col * (NODE_W + GAP_X)
         columns.append(Column(state, x))
         for row, sub in enumerate(state.substates):
             y = PAD + HEAD + row * (NODE_H + GAP_Y)
-            name = sub.label
-            nodes.append(Node(sub, x, y, sub.id in looping, name if len(name) <= 24 else name[:23] + "…"))
+            nodes.append(Node(sub, x, y, sub.id in looping, _short(sub.label)))
             where[sub.id] = (x, y)
     seen: dict[tuple, int] = {}
     for e in edges:
@@ -293,11 +323,11 @@ def build_map(opp_type: OpportunityType) -> FlowMap:
             nth = seen.get((e.source, e.target), 0)
             seen[(e.source, e.target)] = nth + 1
             _route(e, where[e.source], where[e.target], nth)
-    rows = max((len(s.substates) for s in opp_type.states), default=0)
-    width = PAD * 2 + max(1, len(columns)) * (NODE_W + GAP_X)
+    rows = max([len(s.substates) for s in opp_type.states] + [len(fields)])
+    width = PAD * 2 + offset + max(1, len(columns)) * (NODE_W + GAP_X)
     height = PAD * 2 + HEAD + max(1, rows) * (NODE_H + GAP_Y) + 40
     return FlowMap(columns, nodes, [e for e in edges if e.path], loops, width, height,
-                   outside=outside_edges(opp_type.id))
+                   outside=outside_edges(opp_type.id), fields=fields)
 
 
 def _route(e: Edge, src: tuple[int, int], dst: tuple[int, int], nth: int) -> None:

@@ -102,3 +102,32 @@ def test_type_edges_and_map_from_saved_actions(app, make):
     xs = {n.substate.id: n.x for n in fmap.nodes}
     assert xs[a.id] == xs[b.id] < xs[c.id]
     assert fmap.width > xs[c.id] and fmap.height > max(n.y for n in fmap.nodes)
+
+
+def test_fields_start_the_edges_of_field_triggers_and_process_automations(app, make, client):
+    """T1/T2 on the map: a Fields column left of the states, an edge from the field to the substate a
+    field trigger opens and one to the substate an automation ticks; no loop comes of them."""
+    from models import ProcessAutomation, Trigger
+
+    flow = make.flow((2, 1))
+    s1, s2, s3 = flow.substates
+    add = db.session.add
+    add(Trigger(substate_id=s2.id, kind="field", name="Source → S2", config={"field": "system:acquisition_source",
+                                                                              "when": "filled"}))
+    add(ProcessAutomation(name="Ticks S1", system_field="acquisition_source", type_id=flow.id, substate_id=s1.id,
+                          active=True))
+    add(ProcessAutomation(name="Ticks S3", system_field="contact_person", type_id=flow.id, substate_id=s3.id))
+    # S1's close opens S2, whose opening closes S1: nothing repeats (S1 is closed already).
+    add(Action(substate_id=s1.id, group="on_close", kind="open_substate", config={"substate_id": s2.id}))
+    db.session.commit()
+    fmap = build_map(flow)
+    assert [f.ref for f in fmap.fields] == ["field:system:acquisition_source", "field:system:contact_person"]
+    drawn = {(e.source, e.target, e.effect) for e in fmap.edges if e.path}
+    assert ("field:system:acquisition_source", s2.id, "open") in drawn
+    assert ("field:system:acquisition_source", s1.id, "close") in drawn
+    assert ("field:system:contact_person", s3.id, "close") in drawn
+    assert min(n.x for n in fmap.nodes) > max(f.x for f in fmap.fields)  # states start right of the fields
+    assert loops_of_type(flow.id) == [] and not fmap.outside
+    client.login(make.user("admin"))
+    page = client.get(f"/settings/types/{flow.id}/map").get_data(as_text=True)
+    assert page.count('class="fm-field"') == 2 and 'data-automation="' in page

@@ -90,8 +90,12 @@ class FieldChanged(TriggerType):
             return str(_l("%(field)s is filled or changes", field=name))
         return str(_l("%(field)s is filled", field=name))
 
+    def map_sources(self, config: dict, task_makers: set[int]) -> list:
+        """From the field's own node on the map (services.flowmap draws fields left of the states)."""
+        return [f"field:{config['field']}"] if config.get("field") else []
+
     def edge_label(self, config: dict) -> str:
-        return self._field_name(config)
+        return str(WHEN.get(config.get("when"), WHEN["filled"])).lower()
 
     def subscribe(self) -> None:
         events.field_changed.connect(_on_field_changed, weak=False)
