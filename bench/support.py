@@ -81,6 +81,30 @@ def drop_schemas() -> None:
     _SCHEMAS.clear()
 
 
+def worse_of_backends(measure, name: str, pg: str | None, *args) -> float:
+    """`measure(database_url, *args)` on a fresh SQLite file, then on PostgreSQL when `pg` is given; prints
+    each backend's figures and returns the worse value of `name` (the issue's figures are the worse)."""
+    import shutil
+
+    figures = []
+    sqlite_url = database_url(None)
+    try:
+        started = time.perf_counter()
+        figure = measure(sqlite_url, *args)
+        print(f"sqlite: {figure} ({time.perf_counter() - started:.1f} s with the seed)")
+        figures.append(figure[name])
+    finally:
+        shutil.rmtree(Path(sqlite_url.removeprefix("sqlite:///")).parent, ignore_errors=True)
+    if pg:
+        try:
+            figure = measure(database_url(pg), *args)
+            print(f"postgresql: {figure}")
+            figures.append(figure[name])
+        finally:
+            drop_schemas()
+    return max(figures)
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     if not ordered:
