@@ -16,6 +16,7 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from extensions import db
@@ -29,22 +30,22 @@ from services.import_files import Table
 from services.locale_input import InputRefused, format_date_input, format_number, parse_number
 from services.validation import record_id_or_none
 
-# The opportunity's own columns: key -> (English label, the longest text it takes or None). A header names a
+# The opportunity's own columns: key -> (English label, label, the longest text it takes or None). A header names a
 # column by its key, its English label or its label in the user's language, in any case.
 STANDARD = {
-    "id": ("ID", None),
-    "name": ("Name", 160),
-    "type": ("Opportunity type", None),
-    "channel": ("Channel", None),
-    "customer": ("Customer", None),
-    "amount": ("Amount", None),
-    "owner": ("Responsible user", None),
-    "postal_code": ("Postal code", 10),
-    "province": ("Province", 60),
-    "notes": ("Notes", 5000),
-    "company_name": ("Company name", None),
-    "contact_person": ("Contact person", None),
-    "acquisition_source": ("Acquisition source", None),
+    "id": ("ID", _l("ID"), None),
+    "name": ("Name", _l("Name"), 160),
+    "type": ("Opportunity type", _l("Opportunity type"), None),
+    "channel": ("Channel", _l("Channel"), None),
+    "customer": ("Customer", _l("Customer"), None),
+    "amount": ("Amount", _l("Amount"), None),
+    "owner": ("Responsible user", _l("Responsible user"), None),
+    "postal_code": ("Postal code", _l("Postal code"), 10),
+    "province": ("Province", _l("Province"), 60),
+    "notes": ("Notes", _l("Notes"), 5000),
+    "company_name": ("Company name", _l("Company name"), None),
+    "contact_person": ("Contact person", _l("Contact person"), None),
+    "acquisition_source": ("Acquisition source", _l("Acquisition source"), None),
 }
 ALIASES = {"type_id": "type", "channel_id": "channel", "customer_id": "customer", "owner_id": "owner",
            "owner_email": "owner"}
@@ -57,7 +58,7 @@ def _norm(text: str) -> str:
 
 
 def column_label(key: str) -> str:
-    return _(STANDARD[key][0])
+    return str(STANDARD[key][1])
 
 
 @dataclass
@@ -111,11 +112,12 @@ class Plan:
 def map_columns(header: list[str]) -> tuple[list[Column], list[str]]:
     """The column each header names, and a message per header that names none or names one twice."""
     names: dict[str, str] = {}
-    for key, (english, _max) in STANDARD.items():
-        for alias in (key, english, _(english)):
+    for key, (english, label, _max) in STANDARD.items():
+        for alias in (key, english, str(label)):
             names.setdefault(_norm(alias), key)
     for alias, key in ALIASES.items():
         names.setdefault(alias, key)
+    names.setdefault(_norm(_("Type")), "type")  # the list's own column heading
     fields = db.session.execute(select(CustomField).where(CustomField.archived.is_(False))).scalars().all()
     by_name: dict[str, CustomField] = {}
     for custom in fields:
@@ -258,7 +260,7 @@ def _plan_row(row: RowPlan, values: dict, columns: list[Column], lookups: _Looku
             row.errors["amount"] = err.message
     for key in ("name", "postal_code", "province", "notes"):
         if text.get(key):
-            limit = STANDARD[key][1]
+            limit = STANDARD[key][2]
             if len(text[key]) > limit:
                 row.errors[key] = _("At most %(max)d characters.", max=limit)
             row.data[key] = row.shown[key] = text[key]
