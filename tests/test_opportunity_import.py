@@ -117,11 +117,38 @@ def test_a_row_error_shows_in_the_preview_and_nothing_is_imported(client, world,
         assert _("Write a number such as %(grouped)s or %(plain)s.", grouped="9.800,50", plain="9800,50") in page
     assert 'name="token"' not in page  # no Import button
     assert count() == 0
-    # Posting the commit anyway re-reads the file and still refuses, saving nothing.
+    # A file with errors is not kept: posting the commit anyway finds nothing waiting.
     with client.session_transaction() as sess:
-        token = sess["opportunity_import"]["token"]
-    refused = client.post("/opportunities/import/commit", data={"token": token})
-    assert refused.status_code == 422 and count() == 0
+        assert "opportunity_import" not in sess
+    assert client.post("/opportunities/import/commit", data={"token": "0" * 32}).status_code == 400
+    assert count() == 0
+
+
+def test_yes_no_and_choices_read_in_the_users_language(client, world, italian):
+    custom("ok", "yes_no")
+    custom("colour", "choice", options=[{"key": "r", "name": "Red", "name_i18n": {"it": "Rosso"}},
+                                        {"key": "g", "name": "Green", "name_i18n": {"it": "Verde"}}])
+    with force_locale("it"):
+        yes = _("Yes")
+    rows = f"name;type;channel;customer;ok;colour\nA;Fotovoltaico;Web;Rossi Srl;{yes.lower()};rosso\n"
+    preview = upload(client, rows.encode())
+    assert preview.status_code == 200, preview.get_data(as_text=True)
+    assert commit(client, preview).status_code == 302
+    opp = db.session.execute(select(Opportunity).where(Opportunity.name == "A")).scalar_one()
+    rows = db.session.execute(select(FieldValue).where(FieldValue.opportunity_id == opp.id)).scalars().all()
+    by_key = {db.session.get(CustomField, v.field_id).key: v for v in rows}
+    assert by_key["ok"].flag is True and by_key["colour"].text == "r"
+
+
+def test_the_data_changing_after_the_preview_imports_nothing(client, world, italian):
+    preview = upload(client, b"name,type,channel,customer\nA,Fotovoltaico,Web,Rossi Srl\nB,Fotovoltaico,Web,Rossi Srl\n")
+    assert preview.status_code == 200
+    world["channel"].active = False  # deactivated between the preview and the import
+    db.session.commit()
+    response = commit(client, preview)
+    assert response.status_code == 422 and count() == 0
+    with force_locale("it"):
+        assert _("This channel is deactivated; choose another one.") in response.get_data(as_text=True)
 
 
 def test_updates_only_opportunities_the_user_may_see_and_unknown_columns_are_refused(client, world, italian):

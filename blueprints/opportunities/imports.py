@@ -91,11 +91,12 @@ def import_preview():
         return _refused(err)
     _forget()
     _sweep()
-    token = secrets.token_hex(16)
-    pending = {"token": token, "kind": kind, "name": upload.filename[:120]}
+    pending = {"token": secrets.token_hex(16), "kind": kind, "name": upload.filename[:120]}
+    if not plan.ok:  # nothing to import: the file is not kept
+        return _page(422, plan=plan, pending=pending)
     _path(pending).write_bytes(content)
     session[SESSION_KEY] = pending
-    return _page(200 if plan.ok else 422, plan=plan, pending=pending)
+    return _page(plan=plan, pending=pending)
 
 
 @bp.route("/opportunities/import/commit", methods=["POST"])
