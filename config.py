@@ -79,6 +79,8 @@ class Config:
         self.PROCESS_AUTOMATIONS_ACTIVE_LIMIT = int(os.environ.get("PROCESS_AUTOMATIONS_ACTIVE_LIMIT", "10"))
         # The largest file an admin attaches to a "Schedule activity" action (engine/uploads.py).
         self.UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", 5 * 1024 * 1024))
+        # An opportunity import's file (CSV or XLSX), read whole into memory: the same bound as other uploads.
+        self.IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", self.UPLOAD_MAX_BYTES))
         self.WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
