@@ -4,6 +4,7 @@ import pytest
 
 from extensions import db
 from models import (
+    CustomField,
     ExportTemplate,
     Location,
     ReportTemplate,
@@ -91,6 +92,15 @@ ROUTES = [
     ("POST", "/settings/external-sources/actions/{external_action}/delete"),
     ("GET", "/settings/esignature"),
     ("POST", "/settings/esignature"),
+    ("GET", "/settings/custom-fields"),
+    ("GET", "/settings/custom-fields/new"),
+    ("POST", "/settings/custom-fields/new"),
+    ("GET", "/settings/custom-fields/{custom_field}"),
+    ("POST", "/settings/custom-fields/{custom_field}"),
+    ("POST", "/settings/custom-fields/{custom_field}/move"),
+    ("POST", "/settings/custom-fields/{custom_field}/archive"),
+    ("POST", "/settings/custom-fields/{custom_field}/unarchive"),
+    ("POST", "/settings/custom-fields/{custom_field}/delete"),
 ]
 
 
@@ -104,7 +114,9 @@ def targets(make):
             "report_template": _record(ReportTemplate(label="Target report", html="<p>x</p>")),
             "export_template": _record(ExportTemplate(name="Target export", columns=["name"])),
             "source": _source_id(), "external_action": make.external_action("Target action").id,
-            "location": _record(Location(name="Target room", name_i18n={}, active=True))}
+            "location": _record(Location(name="Target room", name_i18n={}, active=True)),
+            "custom_field": _record(CustomField(key="target", name="Target field", name_i18n={},
+                                                field_type="text", options=[]))}
 
 
 def _source_id() -> int:
@@ -126,7 +138,8 @@ def test_routes_list_covers_every_settings_endpoint(app):
                     "{activity_type}": "<int:type_id>", "{rule}": "<int:rule_id>", "{smtp}": "<int:cred_id>",
                     "{email_template}": "<int:template_id>", "{report_template}": "<int:template_id>",
                     "{export_template}": "<int:template_id>", "{source}": "<int:source_id>",
-                    "{external_action}": "<int:action_id>", "{location}": "<int:location_id>"}
+                    "{external_action}": "<int:action_id>", "{location}": "<int:location_id>",
+                    "{custom_field}": "<int:field_id>"}
     listed = set()
     for method, url in ROUTES:
         for key, arg in placeholders.items():
