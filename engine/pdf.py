@@ -63,7 +63,7 @@ def html_to_pdf(source: str) -> bytes:
 def fill(html: str, opp, recipient=None) -> str:
     """The template's placeholders filled in the current locale; an error is a PermanentError."""
     try:
-        return render.render(html, render.context(opp, recipient), html=True)
+        return render.render(html, render.context(opp, recipient, [html]), html=True)
     except Exception as err:  # noqa: BLE001 - any template error is the template's fault, said in words
         raise PermanentError(_("The report template could not be filled in: %(error)s",
                                error=render.reason(err))) from err

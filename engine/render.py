@@ -98,15 +98,17 @@ def placeholders() -> list[tuple[str, str]]:
     return listed[:ours] + field_placeholders.placeholders() + listed[ours:]
 
 
-def context(opp, recipient=None) -> dict:
+def context(opp, recipient=None, sources: list[str] | None = None) -> dict:
     """The placeholder values for one opportunity (and recipient), formatted in the current locale.
 
-    `recipient` is anything with `name` and `address` (engine.recipients.Recipient)."""
+    `recipient` is anything with `name` and `address` (engine.recipients.Recipient). Given the `sources` to
+    be rendered, the custom fields are read only if one of them names `fields`: two queries a run saves."""
     values = {}
     for group, (root_of, fields) in _GROUPS.items():
         root = root_of(opp, recipient) if opp is not None or group == "recipient" else None
         values[group] = {key: _plain(get(root)) if root is not None else "" for key, _label, get in fields}
-    values["opportunity"]["fields"] = field_placeholders.values(opp)
+    wanted = sources is None or any("fields" in (s or "") for s in sources)
+    values["opportunity"]["fields"] = field_placeholders.values(opp) if wanted else {}
     return values
 
 
@@ -325,7 +327,7 @@ def compose(template, opp, recipient, attachments=()):
                                name=template.name))
     try:
         with force_locale(lang):
-            values = context(opp, recipient)
+            values = context(opp, recipient, [template.subjects[lang], template.bodies[lang]])
             subject, body = render_many([(template.subjects[lang], values, False),
                                          (template.bodies[lang], values, True)])
             subject = _one_line(subject)

@@ -78,7 +78,7 @@ def fill_text(source: str, opp, failure) -> str:
     from engine.errors import PermanentError
 
     try:
-        return render.render(source or "", render.context(opp), html=False).strip()
+        return render.render(source or "", render.context(opp, sources=[source]), html=False).strip()
     except render.RENDER_ERRORS as err:
         raise PermanentError(str(failure) % {"error": render.reason(err)}) from err
 

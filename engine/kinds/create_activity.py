@@ -63,7 +63,8 @@ class CreateActivity(Kind):
             raise PermanentError(_("The activity type “%(name)s” is deactivated: activate it in Settings → "
                                    "Activity types, or choose another one in the action.", name=activity_type.name))
         try:
-            description = render.render(config.get("description") or "", render.context(run.opportunity), html=False)
+            source = config.get("description") or ""
+            description = render.render(source, render.context(run.opportunity, sources=[source]), html=False)
         except render.RENDER_ERRORS as err:
             raise PermanentError(_("The description's placeholders could not be filled: %(error)s",
                                    error=render.reason(err))) from err

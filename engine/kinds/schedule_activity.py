@@ -105,7 +105,7 @@ class ScheduleActivity(Kind):
                    config.get("link") or ""]
         try:
             with force_locale(lang):
-                values = render.context(opp)
+                values = render.context(opp, sources=sources)
                 subject, description, address, link = render.render_many([(s, values, False) for s in sources])
         except render.RENDER_ERRORS as err:
             raise PermanentError(_("The placeholders could not be filled: %(error)s", error=render.reason(err))) from err
