@@ -68,9 +68,9 @@ def test_designer_add_action_by_keyboard_focus_follows_and_is_announced(page, fl
     expect(heading).to_have_text("Documents requested")
     expect(heading).to_be_focused()
 
-    # A few Tabs (the close link, the two tabs) reach "Add action"; Enter opens the form on its first field.
+    # A few Tabs (the close link, the panel's tabs) reach "Add action"; Enter opens the form on its first field.
     add = page.locator("#panel").get_by_role("button", name="+ Add action").first
-    for _ in range(6):
+    for _ in range(10):
         page.keyboard.press("Tab")
         if add.evaluate("b => b === document.activeElement"):
             break
