@@ -212,7 +212,8 @@ def test_oversize_too_many_rows_and_zip_bombs_are_refused(client, world, italian
     response = upload(client, bomb, "bomb.xlsx")
     assert response.status_code == 413
     with force_locale("it"):
-        assert _("This workbook unpacks to more data than an import may hold.") in response.get_data(as_text=True)
+        page = response.get_data(as_text=True).replace("&#39;", "'")
+        assert _("This workbook unpacks to more data than an import may hold.") in page
     rows = "name\n" + "x\n" * (MAX_ROWS + 1)
     response = upload(client, rows.encode())
     assert response.status_code == 422

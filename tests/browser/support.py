@@ -157,3 +157,9 @@ def own_flow(app: Flask, prefix: str, states: tuple[tuple[str, list[str]], ...])
         db.session.commit()
         yield t.id
         db.session.remove()
+
+
+def htmx_ready(page, selector: str) -> None:
+    """Wait until htmx has taken the (swapped-in) element in hand: a change made before that fires no request."""
+    page.wait_for_function("s => { const e = document.querySelector(s); return e && e['htmx-internal-data'] !== undefined; }",
+                           arg=selector)

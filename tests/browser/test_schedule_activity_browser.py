@@ -13,7 +13,7 @@ from sqlalchemy import select
 from extensions import db
 from models import Action, Activity, Location, Opportunity
 from models.base import utcnow
-from tests.browser.support import login, own_flow
+from tests.browser.support import htmx_ready, login, own_flow
 
 ADMIN = "admin@example.com"
 _axe = Axe()
@@ -41,6 +41,7 @@ def test_the_form_passes_axe_and_an_uploaded_file_is_kept(new_page, live_server,
     page.locator(".sub-name", has_text="First contact").click()
     panel = page.locator("#panel")
     panel.get_by_role("button", name="+ Add action").first.click()
+    htmx_ready(page, "#panel select[name=kind]")
     panel.locator("select[name=kind]").select_option("schedule_activity")
     subject = panel.locator("input[name=config-subject]")
     expect(subject).to_be_visible()  # swapped in by htmx when the kind changed

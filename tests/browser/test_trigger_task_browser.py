@@ -16,7 +16,7 @@ from extensions import db
 from models import Channel, Customer, Opportunity, OpportunitySubstate, Substate, Trigger, User
 from services import substates as substate_svc
 from services import tasks as task_svc
-from tests.browser.support import login, own_flow
+from tests.browser.support import htmx_ready, login, own_flow
 
 pytestmark = pytest.mark.browser
 
@@ -54,8 +54,7 @@ def test_manager_builds_a_trigger_and_completing_the_task_moves_the_opportunity(
         panel.get_by_role("button", name=re.compile(re.escape(add))).click()
         form = panel.locator("form.trigger-form")
         # Two trigger types now: choose one once htmx has taken the swapped-in select in hand.
-        page.wait_for_function("() => { const k = document.querySelector('form.trigger-form select[name=kind]');"
-                               " return k && k['htmx-internal-data'] !== undefined; }")
+        htmx_ready(page, "form.trigger-form select[name=kind]")
         form.locator("select[name=kind]").select_option(label=kind_label)
         expect(form.locator("select[name='config-status']")).to_be_visible()
         form.locator("select[name='config-status']").select_option("completed")
