@@ -1,5 +1,5 @@
 """History tab Triggers (seed 002, T1): each time a trigger fired on an opportunity — the task whose
-status change fired it, the substate it opened, or why it did not (already open, moving back, loop guard,
+status change (or the field whose filling) fired it, the substate it opened, or why it did not (already open, moving back, loop guard,
 chain too deep)."""
 
 from flask_babel import lazy_gettext as _l
@@ -20,8 +20,9 @@ from services.history.registry import (
 )
 from services.history.shown import name_matches, translated_name
 
-# One kind per trigger type (engine.trigger_types); a new type adds its kind here.
-KINDS = ("trigger_task_status",)
+# One kind per trigger type (engine.trigger_types); a new type adds its kind here. A field trigger's run has
+# no task: its Task cell stays empty (the joins are outer).
+KINDS = ("trigger_task_status", "trigger_field")
 # The substate the run recorded opening, else (a run stopped before) the trigger's own.
 SUBSTATE_ID = func.coalesce(ActionRun.result["substate_id"].as_integer(), Trigger.substate_id)
 
