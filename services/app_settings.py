@@ -10,8 +10,9 @@ from extensions import db
 from models import AppSetting
 
 ESIGN_PROVIDER = "esign_provider"
+PROCESS_AUTOMATIONS_ACTIVE_LIMIT = "process_automations_active_limit"
 # setting key -> the config name whose value applies while no choice is stored
-DEFAULTS = {ESIGN_PROVIDER: "ESIGN_PROVIDER"}
+DEFAULTS = {ESIGN_PROVIDER: "ESIGN_PROVIDER", PROCESS_AUTOMATIONS_ACTIVE_LIMIT: "PROCESS_AUTOMATIONS_ACTIVE_LIMIT"}
 
 
 def get(key: str) -> str:

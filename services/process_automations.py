@@ -19,8 +19,7 @@ from services.validation import InvalidData
 
 NAME_MAX = 160
 LIMIT_MAX = 10_000
-ACTIVE_LIMIT = "process_automations_active_limit"
-app_settings.DEFAULTS[ACTIVE_LIMIT] = "PROCESS_AUTOMATIONS_ACTIVE_LIMIT"
+ACTIVE_LIMIT = app_settings.PROCESS_AUTOMATIONS_ACTIVE_LIMIT
 
 
 def active_limit() -> int:
