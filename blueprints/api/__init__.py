@@ -33,6 +33,28 @@ class OppflowApi(Api):
     def _register_error_handlers(self):
         """The app's handler serves the API too (blueprints/errors.py → problems.py)."""
 
+    def register_blueprint(self, blp, **options):
+        """Register a resource, its operations tagged with a readable title ("Opportunities", not the
+        blueprint's endpoint name)."""
+        super().register_blueprint(blp, **options)
+        title = getattr(blp, "tag_title", None)
+        if not title:
+            return
+        # apispec keeps tags and paths in these until it writes the document; two resources under one
+        # path (opportunities and their substates) share one tag.
+        tags = self.spec._tags
+        taken = any(tag["name"] == title for tag in tags)
+        for tag in list(tags):
+            if tag["name"] == blp.name:
+                if taken:
+                    tags.remove(tag)
+                else:
+                    tag["name"] = title
+        for operations in self.spec._paths.values():
+            for operation in operations.values():
+                if isinstance(operation, dict) and blp.name in operation.get("tags", ()):
+                    operation["tags"] = [title if t == blp.name else t for t in operation["tags"]]
+
     def _register_responses(self):
         saved = self.DEFAULT_RESPONSE_CONTENT_TYPE
         self.DEFAULT_RESPONSE_CONTENT_TYPE = PROBLEM_JSON
@@ -66,6 +88,7 @@ def authenticate() -> None:
 def api_blueprint(name: str, import_name: str, path: str, description: str) -> Blueprint:
     """A resource's blueprint under /api/v1/<path>: token authentication, rate limit, no CSRF (no cookies)."""
     blp = Blueprint(name, import_name, url_prefix=f"{API_PREFIX}/{path}", description=description)
+    blp.tag_title = path.split("/")[0].replace("-", " ").capitalize()
     blp.before_request(authenticate)
     csrf.exempt(blp)
     limiter.limit(lambda: current_app.config["API_RATE_LIMIT"], key_func=_token_key)(blp)
