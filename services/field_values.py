@@ -81,6 +81,8 @@ def ref_of_key(key: str) -> str | None:
     """The reference of the field the API names by key: a system field's key, else a custom field's key."""
     if key in SYSTEM_FIELDS:
         return f"system:{key}"
+    if "\x00" in key:  # names no field, and PostgreSQL would refuse to compare it
+        return None
     field_id = db.session.execute(select(CustomField.id).where(CustomField.key == key)).scalar_one_or_none()
     return f"custom:{field_id}" if field_id else None
 
@@ -146,6 +148,8 @@ def parse_canonical(field: FieldRef, raw) -> object:
     if kind in ("text", "long_text"):
         if not isinstance(raw, str):
             raise InputRefused(_("Not a valid string."))
+        if "\x00" in raw:  # no text column takes NUL (PostgreSQL would raise)
+            raise InputRefused(_("Text cannot contain NUL characters."))
         return parse(field, raw)
     if kind in ("number", "amount"):
         places = 2 if kind == "amount" else 4

@@ -115,8 +115,11 @@ def test_every_kind_of_bad_input_is_a_422_naming_the_attribute(api, world):
     custom("kwp")
     custom("day", "date")
     custom("ok", "yes_no")
+    custom("remark", "text")
     headers = bearer(world["admin"])
     cases = [
+        ({"name": "a\x00b"}, "name"), ({"fields": {"remark": "a\x00b"}}, "fields.remark"),
+        ({"fields": {"re\x00mark": "x"}}, "fields"),
         ({"name": ""}, "name"), ({"amount": -1}, "amount"), ({"amount": "1.005"}, "amount"),
         ({"amount": "abc"}, "amount"), ({"type_id": 0}, "type_id"), ({"owner_id": world["partner"].id}, "owner_id"),
         ({"fields": {"kwp": "9.800,50"}}, "fields.kwp"), ({"fields": {"kwp": True}}, "fields.kwp"),
@@ -182,6 +185,7 @@ def test_one_field_read_and_set(api, world):
     assert api.get(f"{URL}/{opp.id}/fields/ok", headers=partner).get_json()["value"] is None
     problem(api.get(f"{URL}/{world['other'].id}/fields/ok", headers=partner), 404)
     problem(api.get(f"{URL}/{opp.id}/fields/elsewhere", headers=admin), 404)
+    problem(api.get(f"{URL}/{opp.id}/fields/o%00k", headers=admin), 404)
     problem(api.put(f"{URL}/{opp.id}/fields/ok", headers=partner, json={"value": True}), 403)
     problem(api.put(f"{URL}/{opp.id}/fields/ok", headers=bearer(world["admin"], ("read",)),
                        json={"value": True}), 403)
