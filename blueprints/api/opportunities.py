@@ -1,4 +1,5 @@
-"""Opportunities in the API: list (the page's filters, keyset paging) and read one, scoped as the pages are."""
+"""Opportunities in the API: list (the page's filters, keyset paging), read, create and update one, scoped as
+the pages are and through the same service as the opportunity form (services.opportunities)."""
 
 from __future__ import annotations
 
@@ -149,8 +150,8 @@ class OpportunityWriteSchema(Schema):
     channel_id = Id(required=True)
     customer_id = Id(required=True)
     owner_id = Id(allow_none=True, metadata={"description": "The responsible user: an active internal user."})
-    amount = fields.Decimal(allow_nan=False, allow_none=True, metadata={"description": "0 … 9999999999, at most 2 decimals; "
-                                                       "a JSON number or a decimal string with \".\"."})
+    amount = fields.Decimal(allow_nan=False, allow_none=True, metadata={
+        "description": "0 … 9999999999, at most 2 decimals; a JSON number or a decimal string with \".\"."})
     postal_code = fields.String(allow_none=True, validate=at_most(10))
     province = fields.String(allow_none=True, validate=at_most(60))
     company_name = fields.String(allow_none=True, validate=at_most(160))
@@ -169,8 +170,8 @@ class OpportunityWriteSchema(Schema):
             raise ValidationError(_("Must be between {min} and {max}.").format(min=0, max=AMOUNT_MAX))
         if value != value.quantize(Decimal("0.01")):
             raise ValidationError(ngettext("Use at most %(num)d decimal place, e.g. %(example)s.",
-                                              "Use at most %(num)d decimal places, e.g. %(example)s.",
-                                              2, example="9800.50"))
+                                           "Use at most %(num)d decimal places, e.g. %(example)s.",
+                                           2, example="9800.50"))
 
 
 class OpportunityPatchSchema(OpportunityWriteSchema):
