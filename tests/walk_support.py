@@ -190,6 +190,8 @@ def build_url(rule, world: World) -> str | None:
             values[arg] = "emails"
         elif arg == "ref":  # a field of the opportunity page (services.field_values): the walked custom field
             values[arg] = f"custom:{ids['field_id']}"
+        elif arg == "key" and rule.endpoint.startswith("api_"):  # the API names fields by key
+            values[arg] = "seeded"
         elif arg in ids:
             values[arg] = ids[arg]
         else:

@@ -1,18 +1,25 @@
-"""Opportunities in the API: list (the page's filters, keyset paging) and read one, scoped as the pages are."""
+"""Opportunities in the API: list (the page's filters, keyset paging), read, create and update one, scoped as
+the pages are and through the same service as the opportunity form (services.opportunities)."""
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
-from flask import request
-from marshmallow import EXCLUDE, Schema, fields
+from flask import abort, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+from flask_login import current_user
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validates
 
-from models import Opportunity
-from services import custom_fields, opportunity_fields
+from extensions import db
+from models import Opportunity, OpportunityType, User
+from services import ServiceError, custom_fields, opportunity_fields
 from services import field_values as fv
 from services import opportunities as opp_svc
 from services.access import get_opportunity_or_404
+from services.locale_input import InputRefused
+from services.validation import InvalidData
 
 from . import api_blueprint
 from .paging import keyset_page
@@ -112,7 +119,11 @@ def list_opportunities(args):
 @blp.response(200, OpportunityDetailSchema)
 def get_opportunity(opportunity_id: int):
     """One opportunity with its notes and field values; 404 when the token's user may not see it."""
-    opp = get_opportunity_or_404(opportunity_id)
+    return _detail_of(get_opportunity_or_404(opportunity_id))
+
+
+def _detail_of(opp: Opportunity) -> dict:
+    """An opportunity as OpportunityDetailSchema reads it."""
     subs = opp_svc.open_substates_by_opportunity([opp.id])
     refs = [ref for ref in custom_fields.fields_of(opp) if ref.custom is not None]
     values = fv.values_of(opp, refs)
@@ -122,8 +133,133 @@ def get_opportunity(opportunity_id: int):
 
 def json_value(value):
     """A typed field value as JSON carries it: decimals and dates as strings (ISO), lists and flags as is."""
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
+    return fv.to_canonical(value)
+
+
+# --- create and update -------------------------------------------------------------------------------------
+
+AMOUNT_MAX = Decimal("9999999999")
+
+
+class OpportunityWriteSchema(Schema):
+    """What creating an opportunity takes (its page's form); an update (PATCH) sends only what changes.
+    `fields` sets custom (and system) fields by key, with canonical JSON values."""
+
+    name = fields.String(required=True, validate=at_most(160, 1))
+    type_id = Id(required=True)
+    channel_id = Id(required=True)
+    customer_id = Id(required=True)
+    owner_id = Id(allow_none=True, metadata={"description": "The responsible user: an active internal user."})
+    amount = fields.Decimal(allow_nan=False, allow_none=True, metadata={
+        "description": "0 … 9999999999, at most 2 decimals; a JSON number or a decimal string with \".\"."})
+    postal_code = fields.String(allow_none=True, validate=at_most(10))
+    province = fields.String(allow_none=True, validate=at_most(60))
+    company_name = fields.String(allow_none=True, validate=at_most(160))
+    contact_person = fields.String(allow_none=True, validate=at_most(160))
+    acquisition_source = fields.String(allow_none=True, validate=at_most(120))
+    notes = fields.String(allow_none=True, validate=at_most(5000))
+    fields = fields.Dict(keys=fields.String(validate=at_most(60)), values=fields.Raw(allow_none=True),
+                         metadata={"description": "Field values by key: numbers, ISO dates, true/false, an "
+                                                  "option's key, a list of keys for a multiple choice; null empties."})
+
+    @validates("amount")
+    def _amount(self, value, **_kw):
+        if value is None:
+            return
+        if not 0 <= value <= AMOUNT_MAX:
+            raise ValidationError(_("Must be between {min} and {max}.").format(min=0, max=AMOUNT_MAX))
+        if value != value.quantize(Decimal("0.01")):
+            raise ValidationError(ngettext("Use at most %(num)d decimal place, e.g. %(example)s.",
+                                           "Use at most %(num)d decimal places, e.g. %(example)s.",
+                                           2, example="9800.50"))
+
+
+class OpportunityPatchSchema(OpportunityWriteSchema):
+    """The same attributes, each optional: only what is sent changes."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, partial=True, **kwargs)
+
+
+WRITABLE = ("name", "type_id", "channel_id", "customer_id", "owner_id", "amount", "postal_code", "province",
+            "company_name", "contact_person", "acquisition_source", "notes")
+
+
+def _may_edit() -> None:
+    """Creating and editing opportunities: internal users who may (as the pages' forms)."""
+    if current_user.is_partner or not current_user.can("opportunities.edit"):
+        abort(403, description=_l("You do not have the permission needed for this page or action."))
+
+
+def _check_choices(data: dict, opp: Opportunity | None) -> None:
+    """What the form's lists offer: a type that is not archived (unless the opportunity has it already) and
+    an active internal user as the responsible one."""
+    errors = {}
+    opp_type = db.session.get(OpportunityType, data["type_id"])
+    if opp_type is None or (opp_type.archived and (opp is None or opp.type_id != opp_type.id)):
+        errors["type_id"] = _("Choose an opportunity type.")
+    if data.get("owner_id") is not None:
+        owner = db.session.get(User, data["owner_id"])
+        if owner is None or owner.is_partner or not owner.active:
+            errors["owner_id"] = _("Choose the responsible user.")
+    if errors:
+        raise InvalidData(errors)
+
+
+def _read_fields(opp: Opportunity, given: dict) -> list[tuple[fv.FieldRef, object]]:
+    """The `fields` of a request read canonically, every refusal collected as "fields.<key>" (InvalidData)."""
+    read, errors = [], {}
+    for key, raw in given.items():
+        ref = fv.ref_of_key(key)
+        try:
+            field = fv.field_of(opp, ref) if ref else None
+        except ServiceError:
+            field = None
+        if field is None:
+            errors[f"fields.{key}"] = _("This field does not exist on this opportunity.")
+            continue
+        try:
+            value = fv.parse_canonical(field, raw)
+        except InputRefused as err:
+            errors[f"fields.{key}"] = err.message
+            continue
+        if value is None and field.custom is not None and field.custom.required:
+            errors[f"fields.{key}"] = _("“%(name)s” is required.", name=field.label)
+            continue
+        read.append((field, value))
+    if errors:
+        raise InvalidData(errors)
+    return read
+
+
+def _save(data: dict, opp: Opportunity | None) -> Opportunity:
+    """Create or update through the service the form uses, then set the fields (announced, so process
+    automations follow); any refusal raises before the commit, so nothing is half-saved."""
+    _check_choices(data, opp)
+    given = data.pop("fields", None) or {}
+    opp = opp_svc.update_opportunity(opp, data, current_user) if opp else opp_svc.create_opportunity(data, current_user)
+    for field, value in _read_fields(opp, given):
+        fv.store(opp, field, value, current_user)
+    db.session.commit()
+    return opp
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(OpportunityWriteSchema)
+@blp.response(201, OpportunityDetailSchema, headers={"Location": {"schema": {"type": "string"}}})
+def create_opportunity(data):
+    """Create an opportunity (internal users who may create them, as the page's form)."""
+    _may_edit()
+    opp = _save(dict(data), None)
+    return _detail_of(opp), {"Location": url_for("api_opportunities.get_opportunity", opportunity_id=opp.id)}
+
+
+@blp.route("/<int:opportunity_id>", methods=["PATCH"])
+@blp.arguments(OpportunityPatchSchema)
+@blp.response(200, OpportunityDetailSchema)
+def update_opportunity(data, opportunity_id: int):
+    """Change an opportunity: only the attributes sent; its type cannot change once its flow has started."""
+    opp = get_opportunity_or_404(opportunity_id)
+    _may_edit()
+    current = {key: getattr(opp, key) for key in WRITABLE if key not in fv.SYSTEM_FIELDS}
+    return _detail_of(_save({**current, **data}, opp))

@@ -6,7 +6,7 @@ import base64
 import binascii
 
 from flask_babel import lazy_gettext as _l
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from services.validation import MAX_ID
 
@@ -18,11 +18,20 @@ def between(low: int, high: int) -> validate.Range:
     return validate.Range(low, high, error=_l("Must be between {min} and {max}."))
 
 
+class _TextLength(validate.Length):
+    """A length check that also refuses NUL, which no text column takes (PostgreSQL would raise)."""
+
+    def __call__(self, value):
+        if isinstance(value, str) and "\x00" in value:
+            raise ValidationError(str(_l("Text cannot contain NUL characters.")))
+        return super().__call__(value)
+
+
 def at_most(length: int, minimum: int | None = None) -> validate.Length:
     """A text of at most `length` characters (and at least `minimum`), refused in the request's language."""
     if minimum:
-        return validate.Length(minimum, length, error=_l("Must be {min} to {max} characters long."))
-    return validate.Length(max=length, error=_l("At most {max} characters."))
+        return _TextLength(minimum, length, error=_l("Must be {min} to {max} characters long."))
+    return _TextLength(max=length, error=_l("At most {max} characters."))
 
 
 class ProblemSchema(Schema):
