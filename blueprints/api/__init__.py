@@ -74,7 +74,7 @@ def api_blueprint(name: str, import_name: str, path: str, description: str) -> B
 
 def register_api(app: Flask) -> None:
     """Bind the API, its resources and its documents to the app."""
-    from . import docs, opportunities
+    from . import docs, flows, notifications, opportunities, runs, tasks
 
     app.config.setdefault("API_TITLE", "oppflow API")
     app.config.setdefault("API_VERSION", "v1")
@@ -89,6 +89,6 @@ def register_api(app: Flask) -> None:
         "security": [{"bearerAuth": []}],
     })
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    for module in (opportunities,):
+    for module in (opportunities, runs, tasks, flows, notifications):
         api.register_blueprint(module.blp)
     app.register_blueprint(docs.bp)
