@@ -91,7 +91,7 @@ def test_a_partner_lists_only_their_companys_runs(client, world):
     assert not set(_ids(client, auth(world["users"]["partner_b"]))) & expected
 
 
-@pytest.mark.parametrize("tab,query", [
+FILTERS = [
     ("email", ""),
     ("email", "status=not_sent"),
     ("email", "opportunity=rossi"),
@@ -103,16 +103,19 @@ def test_a_partner_lists_only_their_companys_runs(client, world):
     ("notifications", ""),
     ("email", "when_from={today}&when_to={today}"),
     ("email", "when_from={tomorrow}"),
-])
+]
+
+
 @pytest.mark.parametrize("who", ["admin", "partner_a", "partner_b"])
-def test_the_filters_give_the_history_pages_runs(client, world, tab, query, who):
+def test_the_filters_give_the_history_pages_runs(client, world, who):
     today = utcnow().date()
-    query = query.format(today=today.isoformat(), tomorrow=(today + timedelta(days=1)).isoformat())
-    user = world["users"][who]
-    expected = _page_ids(client, user, tab, query)
-    assert set(_ids(client, auth(user), f"&tab={tab}&{query}")) == expected
-    if query.startswith("change") or (tab == "email" and not query):
-        assert expected or who == "partner_b"  # the comparison is not between two empty lists
+    user, headers, found = world["users"][who], auth(world["users"][who]), 0
+    for tab, query in FILTERS:
+        query = query.format(today=today.isoformat(), tomorrow=(today + timedelta(days=1)).isoformat())
+        expected = _page_ids(client, user, tab, query)
+        assert set(_ids(client, headers, f"&tab={tab}&{query}")) == expected, (tab, query)
+        found += len(expected)
+    assert found  # the comparisons are not between empty lists only
 
 
 def test_filters_without_a_tab(client, world):

@@ -69,6 +69,9 @@ class TaskListArgs(PageArgs):
     responsible_id = query_id(load_default=None)
     opportunity = fields.String(load_default="", validate=at_most(100),
                                 metadata={"description": "Words in the opportunity's name."})
+    # The list's cursor carries the last row's deadline too.
+    cursor = fields.String(load_default=None, validate=at_most(100),
+                           metadata={"description": "The `next_cursor` of the previous page; empty for the first."})
 
 
 class StatusChangeSchema(Schema):
