@@ -103,7 +103,7 @@ def test_get_a_task_scoped(client, world):
     assert body["responsible"]["name"] == "Marta Manager" and body["status"] == "todo"
     assert client.get(f"/api/v1/tasks/{late.id}", headers=auth(world["people"]["pa2"])).get_json()["may_change"] is False
     body = problem(client.get(f"/api/v1/tasks/{bravo.id}", headers=auth(world["people"]["pa"], lang="it")), 404)
-    assert body["detail"] == "Questo incarico non esiste." or "incarico" in body["detail"]
+    assert body["detail"] == "Questo incarico non esiste."
     problem(client.get("/api/v1/tasks/2147483647", headers=auth(world["people"]["admin"])), 404)
 
 
@@ -135,7 +135,7 @@ def test_status_change_refusals(client, world):
     # An observer may see it but not change it; another company's partner does not even see it.
     body = problem(client.patch(f"/api/v1/tasks/{late.id}", json={"status": "completed"},
                                 headers=auth(people["pa2"], lang="it")), 403)
-    assert body["detail"] == "Non puoi modificare questo incarico." or "incarico" in body["detail"]
+    assert body["detail"] == "Non puoi modificare questo incarico."
     problem(client.patch(f"/api/v1/tasks/{late.id}", json={"status": "completed"}, headers=auth(people["pb"])), 404)
     problem(client.patch(f"/api/v1/tasks/{bravo.id}", json={"status": "todo"}, headers=auth(people["pa"])), 404)
     body = problem(client.patch(f"/api/v1/tasks/{late.id}", json={"status": "completed"},
@@ -174,3 +174,4 @@ def test_bad_list_filters(client, world):
     problem(client.get("/api/v1/tasks?deadline_from=31/12/2026", headers=headers), 422)
     problem(client.get("/api/v1/tasks?responsible_id=abc", headers=headers), 422)
     problem(client.get("/api/v1/tasks?cursor=abc", headers=headers), 400)
+    problem(client.get("/api/v1/tasks?opportunity=a%00b", headers=headers), 422)

@@ -29,6 +29,10 @@ blp = api_blueprint("api_runs", __name__, "runs", "Action runs, as the action hi
                     "the runs of their company's opportunities).")
 
 
+# PostgreSQL refuses a NUL character in text: refused here as bad input, before any query sees it.
+NO_NUL = validate.Regexp(r"^[^\x00]*$", error=_l("Invalid value."))
+
+
 def query_id(**kwargs) -> fields.Integer:
     """A record id in the query string ("12" is a number there; Id() is strict, for JSON bodies)."""
     return fields.Integer(validate=between(1, MAX_ID), **kwargs)
@@ -67,7 +71,8 @@ RunPage = page_schema(RunSchema, "RunPage")
 class RunListArgs(PageArgs):
     """The history's filters. With `tab`, that tab's rows and its filters under the page's names
     (`opportunity`, `status`, `when_from`, `when_to`, and the tab's own: `substate`, `change`, `template`…);
-    without it, every run with `opportunity`, `status`, `kind`, `when_from`, `when_to`. Dates are ISO
+    without it, every run with `opportunity`, `status` (the run's), `when_from`, `when_to`. Always `kind`,
+    `opportunity_id`, `substate_id`. Dates are ISO
     (YYYY-MM-DD), inclusive."""
 
     class Meta:
@@ -77,11 +82,12 @@ class RunListArgs(PageArgs):
                         metadata={"description": "An action history tab (email, substates, tasks…)."})
     opportunity_id = query_id(load_default=None, metadata={"description": "Only this opportunity's runs."})
     substate_id = query_id(load_default=None, metadata={"description": "Only runs of this substate's actions."})
-    opportunity = fields.String(load_default="", validate=at_most(100),
+    opportunity = fields.String(load_default="", validate=[at_most(100), NO_NUL],
                                 metadata={"description": "Words in the opportunity's name."})
-    status = fields.String(load_default="", validate=at_most(40),
+    status = fields.String(load_default="", validate=[at_most(40), NO_NUL],
                            metadata={"description": "The tab's status option (without a tab: the run's status)."})
-    kind = fields.String(load_default="", validate=at_most(40), metadata={"description": "Without a tab: a run kind."})
+    kind = fields.String(load_default="", validate=[at_most(40), NO_NUL],
+                         metadata={"description": "A run kind, e.g. send_email (with a tab, one of the tab's)."})
     when_from = fields.Date(load_default=None)
     when_to = fields.Date(load_default=None)
 
@@ -99,7 +105,7 @@ def iso_date(text: str) -> date | None:
 def _refused_filters(tab) -> dict:
     """The tab's filters given in a form the history would silently ignore: a date that is not ISO, a choice
     not among the options (an API caller is told, not shown every row)."""
-    errors = {}
+    errors = {key: [_l("Invalid value.")] for key, value in request.args.items(multi=True) if "\x00" in value}
     for col in tab.columns:
         if col.filter == "date":
             for end in ("from", "to"):
@@ -136,12 +142,15 @@ def dump(run: ActionRun) -> dict:
 @blp.response(200, RunPage)
 def list_runs(args):
     """Runs matching the history's filters, newest first, a page at a time."""
-    tab = history.TABS[args["tab"]] if args["tab"] else runs_query.all_tab()
-    errors = _refused_filters(tab)
+    tab = history.TABS.get(args["tab"] or "")
+    errors = _refused_filters(tab or runs_query.all_tab())
+    kinds = runs_query.kind_options()
+    if tab is not None and args["kind"] and args["kind"] not in kinds:  # without a tab, a filter of the tab above
+        errors["kind"] = [_l("Choose one of: {choices}.").format(choices=", ".join(kinds))]
     if errors:
         return for_status(422, errors=errors)
-    stmt = runs_query.runs(current_user, request.args, tab=history.TABS.get(args["tab"] or ""),
-                           opportunity_id=args["opportunity_id"], substate_id=args["substate_id"])
+    stmt = runs_query.runs(current_user, request.args, tab=tab, opportunity_id=args["opportunity_id"],
+                           substate_id=args["substate_id"], kind=args["kind"] if tab is not None else None)
     page = keyset_page(stmt, ActionRun.id, args)
     page["items"] = [dump(r) for r in page["items"]]
     return page

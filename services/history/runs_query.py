@@ -25,11 +25,16 @@ def kind_label(key: str) -> str:
     return str(KINDS[key].label if key in KINDS else RECORD_KINDS.get(key, key))
 
 
-def all_tab() -> Tab:
-    """The filters shared by every tab, over every run (not a tab of the page: nothing registers it)."""
+def kind_options() -> dict:
+    """Every run kind: the action kinds and the kinds of runs that record something else (a trigger's…)."""
     from engine.kinds import KINDS
 
-    kinds = {key: (kind_label(key), ActionRun.kind == key) for key in [*KINDS, *RECORD_KINDS]}
+    return {key: (kind_label(key), ActionRun.kind == key) for key in [*KINDS, *RECORD_KINDS]}
+
+
+def all_tab() -> Tab:
+    """The filters shared by every tab, over every run (not a tab of the page: nothing registers it)."""
+    kinds = kind_options()
     return Tab(key="all", label=_l("Action runs"), kinds=tuple(kinds), columns=[
         registry.opportunity_column(),
         Column("kind", _l("Kind"), ActionRun.kind, lambda row: row[0].kind, filter="select", options=kinds),
@@ -54,7 +59,7 @@ def visible_run_ids(user: User) -> Select:
 
 
 def runs(user: User, args, tab: Tab | None = None, opportunity_id: int | None = None,
-         substate_id: int | None = None) -> Select:
+         substate_id: int | None = None, kind: str | None = None) -> Select:
     """Select the runs the history shows `user` for the filters in `args` (the page's query parameters):
     in `tab` (its rows, its filters), else among every run they may see."""
     if tab is not None:
@@ -66,6 +71,8 @@ def runs(user: User, args, tab: Tab | None = None, opportunity_id: int | None = 
         ids = ids.where(ActionRun.opportunity_id == opportunity_id)
     if substate_id is not None:
         ids = ids.where(ActionRun.substate_id == substate_id)
+    if kind:
+        ids = ids.where(ActionRun.kind == kind)
     return (select(ActionRun).where(ActionRun.id.in_(ids))
             .options(joinedload(ActionRun.opportunity), joinedload(ActionRun.substate)))
 
