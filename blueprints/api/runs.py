@@ -145,7 +145,8 @@ def list_runs(args):
     tab = history.TABS.get(args["tab"] or "")
     errors = _refused_filters(tab or runs_query.all_tab())
     kinds = runs_query.kind_options()
-    if tab is not None and args["kind"] and args["kind"] not in kinds:  # without a tab, a filter of the tab above
+    # Without a tab, `kind` is a column of all_tab() and was checked with the other filters.
+    if tab is not None and args["kind"] and args["kind"] not in kinds:
         errors["kind"] = [_l("Choose one of: {choices}.").format(choices=", ".join(kinds))]
     if errors:
         return for_status(422, errors=errors)
