@@ -156,6 +156,8 @@ def test_bad_filters_are_refused_in_the_callers_language(client, world):
     body = problem(client.get("/api/v1/runs?tab=substates&when_to=31/12/2026", headers=headers), 422)
     assert "when_to" in body["errors"]
     problem(client.get("/api/v1/runs?when_from=2026-02-30", headers=headers), 422)
+    for query in ("when_to=9999-12-31", "tab=tasks&deadline_to=9999-12-31", "when_from=0001-01-01"):
+        problem(client.get(f"/api/v1/runs?{query}", headers=headers), 422)  # "the day after" would overflow
     problem(client.get("/api/v1/runs?limit=0", headers=headers), 422)
     problem(client.get("/api/v1/runs?cursor=nonsense", headers=headers), 400)
     problem(client.get("/api/v1/runs?opportunity_id=0", headers=headers), 422)

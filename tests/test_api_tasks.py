@@ -175,3 +175,5 @@ def test_bad_list_filters(client, world):
     problem(client.get("/api/v1/tasks?responsible_id=abc", headers=headers), 422)
     problem(client.get("/api/v1/tasks?cursor=abc", headers=headers), 400)
     problem(client.get("/api/v1/tasks?opportunity=a%00b", headers=headers), 422)
+    for query in ("deadline_to=9999-12-31", "deadline_from=0001-01-01"):
+        problem(client.get(f"/api/v1/tasks?view=all&{query}", headers=headers), 422)  # no overflow

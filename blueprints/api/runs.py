@@ -33,6 +33,11 @@ blp = api_blueprint("api_runs", __name__, "runs", "Action runs, as the action hi
 NO_NUL = validate.Regexp(r"^[^\x00]*$", error=_l("Invalid value."))
 
 
+# Dates far enough from date.min / date.max that "the day after" and a time zone's shift stay representable.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)
+DATE_RANGE = validate.Range(FIRST_DAY, LAST_DAY, error=_l("Must be between {min} and {max}."))
+
+
 def query_id(**kwargs) -> fields.Integer:
     """A record id in the query string ("12" is a number there; Id() is strict, for JSON bodies)."""
     return fields.Integer(validate=between(1, MAX_ID), **kwargs)
@@ -88,18 +93,19 @@ class RunListArgs(PageArgs):
                            metadata={"description": "The tab's status option (without a tab: the run's status)."})
     kind = fields.String(load_default="", validate=[at_most(40), NO_NUL],
                          metadata={"description": "A run kind, e.g. send_email (with a tab, one of the tab's)."})
-    when_from = fields.Date(load_default=None)
-    when_to = fields.Date(load_default=None)
+    when_from = fields.Date(load_default=None, validate=DATE_RANGE)
+    when_to = fields.Date(load_default=None, validate=DATE_RANGE)
 
 
 def iso_date(text: str) -> date | None:
-    """A date written YYYY-MM-DD (the API's one date format), else None."""
+    """A date written YYYY-MM-DD (the API's one date format) from FIRST_DAY to LAST_DAY, else None."""
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text or ""):
         return None
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         return None
+    return day if FIRST_DAY <= day <= LAST_DAY else None
 
 
 def _refused_filters(tab) -> dict:

@@ -19,7 +19,7 @@ from services import task_list
 from services import tasks as task_svc
 
 from . import api_blueprint
-from .runs import NO_NUL, query_id
+from .runs import DATE_RANGE, NO_NUL, query_id
 from .schemas import PageArgs, RefSchema, at_most, page_schema
 
 blp = api_blueprint("api_tasks", __name__, "tasks", "Tasks, scoped as the task list scopes them (partners: the "
@@ -64,8 +64,10 @@ class TaskListArgs(PageArgs):
     status = fields.String(load_default="open", validate=validate.OneOf(["open", "any", *TASK_STATUSES],
                                                                         error=STATUS_CHOICE),
                            metadata={"description": "open (to do, in progress), any, or one status."})
-    deadline_from = fields.Date(load_default=None, metadata={"description": "Inclusive, in the user's time zone."})
-    deadline_to = fields.Date(load_default=None, metadata={"description": "Inclusive, in the user's time zone."})
+    deadline_from = fields.Date(load_default=None, validate=DATE_RANGE,
+                                metadata={"description": "Inclusive, in the user's time zone."})
+    deadline_to = fields.Date(load_default=None, validate=DATE_RANGE,
+                                 metadata={"description": "Inclusive, in the user's time zone."})
     responsible_id = query_id(load_default=None)
     opportunity = fields.String(load_default="", validate=[at_most(100), NO_NUL],
                                 metadata={"description": "Words in the opportunity's name."})
