@@ -67,7 +67,7 @@ class TaskListArgs(PageArgs):
     deadline_from = fields.Date(load_default=None, validate=DATE_RANGE,
                                 metadata={"description": "Inclusive, in the user's time zone."})
     deadline_to = fields.Date(load_default=None, validate=DATE_RANGE,
-                                 metadata={"description": "Inclusive, in the user's time zone."})
+                              metadata={"description": "Inclusive, in the user's time zone."})
     responsible_id = query_id(load_default=None)
     opportunity = fields.String(load_default="", validate=[at_most(100), NO_NUL],
                                 metadata={"description": "Words in the opportunity's name."})
