@@ -105,7 +105,18 @@ def seed(make) -> World:
         "export_template": export.id, "external_action": external.id,
     }
     ids["automation_id"] = automation.id
+    ids["notification_id"] = _notification(opp, users["admin"])
     return World(ids=ids, token=token, users=users)
+
+
+def _notification(opp, user) -> int:
+    """A notification of the admin (the API's /notifications/<id>/read): other walking users get its 404."""
+    from models.notifications import Notification
+    from services.notifications import notify
+
+    notify([user.id], "assignment", {"opportunity": opp.name}, f"/opportunities/{opp.id}")
+    db.session.commit()
+    return db.session.execute(db.select(Notification.id).where(Notification.user_id == user.id)).scalars().first()
 
 
 def _closing(opp, sub, users: dict) -> None:

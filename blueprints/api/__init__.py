@@ -97,7 +97,7 @@ def api_blueprint(name: str, import_name: str, path: str, description: str) -> B
 
 def register_api(app: Flask) -> None:
     """Bind the API, its resources and its documents to the app."""
-    from . import customers, docs, opportunities, opportunity_fields, substates
+    from . import customers, docs, flows, notifications, opportunities, opportunity_fields, runs, substates, tasks
 
     app.config.setdefault("API_TITLE", "oppflow API")
     app.config.setdefault("API_VERSION", "v1")
@@ -112,6 +112,6 @@ def register_api(app: Flask) -> None:
         "security": [{"bearerAuth": []}],
     })
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    for module in (opportunities, opportunity_fields, substates, customers):
+    for module in (opportunities, opportunity_fields, substates, customers, runs, tasks, flows, notifications):
         api.register_blueprint(module.blp)
     app.register_blueprint(docs.bp)
