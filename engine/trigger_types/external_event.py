@@ -135,7 +135,9 @@ class ExternalEvent(TriggerType):
                       type=quoted(config.get("event_type"))))
         conditions = [pc.describe(c) for c in config.get("conditions") or [] if isinstance(c, dict)]
         if conditions:
-            line += " " + str(_l("with %(conditions)s", conditions=str(_l(" and ")).join(conditions)))
+            word = pgettext("between conditions", "and")
+            joined = f" {word} ".join(conditions)
+            line += " " + str(_l("with %(conditions)s", conditions=joined))
         return line + " → " + str(_l("open this substate"))
 
     def map_sources(self, config: dict, task_makers: set[int]) -> list:
