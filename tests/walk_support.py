@@ -60,6 +60,10 @@ def seed(make) -> World:
     action = make.action(sub, "open_substate", config={"substate_id": flow.substates[1].id})
     trigger = Trigger(substate_id=sub.id, kind="task_status", name="Walked trigger", config={"status": "completed"})
     db.session.add(trigger)
+    # An external-event trigger (P4) too, so the Triggers tab, its summary and the map's source node are walked.
+    db.session.add(Trigger(substate_id=sub.id, kind="external_event", name="Walked external trigger", position=1,
+                           config={"source": "esign", "event_type": "payment.received",
+                                   "conditions": [{"path": "data.amount", "op": "gt", "value": "1000"}]}))
     rule = make.rule("installer", [installer])
     source = ExternalSource(name="esign", label="E-signature", secret_encrypted=secret_svc.encrypt("s3cret"))
     db.session.add(source)
