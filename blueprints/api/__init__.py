@@ -97,7 +97,17 @@ def api_blueprint(name: str, import_name: str, path: str, description: str) -> B
 
 def register_api(app: Flask) -> None:
     """Bind the API, its resources and its documents to the app."""
-    from . import customers, docs, flows, notifications, opportunities, opportunity_fields, runs, substates, tasks
+    from . import (
+        customers,
+        docs,
+        flows,
+        notifications,
+        opportunities,
+        opportunity_fields,
+        runs,
+        substates,
+        tasks,
+    )
 
     app.config.setdefault("API_TITLE", "oppflow API")
     app.config.setdefault("API_VERSION", "v1")

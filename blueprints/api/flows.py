@@ -65,7 +65,7 @@ class TriggerSchema(Schema):
     allow_back = fields.Boolean(required=True, metadata={"description": "May move the opportunity back."})
 
 
-class SubstateSchema(Schema):
+class FlowSubstateSchema(Schema):
     id = fields.Integer(required=True)
     name = fields.String(required=True)
     position = fields.Integer(required=True)
@@ -81,7 +81,7 @@ class StateSchema(Schema):
     name = fields.String(required=True)
     position = fields.Integer(required=True)
     archived = fields.Boolean(required=True)
-    substates = fields.List(fields.Nested(SubstateSchema), required=True)
+    substates = fields.List(fields.Nested(FlowSubstateSchema), required=True)
 
 
 class TypeDetailSchema(TypeSchema):

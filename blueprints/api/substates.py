@@ -33,7 +33,7 @@ class CloseNeedsSchema(Schema):
                          metadata={"description": "Keys of the required fields still empty."})
 
 
-class SubstateSchema(Schema):
+class OpportunitySubstateSchema(Schema):
     """A substate of the opportunity's flow and where the opportunity stands on it."""
 
     id = fields.Integer(required=True)
@@ -53,7 +53,7 @@ class SubstateSchema(Schema):
 
 class SubstateListSchema(Schema):
     opportunity = fields.Nested(RefSchema, required=True)
-    items = fields.List(fields.Nested(SubstateSchema), required=True)
+    items = fields.List(fields.Nested(OpportunitySubstateSchema), required=True)
 
 
 class CloseSchema(Schema):
@@ -102,7 +102,7 @@ def list_substates(opportunity_id: int):
 
 
 @blp.route("/<int:opportunity_id>/substates/<int:substate_id>/open", methods=["POST"])
-@blp.response(200, SubstateSchema)
+@blp.response(200, OpportunitySubstateSchema)
 def open_substate(opportunity_id: int, substate_id: int):
     """Open a substate: its on-open actions are queued; 409 when it is open already, 403 when the user may not."""
     opp = get_opportunity_or_404(opportunity_id)
@@ -131,7 +131,7 @@ def _refs_of(opp: Opportunity, values: dict) -> dict:
 
 @blp.route("/<int:opportunity_id>/substates/<int:substate_id>/close", methods=["POST"])
 @blp.arguments(CloseSchema)
-@blp.response(200, SubstateSchema)
+@blp.response(200, OpportunitySubstateSchema)
 def close_substate(data, opportunity_id: int, substate_id: int):
     """Close a substate: its on-close actions are queued. When it needs fields or a note still missing, 422
     lists them ("values.<key>", "note") and nothing changes; send them in `values` and `note`."""
