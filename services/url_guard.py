@@ -48,7 +48,9 @@ def forbidden(address: str) -> bool:
     not globally routable (an IPv4-mapped IPv6 address is judged by the IPv4 address it maps)."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address):
-        inner = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if ip.ipv4_mapped is not None:  # ::ffff:a.b.c.d reaches a.b.c.d
+            return forbidden(str(ip.ipv4_mapped))
+        inner = ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
         if inner is not None and forbidden(str(inner)):
             return True
         if ip.is_site_local:
