@@ -249,6 +249,8 @@ def deliver(delivery_id: int) -> str:
     if token is None:
         return "not claimed"
     delivery = db.session.get(WebhookDelivery, delivery_id)
+    if delivery is None:  # its subscription was deleted meanwhile (the log goes with it)
+        return "gone"
     sub = delivery.subscription
     code = duration = excerpt = None
     error, retry = None, True
