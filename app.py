@@ -27,6 +27,9 @@ def select_locale() -> str:
     langs = ("it", "es", "en")
     if not has_request_context():  # jobs and CLI: callers use force_locale for the recipient's language
         return "en"
+    if request.path.startswith("/api/") and request.headers.get("Accept-Language"):
+        # An integration says per request which language it wants its messages in.
+        return request.accept_languages.best_match(langs) or "en"
     if current_user and current_user.is_authenticated and current_user.language in langs:
         return current_user.language
     if session.get("lang") in langs:
@@ -77,6 +80,9 @@ def create_app(config: dict | None = None) -> Flask:
     webhooks_out.subscribe()  # outbound webhooks: a delivery per subscription to each event
 
     register_blueprints(app)
+    from blueprints.api import register_api
+
+    register_api(app)
     _register_template_helpers(app)
     _register_security_headers(app)
 

@@ -47,6 +47,33 @@ def register_cli(app: Flask) -> None:
         db.session.commit()
         click.echo(f"User {email} created.")
 
+    @app.cli.command("create-api-token")
+    @click.option("--email", required=True, help="The user the token acts as (a partner's token sees what they see).")
+    @click.option("--name", default="CLI token", show_default=True)
+    @click.option("--scope", "scopes", multiple=True, type=click.Choice(["read", "write"]), default=("read",),
+                  show_default=True, help="Repeat for several; write implies read.")
+    @click.option("--days", default=90, show_default=True, type=int, help="Days until it expires (1-366).")
+    def create_api_token(email: str, name: str, scopes: tuple[str, ...], days: int) -> None:
+        """Create an API token for a user and print it (it is shown this once), for scripts and integrations."""
+        from sqlalchemy import func, select
+
+        from models import User
+        from services import api_tokens
+        from services.validation import InvalidData
+
+        user = db.session.execute(select(User).where(func.lower(User.email) == email.strip().lower())).scalar()
+        if user is None:
+            raise click.ClickException(f"No user has the e-mail {email}.")
+        try:
+            token, plaintext = api_tokens.create_token(user, name, set(scopes), days)
+        except InvalidData as err:
+            db.session.rollback()
+            raise click.ClickException(" ".join(err.errors.values())) from err
+        db.session.commit()
+        click.echo(plaintext)
+        click.echo(f"Token {token.prefix}… for {user.email}, scopes {token.scopes}, expires {token.expires_at:%Y-%m-%d}.",
+                   err=True)
+
     @app.cli.command("rotate-keys")
     def rotate_keys() -> None:
         """Re-encrypt every stored secret with the newest key of OPPFLOW_ENCRYPTION_KEYS (see README)."""

@@ -75,6 +75,8 @@ class Config:
         self.LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
         # The public calendar feed (a secret address): calendar apps read it every few minutes at most.
         self.CALENDAR_FEED_RATE_LIMIT = os.environ.get("CALENDAR_FEED_RATE_LIMIT", "60 per minute")
+        # Requests one API token may make (Flask-Limiter's notation); past it, 429 with Retry-After.
+        self.API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600 per minute")
         # M in the process automations panel's "N of M active" (an admin may change it in Settings).
         self.PROCESS_AUTOMATIONS_ACTIVE_LIMIT = int(os.environ.get("PROCESS_AUTOMATIONS_ACTIVE_LIMIT", "10"))
         # The largest file an admin attaches to a "Schedule activity" action (engine/uploads.py).

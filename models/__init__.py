@@ -1,5 +1,6 @@
 """SQLAlchemy 2.0 models by domain; importing this package registers every table."""
 
+from models.api import ApiToken
 from models.accounts import PERMISSIONS, ROLES, Channel, PartnerCompany, User, UserPermission, UserSession
 from models.catalog import (
     ActivityType,
@@ -29,6 +30,7 @@ __all__ = [
     "ROLES",
     "Action",
     "ActionRun",
+    "ApiToken",
     "Activity",
     "ActivityType",
     "AppSetting",

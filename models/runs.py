@@ -52,6 +52,7 @@ RECORD_KINDS = {
     # A trigger that fired (or was stopped) on an opportunity: engine.trigger_types, one kind per type.
     "trigger_task_status": _l("Trigger: task status"),
     "trigger_field": _l("Trigger: field filled or changed"),
+    "trigger_external_event": _l("Trigger: external event"),
     # T2 and T3: a filled field or the last linked task done closed (ticked) a substate.
     "process_automation": _l("Process automation"),
     "linked_tasks": _l("Linked tasks done"),

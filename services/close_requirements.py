@@ -65,9 +65,12 @@ def missing_fields(opp: Opportunity, substate: Substate) -> list[fv.FieldRef]:
     return [f for f in req.fields if not fv.is_filled(values[f.ref])]
 
 
-def check(opp: Opportunity, substate: Substate, values: dict | None, note: str | None) -> tuple[dict, str | None]:
+def check(opp: Opportunity, substate: Substate, values: dict | None, note: str | None,
+          canonical: bool = False) -> tuple[dict, str | None]:
     """Refuse (CloseNeedsInput) unless every required field is filled or given a valid value and the note is
-    written when asked for; returns the parsed values to store once closed, and the note."""
+    written when asked for; returns the parsed values to store once closed, and the note. `canonical`: the
+    values are JSON values (the API), not text in the page's language."""
+    read = fv.parse_canonical if canonical else fv.parse
     values, req = values or {}, requirements_of(opp, substate)
     current = fv.values_of(opp, req.fields)
     parsed, errors, missing = {}, {}, []
@@ -75,7 +78,7 @@ def check(opp: Opportunity, substate: Substate, values: dict | None, note: str |
         if fv.is_filled(current[f.ref]):
             continue
         try:
-            value = fv.parse(f, values.get(f.ref))
+            value = read(f, values.get(f.ref))
         except InputRefused as err:
             errors[f.ref] = err.message
             continue

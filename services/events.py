@@ -108,3 +108,22 @@ class AssignmentAnswer:
     opportunity: object
     user: object | None
     at: datetime
+
+
+# sender: the Opportunity; keyword `event`: an ExternalEvent (services.webhooks, a valid signed event that
+# names an opportunity). The external-event trigger type listens.
+external_event_received = _events.signal("external-event-received")
+
+
+@dataclass(frozen=True)
+class ExternalEvent:
+    """An external source's signed event about an opportunity: the source's name, the event's `type`, the
+    whole JSON body as received (conditions address it by dotted paths, e.g. "data.amount"), when it was
+    received, the sender's event id ("" when it sent none) and the chain it starts."""
+
+    source: str
+    type: str
+    payload: dict
+    received_at: datetime
+    event_id: str
+    chain: Chain

@@ -8,11 +8,14 @@ A field is named by a reference: "custom:<id>" or "system:<key>".
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import delete, select
 
 from extensions import db
@@ -74,6 +77,21 @@ def resolve(ref: str | None) -> FieldRef | None:
     return None
 
 
+def ref_of_key(key: str) -> str | None:
+    """The reference of the field the API names by key: a system field's key, else a custom field's key."""
+    if key in SYSTEM_FIELDS:
+        return f"system:{key}"
+    if "\x00" in key:  # names no field, and PostgreSQL would refuse to compare it
+        return None
+    field_id = db.session.execute(select(CustomField.id).where(CustomField.key == key)).scalar_one_or_none()
+    return f"custom:{field_id}" if field_id else None
+
+
+def key_of(field: FieldRef) -> str:
+    """The key the API names a field by: the custom field's key or the system field's."""
+    return field.custom.key if field.custom else field.system_key
+
+
 def option_label(option: dict) -> str:
     from models.base import translated
 
@@ -115,6 +133,65 @@ def parse(field: FieldRef, raw) -> object:
     if any(c not in keys for c in chosen) or (kind == "choice" and len(chosen) > 1):
         raise InputRefused(_("Choose from the list."))
     return chosen[0] if kind == "choice" else [k for k in keys if k in chosen]
+
+
+CANONICAL_NUMBER = re.compile(r"-?[0-9]{1,16}(\.[0-9]{1,8})?")
+
+
+def parse_canonical(field: FieldRef, raw) -> object:
+    """The typed value of a canonical JSON value (the API's path; None or "" or []: empty): text as a string,
+    numbers as JSON numbers or decimal strings with ".", dates ISO yyyy-mm-dd, yes/no as true/false, a choice's
+    option key, a multiple choice's list of keys; else InputRefused with the reason in the request's language."""
+    if raw is None or raw == "" or raw == []:
+        return None
+    kind = field.field_type
+    if kind in ("text", "long_text"):
+        if not isinstance(raw, str):
+            raise InputRefused(_("Not a valid string."))
+        if "\x00" in raw:  # no text column takes NUL (PostgreSQL would raise)
+            raise InputRefused(_("Text cannot contain NUL characters."))
+        return parse(field, raw)
+    if kind in ("number", "amount"):
+        places = 2 if kind == "amount" else 4
+        text = str(raw) if isinstance(raw, int | float | str) and not isinstance(raw, bool) else ""
+        if not CANONICAL_NUMBER.fullmatch(text.strip()):
+            raise InputRefused(_("Write a number such as %(grouped)s or %(plain)s.", grouped="9800.50", plain="9800"))
+        value = Decimal(text.strip())
+        if value != value.quantize(Decimal(1).scaleb(-places)):
+            raise InputRefused(ngettext("Use at most %(num)d decimal place, e.g. %(example)s.",
+                                        "Use at most %(num)d decimal places, e.g. %(example)s.",
+                                        places, example="9800.50"))
+        if abs(value) > NUMBER_MAX:
+            raise InputRefused(_("The number is too large."))
+        return value.quantize(Decimal(1).scaleb(-places))
+    if kind == "date":
+        try:
+            if not isinstance(raw, str) or len(raw) != 10:
+                raise ValueError(raw)
+            return date.fromisoformat(raw)
+        except ValueError:
+            raise InputRefused(_("Invalid date: use the format %(format)s.", format="YYYY-MM-DD")) from None
+    if kind == "yes_no":
+        if not isinstance(raw, bool):
+            raise InputRefused(_("Choose yes or no."))
+        return raw
+    keys = [o["key"] for o in field.options]
+    if kind == "multi_choice":
+        chosen = raw if isinstance(raw, list) else None
+    else:
+        chosen = [raw] if isinstance(raw, str) else None
+    if chosen is None or any(not isinstance(c, str) or c not in keys for c in chosen):
+        raise InputRefused(_("Choose from the list."))
+    return chosen[0] if kind == "choice" else [k for k in keys if k in chosen]
+
+
+def to_canonical(value):
+    """A typed value as the API writes it: decimals as strings with ".", dates ISO, lists and flags as is."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
 
 
 def display(field: FieldRef, value) -> str:
@@ -227,12 +304,14 @@ def store(opp: Opportunity, field: FieldRef, value, user: User | None, *, chain:
     return True
 
 
-def set_value(opp: Opportunity, ref: str, raw, user: User | None, *, chain: Chain | None = None) -> object:
+def set_value(opp: Opportunity, ref: str, raw, user: User | None, *, chain: Chain | None = None,
+              canonical: bool = False) -> object:
     """Read what was typed for one field of the opportunity and save it (the page's inline edit, imports,
-    the API): 404 for a field that is not the opportunity's, 422 with the reason for a refused value."""
+    the API): 404 for a field that is not the opportunity's, 422 with the reason for a refused value.
+    `canonical`: `raw` is a JSON value (parse_canonical, the API), not text in the page's language."""
     field = field_of(opp, ref)
     try:
-        value = parse(field, raw)
+        value = (parse_canonical if canonical else parse)(field, raw)
     except InputRefused as err:
         raise InvalidData({ref: err.message}) from None
     if value is None and field.custom is not None and field.custom.required:

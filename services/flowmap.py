@@ -19,7 +19,7 @@ from services.actions import delay_text
 @dataclass
 class Edge:
     action_id: int | None  # None for a trigger's or an automation's edge
-    source: int | str  # a substate's id, or "field:<ref>" for an edge from a field
+    source: int | str  # a substate's id, or "field:<ref>" / "external:<source>" for an edge from the left column
     target: int
     effect: str  # open | close
     group: str  # on_open | on_close | scheduled | trigger
@@ -262,13 +262,18 @@ class Node:
 
 @dataclass
 class FieldNode:
-    """A field that field triggers or process automations start from, drawn left of the states."""
+    """A field that field triggers or process automations start from, or an external source that
+    external-event triggers listen to ("external:<name>"), drawn left of the states."""
 
     ref: str
     label: str
     x: int
     y: int
     short: str
+
+    @property
+    def external(self) -> bool:
+        return self.ref.startswith("external:")
 
 
 @dataclass
@@ -304,9 +309,12 @@ def build_map(opp_type: OpportunityType) -> FlowMap:
     from services import field_values as fv
 
     field_refs = list(dict.fromkeys(e.source for e in edges if isinstance(e.source, str)))
-    for row, source in enumerate(field_refs):  # the fields column, when any edge starts from a field
-        resolved = fv.resolve(source.removeprefix("field:"))
-        label = resolved.label if resolved else source
+    for row, source in enumerate(field_refs):  # the left column, when any edge starts from a field or source
+        if source.startswith("external:"):
+            label = source.removeprefix("external:")
+        else:
+            resolved = fv.resolve(source.removeprefix("field:"))
+            label = resolved.label if resolved else source
         fields.append(FieldNode(source, label, PAD, PAD + HEAD + row * (NODE_H + GAP_Y), _short(label)))
         where[source] = (PAD, fields[-1].y)
     offset = (NODE_W + GAP_X) if fields else 0

@@ -60,3 +60,24 @@ def list_and_mark_read(user: User) -> list[Notification]:
         db.session.execute(update(Notification).where(Notification.id.in_(unread)).values(read_at=utcnow())
                            .execution_options(synchronize_session=False))
     return items
+
+
+def of_user(user: User, unread_only: bool = False):
+    """Select the user's own notifications (the unread ones only, when asked), for a list to page."""
+    stmt = select(Notification).where(Notification.user_id == user.id)
+    return stmt.where(Notification.read_at.is_(None)) if unread_only else stmt
+
+
+def mark_read(user: User, notification_id: int) -> Notification | None:
+    """Mark one of the user's notifications read (kept as it was if already read); None if it is not theirs."""
+    item = db.session.execute(of_user(user).where(Notification.id == notification_id)).scalar_one_or_none()
+    if item is not None and item.read_at is None:
+        item.read_at = utcnow()
+    return item
+
+
+def mark_all_read(user: User) -> int:
+    """Mark every unread notification of the user read; how many there were."""
+    return db.session.execute(update(Notification).where(Notification.user_id == user.id,
+                                                         Notification.read_at.is_(None))
+                              .values(read_at=utcnow()).execution_options(synchronize_session=False)).rowcount

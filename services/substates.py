@@ -95,11 +95,12 @@ def _log(opp: Opportunity, substate: Substate, event: str, at, user_id: int | No
 
 
 def close_substate(opp: Opportunity, substate_id: int, user: User | None, chain: Chain | None = None, *,
-                   values: dict | None = None, note: str | None = None) -> OpportunitySubstate:
+                   values: dict | None = None, note: str | None = None, canonical: bool = False) -> OpportunitySubstate:
     """Close an open substate, recording who and when, and announce it (events.substate_closed): the
     engine cancels its scheduled runs and creates the on-close runs in the same transaction. A person's
     close first needs the substate's required fields and note (services.close_requirements): `values`
-    gives the missing ones ({field reference: as typed}), saved once the substate is closed."""
+    gives the missing ones ({field reference: as typed}, or JSON values when `canonical`: the API), saved once
+    the substate is closed."""
     substate = _substate_of(opp, substate_id)
     if user is not None and not may_act(user, substate):
         raise ServiceError(_("You may not change this substate."), 403)
@@ -107,7 +108,7 @@ def close_substate(opp: Opportunity, substate_id: int, user: User | None, chain:
     if record is None or record.status != "open":
         raise ServiceError(_("“%(name)s” is not open.", name=substate.label), 409)
     if user is not None:
-        parsed, note = close_requirements.check(opp, substate, values, note)
+        parsed, note = close_requirements.check(opp, substate, values, note, canonical)
     now, chain = utcnow(), chain or Chain()
     record.status = "closed"
     record.closed_at, record.closed_by_id = now, user.id if user else None

@@ -5,8 +5,13 @@ The signature is HMAC-SHA256 over "<timestamp>.<body>" with the source's secret,
 than WEBHOOK_TOLERANCE seconds (300) is refused, so a captured request cannot be sent again later; within
 that window each event id (else each signature) is accepted once, remembered in Redis for twice the window.
 Answers are small JSON bodies: 200 done, 400 unreadable, 401 bad or stale signature, 404 unknown source,
-409 replay or already completed, 422 unknown event or reference, 503 Redis unreachable — never a 500.
-The simulator provider calls `handle` too, so a simulated signature takes exactly this path.
+409 replay or already completed, 413 body over WEBHOOK_MAX_BYTES, 422 unknown event, reference or
+opportunity, 503 Redis unreachable — never a 500. The simulator provider calls `handle` too, so a simulated
+signature takes exactly this path.
+
+Besides the signature events (which name their opportunity through the signature request's `reference`),
+any event `{"id", "type", "opportunity_id", "data"}` is accepted for an existing opportunity: both kinds send
+`events.external_event_received`, which external-event triggers listen to (docs/webhooks-inbound.md).
 """
 
 from __future__ import annotations
@@ -28,12 +33,14 @@ from engine import dispatch
 from extensions import db
 from models import ActionRun, ExternalSource, ExternalSourceAction, Opportunity, SignatureRequest
 from models.base import utcnow
-from services import ServiceError
+from services import ServiceError, events
 from services import secrets as secret_store
 from services.events import Chain
 
 log = logging.getLogger("oppflow.webhooks")
 TIMESTAMP_HEADER, SIGNATURE_HEADER = "X-Oppflow-Timestamp", "X-Oppflow-Signature"
+SIGNATURE_EVENTS = ("signature.signed", "signature.declined")
+TYPE_MAX, ID_MAX = 100, 200
 
 
 @dataclass
@@ -99,13 +106,15 @@ def receive(source_name: str, headers, body: bytes) -> Answer:
     source = _source(source_name) if len(source_name) <= 60 else None
     if source is None:
         return _error(404, _("Unknown source."))
+    if len(body) > current_app.config.get("WEBHOOK_MAX_BYTES", 65536):
+        return _error(413, _("The body is too large."))
     refused = verify(source, headers, body)
     if refused:
         return refused
     try:
         event = json.loads(body)
         assert isinstance(event, dict)
-    except (ValueError, AssertionError):
+    except (ValueError, AssertionError, RecursionError):  # nesting deeper than Python's stack is unreadable too
         return _error(400, _("The body is not a JSON object."))
     key = hashlib.sha256(str(event.get("id") or headers.get(SIGNATURE_HEADER)).encode()).hexdigest()
     try:
@@ -133,9 +142,11 @@ def _forget(replay_key: str | None) -> None:
 
 
 def _apply(source: ExternalSource, event: dict) -> Answer:
-    kind = str(event.get("type") or "")
-    if kind not in ("signature.signed", "signature.declined"):
+    kind = event.get("type")
+    if not isinstance(kind, str) or not kind or len(kind) > TYPE_MAX or kind != kind.strip():
         return _error(422, _("Unknown event type."))
+    if kind not in SIGNATURE_EVENTS:
+        return _apply_generic(source, kind, event)
     outcome = kind.split(".", 1)[1]
     request = db.session.execute(
         select(SignatureRequest).where(SignatureRequest.reference == str(event.get("reference") or ""),
@@ -147,7 +158,45 @@ def _apply(source: ExternalSource, event: dict) -> Answer:
         return _error(409, _("This signature request is already completed."))
     request.status = outcome
     run = run_external_action(source, outcome, request)
+    announce(source, kind, event, db.session.get(Opportunity, request.opportunity_id))
     return Answer(200, {"ok": True, "status": outcome, "run_id": run.id if run else None})
+
+
+def _opportunity_named(event: dict) -> Opportunity | None:
+    """The opportunity a generic event names by `opportunity_id` (a number, or digits in a string)."""
+    ref = event.get("opportunity_id")
+    if isinstance(ref, str) and ref.isdigit() and len(ref) <= 18:
+        ref = int(ref)
+    if isinstance(ref, bool) or not isinstance(ref, int) or not 0 < ref < 2**63:
+        return None
+    return db.session.get(Opportunity, ref)
+
+
+def _apply_generic(source: ExternalSource, kind: str, event: dict) -> Answer:
+    """Any other event type: its opportunity's external-event triggers decide what it does."""
+    event_id = event.get("id")
+    if event_id is not None and (isinstance(event_id, bool) or not isinstance(event_id, str | int)
+                                 or len(str(event_id)) > ID_MAX):
+        return _error(422, _("The event id must be a string of at most %(max)d characters.", max=ID_MAX))
+    if not isinstance(event.get("data", {}), dict):
+        return _error(422, _("The event's data must be a JSON object."))
+    opp = _opportunity_named(event)
+    if opp is None:
+        return _error(422, _("Unknown opportunity."))
+    fired = announce(source, kind, event, opp)
+    return Answer(200, {"ok": True, "type": kind, "opportunity_id": opp.id,
+                        "runs": [{"id": run.id, "status": run.status} for run in fired]})
+
+
+def announce(source: ExternalSource, kind: str, event: dict, opp: Opportunity) -> list[ActionRun]:
+    """Send external_event_received for the opportunity in this transaction; the runs it caused (the
+    triggers' firings) are returned — each a new chain's first run."""
+    chain = Chain()
+    events.external_event_received.send(opp, event=events.ExternalEvent(
+        source=source.name, type=kind, payload=event, received_at=utcnow(),
+        event_id=str(event.get("id") or ""), chain=chain))
+    return list(db.session.execute(select(ActionRun).where(ActionRun.chain_id == chain.id, ActionRun.chain_depth == 0)
+                                   .order_by(ActionRun.id)).scalars())
 
 
 def run_external_action(source: ExternalSource, event: str, request: SignatureRequest) -> ActionRun | None:

@@ -60,6 +60,10 @@ def seed(make) -> World:
     action = make.action(sub, "open_substate", config={"substate_id": flow.substates[1].id})
     trigger = Trigger(substate_id=sub.id, kind="task_status", name="Walked trigger", config={"status": "completed"})
     db.session.add(trigger)
+    # An external-event trigger (P4) too, so the Triggers tab, its summary and the map's source node are walked.
+    db.session.add(Trigger(substate_id=sub.id, kind="external_event", name="Walked external trigger", position=1,
+                           config={"source": "esign", "event_type": "payment.received",
+                                   "conditions": [{"path": "data.amount", "op": "gt", "value": "1000"}]}))
     rule = make.rule("installer", [installer])
     source = ExternalSource(name="esign", label="E-signature", secret_encrypted=secret_svc.encrypt("s3cret"))
     db.session.add(source)
@@ -109,7 +113,18 @@ def seed(make) -> World:
 
     webhook, delivery = seed_webhook()
     ids["subscription_id"], ids["delivery_id"] = webhook.id, delivery.id
+    ids["notification_id"] = _notification(opp, users["admin"])
     return World(ids=ids, token=token, users=users)
+
+
+def _notification(opp, user) -> int:
+    """A notification of the admin (the API's /notifications/<id>/read): other walking users get its 404."""
+    from models.notifications import Notification
+    from services.notifications import notify
+
+    notify([user.id], "assignment", {"opportunity": opp.name}, f"/opportunities/{opp.id}")
+    db.session.commit()
+    return db.session.execute(db.select(Notification.id).where(Notification.user_id == user.id)).scalars().first()
 
 
 def _closing(opp, sub, users: dict) -> None:
@@ -194,6 +209,8 @@ def build_url(rule, world: World) -> str | None:
             values[arg] = "emails"
         elif arg == "ref":  # a field of the opportunity page (services.field_values): the walked custom field
             values[arg] = f"custom:{ids['field_id']}"
+        elif arg == "key" and rule.endpoint.startswith("api_"):  # the API names fields by key
+            values[arg] = "seeded"
         elif arg in ids:
             values[arg] = ids[arg]
         else:

@@ -3,16 +3,15 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from blueprints.history import bp
 from extensions import db
-from models import ActionRun, Opportunity
 from services import history, locale_input
 from services import notifications as notify_svc
 from services import partner_home as home_svc
 from services import runs as run_svc
-from services.access import permission_required, scope_opportunities
+from services.access import permission_required
+from services.history import runs_query
 
 
 @bp.route("/account/history")
@@ -41,8 +40,7 @@ def tab(tab: str):
 @permission_required("opportunities.edit")
 def retry(run_id: int):
     """Retry a failed run (internal users who may edit opportunities; partners get 404)."""
-    stmt = select(ActionRun).join(Opportunity, Opportunity.id == ActionRun.opportunity_id).where(ActionRun.id == run_id)
-    run = db.session.execute(scope_opportunities(stmt)).scalar_one_or_none() or abort(404)
+    run = runs_query.retry_target_or_404(run_id, current_user)  # the API's retry looks it up the same way
     new = run_svc.retry_run(run, current_user)
     db.session.commit()
     flash(_("A new attempt was started (#%(id)d).", id=new.id), "success")

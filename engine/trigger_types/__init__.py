@@ -1,11 +1,11 @@
 """The registry of trigger types (docs/architecture.md, "Events and triggers"): one module per type, as for
 action kinds; the designer, the validation, the flow map and the engine read it, and `subscribe_all`
-connects each type's receiver to the services' events. External-event triggers follow as one more module."""
+connects each type's receiver to the services' events."""
 
-from engine.trigger_types import field_changed, linked_tasks, process_automation, task_status
+from engine.trigger_types import external_event, field_changed, linked_tasks, process_automation, task_status
 from engine.trigger_types.base import TriggerType
 
-_MODULES = (task_status, field_changed)
+_MODULES = (task_status, field_changed, external_event)
 # Receivers with no Trigger rows of their own: process automations are made in their panel, linked tasks
 # from the opportunity page; the Triggers tab lists them read-only (services.triggers).
 _RECEIVERS = (process_automation, linked_tasks)

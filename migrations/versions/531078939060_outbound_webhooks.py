@@ -1,7 +1,7 @@
 """outbound webhooks
 
 Revision ID: 531078939060
-Revises: b276f1c3deb6
+Revises: 49c1ea4ac319
 Create Date: 2026-11-30 12:52:53.170699
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '531078939060'
-down_revision = 'b276f1c3deb6'
+down_revision = '49c1ea4ac319'
 branch_labels = None
 depends_on = None
 

@@ -21,8 +21,8 @@ from services.history.registry import (
 from services.history.shown import name_matches, translated_name
 
 # One kind per trigger type (engine.trigger_types); a new type adds its kind here. A field trigger's run has
-# no task: its Task cell stays empty (the joins are outer).
-KINDS = ("trigger_task_status", "trigger_field")
+# no task, nor has an external-event trigger's: their Task cell stays empty (the joins are outer).
+KINDS = ("trigger_task_status", "trigger_field", "trigger_external_event")
 # The substate the run recorded opening, else (a run stopped before) the trigger's own.
 SUBSTATE_ID = func.coalesce(ActionRun.result["substate_id"].as_integer(), Trigger.substate_id)
 
