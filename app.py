@@ -75,6 +75,9 @@ def create_app(config: dict | None = None) -> Flask:
     from engine import activity_completion
 
     activity_completion.subscribe()  # M5: scheduled activities complete when their substate closes
+    from engine import webhooks_out
+
+    webhooks_out.subscribe()  # outbound webhooks: a delivery per subscription to each event
 
     register_blueprints(app)
     from blueprints.api import register_api

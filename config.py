@@ -106,6 +106,11 @@ class Config:
         self.ENGINE_SWEEP_INTERVAL = float(os.environ.get("ENGINE_SWEEP_INTERVAL", "0.5"))
         self.ENGINE_REQUEUE_GRACE = float(os.environ.get("ENGINE_REQUEUE_GRACE", "10"))
         self.ENGINE_CHAIN_DEPTH = int(os.environ.get("ENGINE_CHAIN_DEPTH", "10"))
+        # Outbound webhooks (engine.webhooks_out): the waits between attempts in seconds (attempts = waits
+        # + 1), the connect and read timeout, and how long a claimed delivery is held.
+        self.WEBHOOK_BACKOFF = os.environ.get("WEBHOOK_BACKOFF", "30,120,600,3600,21600")
+        self.WEBHOOK_TIMEOUT = float(os.environ.get("WEBHOOK_TIMEOUT", "5"))
+        self.WEBHOOK_LEASE_SECONDS = float(os.environ.get("WEBHOOK_LEASE_SECONDS", "60"))
         # User-written templates (engine.template_child): time, characters and memory one render may use.
         self.TEMPLATE_SECONDS = float(os.environ.get("TEMPLATE_SECONDS", "1.0"))
         self.TEMPLATE_MAX_OUTPUT = int(os.environ.get("TEMPLATE_MAX_OUTPUT", "2000000"))

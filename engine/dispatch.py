@@ -24,6 +24,7 @@ from models.runs import FINAL_STATUSES, WAITING_STATUSES, ActionRun
 log = logging.getLogger("oppflow.engine")
 _PENDING_KEY = "oppflow_enqueue"
 _HOLD_KEY = "oppflow_hold"
+RUN_JOB, DELIVER_JOB = "engine.jobs.run_action", "engine.jobs.deliver_webhook"
 _LIVE_JOB = {s.value for s in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED)}
 
 
@@ -60,6 +61,15 @@ def enqueue_after_commit(runs: list[ActionRun]) -> None:
     session.info.setdefault(_PENDING_KEY, []).extend(_arm(runs))
 
 
+def enqueue_deliveries_after_commit(deliveries: list) -> None:
+    """Outbound webhook deliveries (engine.webhooks_out) go the same way as runs: armed in the caller's
+    transaction, put on the queue once it commits, found again by the sweeper if Redis loses them."""
+    session = db.session()
+    if not deliveries or session.info.get(_HOLD_KEY):
+        return
+    session.info.setdefault(_PENDING_KEY, []).extend((i, j, DELIVER_JOB) for i, j in _arm(deliveries))
+
+
 @contextlib.contextmanager
 def held() -> Iterator[None]:
     """Runs created meanwhile are not put on the queue: they stay never-enqueued, for whoever executes
@@ -72,9 +82,10 @@ def held() -> Iterator[None]:
         session.info.pop(_HOLD_KEY, None)
 
 
-def push(jobs: list[tuple[int, str]], app: Flask | None = None) -> None:
-    """Put (run id, job id) pairs on the queue in one round trip. A failure is logged, not raised:
-    the sweeper enqueues the runs again once it sees their jobs missing."""
+def push(jobs: list[tuple], app: Flask | None = None) -> None:
+    """Put (run id, job id) pairs on the queue in one round trip; a third item names another job than
+    run_action (a webhook delivery's). A failure is logged, not raised: the sweeper enqueues the runs
+    again once it sees their jobs missing."""
     if not jobs:
         return
     app = app or current_app
@@ -83,9 +94,9 @@ def push(jobs: list[tuple[int, str]], app: Flask | None = None) -> None:
     try:
         queue.enqueue_many([
             # result_ttl=0: the run row holds the outcome; RQ need not keep a copy.
-            Queue.prepare_data("engine.jobs.run_action", args=(run_id,), job_id=job_id, timeout=timeout,
-                               result_ttl=0, failure_ttl=24 * 3600)
-            for run_id, job_id in jobs
+            Queue.prepare_data(item[2] if len(item) > 2 else RUN_JOB, args=(item[0],), job_id=item[1],
+                               timeout=timeout, result_ttl=0, failure_ttl=24 * 3600)
+            for item in jobs
         ])
     except Exception:  # noqa: BLE001 - Redis down must not undo a committed user action
         log.exception("could not enqueue %d run(s); the sweeper will retry", len(jobs))
@@ -184,6 +195,9 @@ def sweep(batch: int = 500) -> int:
     ).scalars().all()
     runs = never_sent + lease_expired + _lost_jobs(sent_long_ago + requeued_long_ago)
     jobs = _arm(runs)
+    from engine import webhooks_out  # the deliveries due again, or whose job Redis lost
+
+    jobs += [(i, j, DELIVER_JOB) for i, j in _arm(webhooks_out.due_deliveries(now, grace, batch, _lost_jobs))]
     db.session.commit()
     push(jobs)
     return len(jobs)

@@ -20,7 +20,8 @@ from engine.kinds import get_kind
 from extensions import db
 from models.base import utcnow
 from models.runs import WAITING_STATUSES, ActionRun
-from services import ServiceError, notifications
+from services import ServiceError, events, notifications
+from services.events import RunOutcome
 
 log = logging.getLogger("oppflow.engine")
 _HOST = socket.gethostname()
@@ -143,6 +144,7 @@ def _failed(run_id: int, token: str, attempts: int, error: str, transient: bool)
             db.session.commit()
         return False
     notifications.run_failed(run, error)  # committed with the outcome, dropped if the lease was lost
+    events.run_failed.send(run, change=RunOutcome(run, "failed", utcnow(), error))
     _outcome(run, token, "failed", error=error)
     return True
 
@@ -165,9 +167,11 @@ def execute(run_id: int) -> str:
         if run_kind is None:
             raise PermanentError(_("Actions of this kind cannot run yet: %(kind)s.", kind=run.kind))
         result = run_kind(run) or {}
-        if not _record(run_id, token, status="succeeded", finished_at=utcnow(), result=result, error=None):
+        finished = utcnow()
+        if not _record(run_id, token, status="succeeded", finished_at=finished, result=result, error=None):
             db.session.rollback()  # another worker holds it now: undo our effect
             return "lost lease"
+        events.run_succeeded.send(run, change=RunOutcome(run, "succeeded", finished))  # same transaction
         db.session.commit()
     except LeaseLost:
         db.session.rollback()

@@ -23,3 +23,11 @@ def run_action(run_id: int) -> str:
 
     with _application().app_context():  # a fresh context: a fresh database session per job
         return execute(run_id)
+
+
+def deliver_webhook(delivery_id: int) -> str:
+    """Send one outbound webhook delivery (claim, POST, record); a second delivery of the job does nothing."""
+    from engine.webhooks_out import deliver
+
+    with _application().app_context():
+        return deliver(delivery_id)

@@ -22,6 +22,7 @@ from models.runs import ActionRun
 from models.settings import AppSetting
 from models.signatures import ExternalSource, SignatureRequest
 from models.tasks import CalendarFeed, HistoryEntry, Location, Task, TaskPerson, TaskStatusChange, Trigger
+from models.webhooks import WebhookDelivery, WebhookSubscription
 from models.work import Activity, Assignment
 
 __all__ = [
@@ -69,4 +70,6 @@ __all__ = [
     "User",
     "UserPermission",
     "UserSession",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]

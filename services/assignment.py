@@ -44,7 +44,8 @@ from extensions import db
 from models import Assignment, AssignmentRule, AssignmentRuleCompany, Opportunity, PartnerCompany, User
 from models.base import utcnow
 from models.work import OPEN_ASSIGNMENT
-from services import ServiceError, notifications
+from services import ServiceError, events, notifications
+from services.events import AssignmentAnswer
 
 FIELD = {"installer": "installer_id", "commercial": "commercial_id"}
 
@@ -238,6 +239,7 @@ def accept(opp: Opportunity, assignment_id: int, user: User) -> Assignment:
     assignment = _answerable(opp, assignment_id, user)
     assignment.status, assignment.responded_at, assignment.responded_by_id = "accepted", utcnow(), user.id
     db.session.flush()
+    events.assignment_accepted.send(assignment, change=AssignmentAnswer(assignment, opp, user, assignment.responded_at))
     return assignment
 
 
@@ -256,4 +258,5 @@ def reject(opp: Opportunity, assignment_id: int, user: User, reason: str) -> Ass
     if getattr(opp, field) == assignment.company_id:
         setattr(opp, field, None)
     db.session.flush()
+    events.assignment_rejected.send(assignment, change=AssignmentAnswer(assignment, opp, user, assignment.responded_at))
     return assignment

@@ -24,6 +24,13 @@ substate_closed = _events.signal("substate-closed")
 task_status_changed = _events.signal("task-status-changed")
 # sender: the Opportunity; keyword `change`: a FieldChange (services.field_values.store, whatever path).
 field_changed = _events.signal("field-changed")
+# sender: the ActionRun; keyword `change`: a RunOutcome. Sent by the engine as it records a run's end
+# (succeeded, or failed for good), in the transaction that records it; outbound webhooks listen.
+run_succeeded = _events.signal("run-succeeded")
+run_failed = _events.signal("run-failed")
+# sender: the Assignment; keyword `change`: an AssignmentAnswer (services.assignment.accept / reject).
+assignment_accepted = _events.signal("assignment-accepted")
+assignment_rejected = _events.signal("assignment-rejected")
 
 
 @dataclass
@@ -81,6 +88,26 @@ class FieldChange:
     user: object | None
     chain: Chain
     closing_substate_id: int | None = None
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """An action run ended: succeeded, or failed after its last attempt (with the error)."""
+
+    run: object
+    status: str
+    at: datetime
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class AssignmentAnswer:
+    """A partner company accepted or rejected an assignment: who, when, and why (a rejection's reason)."""
+
+    assignment: object
+    opportunity: object
+    user: object | None
+    at: datetime
 
 
 # sender: the Opportunity; keyword `event`: an ExternalEvent (services.webhooks, a valid signed event that

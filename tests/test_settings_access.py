@@ -101,6 +101,17 @@ ROUTES = [
     ("POST", "/settings/custom-fields/{custom_field}/archive"),
     ("POST", "/settings/custom-fields/{custom_field}/unarchive"),
     ("POST", "/settings/custom-fields/{custom_field}/delete"),
+    ("GET", "/settings/webhooks"),
+    ("POST", "/settings/webhooks/allowed-hosts"),
+    ("GET", "/settings/webhooks/new"),
+    ("POST", "/settings/webhooks/new"),
+    ("GET", "/settings/webhooks/{webhook}"),
+    ("POST", "/settings/webhooks/{webhook}"),
+    ("POST", "/settings/webhooks/{webhook}/secret"),
+    ("POST", "/settings/webhooks/{webhook}/delete"),
+    ("POST", "/settings/webhooks/{webhook}/test"),
+    ("GET", "/settings/webhooks/{webhook}/deliveries"),
+    ("POST", "/settings/webhooks/deliveries/{webhook_delivery}/redeliver"),
 ]
 
 
@@ -116,7 +127,8 @@ def targets(make):
             "source": _source_id(), "external_action": make.external_action("Target action").id,
             "location": _record(Location(name="Target room", name_i18n={}, active=True)),
             "custom_field": _record(CustomField(key="target", name="Target field", name_i18n={},
-                                                field_type="text", options=[]))}
+                                                field_type="text", options=[])),
+            **_webhook_ids()}
 
 
 def _source_id() -> int:
@@ -125,6 +137,13 @@ def _source_id() -> int:
     source, _secret = create_source("target", "Target source")
     db.session.commit()
     return source.id
+
+
+def _webhook_ids() -> dict:
+    from tests.webhook_support import seed_webhook
+
+    sub, delivery = seed_webhook()
+    return {"webhook": sub.id, "webhook_delivery": delivery.id}
 
 
 def _record(record) -> int:
@@ -139,7 +158,8 @@ def test_routes_list_covers_every_settings_endpoint(app):
                     "{email_template}": "<int:template_id>", "{report_template}": "<int:template_id>",
                     "{export_template}": "<int:template_id>", "{source}": "<int:source_id>",
                     "{external_action}": "<int:action_id>", "{location}": "<int:location_id>",
-                    "{custom_field}": "<int:field_id>"}
+                    "{custom_field}": "<int:field_id>", "{webhook}": "<int:subscription_id>",
+                    "{webhook_delivery}": "<int:delivery_id>"}
     listed = set()
     for method, url in ROUTES:
         for key, arg in placeholders.items():

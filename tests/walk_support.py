@@ -109,6 +109,10 @@ def seed(make) -> World:
         "export_template": export.id, "external_action": external.id,
     }
     ids["automation_id"] = automation.id
+    from tests.webhook_support import seed_webhook
+
+    webhook, delivery = seed_webhook()
+    ids["subscription_id"], ids["delivery_id"] = webhook.id, delivery.id
     ids["notification_id"] = _notification(opp, users["admin"])
     return World(ids=ids, token=token, users=users)
 

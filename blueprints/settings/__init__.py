@@ -16,4 +16,5 @@ from blueprints.settings import (  # noqa: E402,F401
     routes,
     smtp,
     users,
+    webhooks,
 )

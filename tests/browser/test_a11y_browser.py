@@ -47,6 +47,8 @@ from models import (
     Task,
     Trigger,
     User,
+    WebhookDelivery,
+    WebhookSubscription,
 )
 from services import history
 from services import secrets as secret_svc
@@ -153,6 +155,9 @@ def _add_missing_records() -> str:
                                     reference=token, signer_email="s@example.com", status="sent",
                                     document_name="d.pdf", document=b"%PDF-1.4", document_sha256="0" * 64))
     db.session.commit()
+    from tests.webhook_support import seed_webhook
+
+    seed_webhook()  # Settings → Webhooks: a subscription with a delivery in its log
     return token
 
 
@@ -178,6 +183,7 @@ def _first_ids() -> dict[str, int]:
         "report_template": first(ReportTemplate), "export_template": first(ExportTemplate),
         "external_action": first(ExternalSourceAction), "trigger_id": first(Trigger),
         "location_id": first(Location), "field_id": first(CustomField), "automation_id": first(ProcessAutomation),
+        "subscription_id": first(WebhookSubscription), "delivery_id": first(WebhookDelivery),
     }
 
 
