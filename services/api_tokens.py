@@ -25,6 +25,8 @@ from services.validation import InvalidData
 PREFIX = "opf_"
 NAME_MAX = 120
 MAX_DAYS = 366
+# The expiries the account page offers (a script can ask any number of days up to MAX_DAYS).
+EXPIRY_CHOICES = (7, 30, 90, 180, 365)
 # "Last used" is written at most once a minute per token: an integration polling the API must not turn
 # every read into a write.
 TOUCH_EVERY = timedelta(minutes=1)
@@ -97,6 +99,13 @@ def authenticate(plaintext: str | None, ip: str | None, now: datetime | None = N
                            .values(last_used_at=now, last_used_ip=(ip or "")[:64]))
         db.session.commit()
     return token
+
+
+def status(token: ApiToken, now: datetime | None = None) -> str:
+    """"revoked", "expired" or "active", as the account page shows it (revoked wins: it was a decision)."""
+    if token.revoked_at is not None:
+        return "revoked"
+    return "expired" if token.expires_at <= (now or utcnow()) else "active"
 
 
 def allows(token: ApiToken, method: str) -> bool:
