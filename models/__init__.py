@@ -1,7 +1,7 @@
 """SQLAlchemy 2.0 models by domain; importing this package registers every table."""
 
-from models.api import ApiToken
 from models.accounts import PERMISSIONS, ROLES, Channel, PartnerCompany, User, UserPermission, UserSession
+from models.api import ApiToken
 from models.catalog import (
     ActivityType,
     AssignmentRule,
