@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import time
@@ -107,6 +108,7 @@ def measure(database_url: str, repeat: int = 20, opps: int = 100_000, verbose: b
     try:
         type_id, state_id = seed_states(app)
         made = tokens(app)
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request on the console
         server = LiveServer(app)
         samples: list[float] = []
         for who, plaintext in made.items():

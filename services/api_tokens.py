@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from extensions import db
 from models import ApiToken, User
@@ -88,7 +89,9 @@ def authenticate(plaintext: str | None, ip: str | None, now: datetime | None = N
     """The usable token with this plaintext, its use recorded; None when unknown, revoked or expired."""
     if not plaintext or not plaintext.startswith(PREFIX) or len(plaintext) > 100:
         return None
-    token = db.session.execute(select(ApiToken).where(ApiToken.token_hash == _digest(plaintext))).scalar_one_or_none()
+    # The user in the same statement: every API request needs both (one round trip fewer per request).
+    token = db.session.execute(select(ApiToken).options(joinedload(ApiToken.user))
+                               .where(ApiToken.token_hash == _digest(plaintext))).scalar_one_or_none()
     now = now or utcnow()
     if token is None or not token.usable(now):
         return None

@@ -79,6 +79,10 @@ def test_a_read_token_may_not_write(app, client, make):
         assert response.mimetype == "application/problem+json"
         assert "write" in response.json["detail"]
         assert client.open("/api/v1/probe-tokens", method=method, json={}, headers=bearer(write)).status_code == 200
+    # A body nested past the JSON parser's recursion limit is a 400 problem (it was a RecursionError: a 500).
+    deep = client.post("/api/v1/probe-tokens", data=b"[" * 5000 + b"]" * 5000, headers=bearer(write),
+                       content_type="application/json")
+    assert deep.status_code == 400 and deep.mimetype == "application/problem+json"
     # Every write route of the API (whatever resources are merged) refuses the read token before reading input.
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/v1/") or rule.endpoint.startswith("api_probe"):
@@ -239,3 +243,16 @@ def test_expired_tokens_are_listed_as_expired(client, make):
     client.login(user)
     body = client.get("/account/api-tokens").get_data(as_text=True)
     assert "Expired" in body and "Revoke" not in body.split('id="tokens"')[1].split('id="create"')[0]
+
+
+def test_id_filters_are_read_from_the_query_string(client, make, token):
+    """?type_id=3 is how a client filters (it was a 422: the id field took JSON integers only)."""
+    _, plaintext = token
+    flow = make.flow((1, 1))
+    opp = make.opportunity(flow, name="Typed deal")
+    make.opportunity(name="Other type deal")
+    response = client.get(LIST, query_string={"type_id": str(flow.id)}, headers=bearer(plaintext))
+    assert response.status_code == 200, response.json
+    assert [item["id"] for item in response.json["items"]] == [opp.id]
+    for bad in ("1.5", "true", "1e3", "0", "x"):
+        assert client.get(LIST, query_string={"type_id": bad}, headers=bearer(plaintext)).status_code == 422, bad

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from datetime import UTC, datetime
 
 from flask_babel import lazy_gettext as _l
@@ -64,9 +65,19 @@ class RefSchema(Schema):
     name = fields.String(required=True)
 
 
+class IdField(fields.Integer):
+    """A strict integer that also takes its digits as text: a query string (?type_id=3) has no other way to
+    send it; 1.5, true or "1e3" stay refused (non-strict marshmallow would truncate 1.5 to 1)."""
+
+    def _validated(self, value):
+        if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,12}", value.strip()):
+            value = int(value)
+        return super()._validated(value)
+
+
 def Id(**kwargs) -> fields.Integer:  # noqa: N802 - reads as a field type in schemas
     """A record id: 1 … 2³¹−1 (past it no record exists on any backend)."""
-    return fields.Integer(validate=between(1, MAX_ID), strict=True, **kwargs)
+    return IdField(validate=between(1, MAX_ID), strict=True, **kwargs)
 
 
 class PageArgs(Schema):

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectField, StringField
+from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
@@ -21,7 +21,7 @@ class TokenForm(FlaskForm):
 
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=api_tokens.NAME_MAX)],
                        description=_l("Say what will use it, e.g. \"Website form\" or \"ERP sync\"."))
-    scope = RadioField(_l("Access"), default="read", choices=[
+    scope = SelectField(_l("Access"), default="read", choices=[
         SelectChoice("read", _l("Read only")), SelectChoice("write", _l("Read and write"))])
     days = SelectField(_l("Expires after"), coerce=int, default=90,
                        choices=[SelectChoice(d, _l("%(n)d days", n=d)) for d in api_tokens.EXPIRY_CHOICES])
@@ -56,7 +56,7 @@ def api_token_create():
             getattr(form, {"scopes": "scope"}.get(key, key), form.name).errors.append(message)
         return _page(form, 422)
     db.session.commit()
-    return _page(created=token, plaintext=plaintext, status=201)
+    return _page(TokenForm(formdata=None), created=token, plaintext=plaintext, status=201)
 
 
 @bp.route("/account/api-tokens/<int:token_id>/revoke", methods=["POST"])
