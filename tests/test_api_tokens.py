@@ -256,3 +256,16 @@ def test_id_filters_are_read_from_the_query_string(client, make, token):
     assert [item["id"] for item in response.json["items"]] == [opp.id]
     for bad in ("1.5", "true", "1e3", "0", "x"):
         assert client.get(LIST, query_string={"type_id": bad}, headers=bearer(plaintext)).status_code == 422, bad
+
+
+def test_a_token_name_is_shown_as_text_everywhere_on_the_page(client, make):
+    """The name goes into the list, the heading of the new token and the revoke button's confirmation."""
+    user = make.user("agent")
+    client.login(user)
+    name = 'ERP "sync"><script>alert(1)</script>'
+    body = _create(client, name=name).get_data(as_text=True)
+    assert "<script>alert(1)" not in body
+    listing = client.get("/account/api-tokens").get_data(as_text=True)
+    assert "<script>alert(1)" not in listing and "&lt;script&gt;alert(1)" in listing
+    confirm = re.search(r'data-confirm="([^"]*)"', listing).group(1)
+    assert "ERP &#34;sync&#34;&gt;" in confirm or "ERP &quot;sync&quot;&gt;" in confirm
