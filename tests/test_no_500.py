@@ -143,3 +143,99 @@ def test_garbage_to_every_post_route_never_gives_5xx(app, client, make, user_key
         # The forms were found: the designer's action form brings each kind's own fields.
         action_form = next(t for path, t in targets.items() if "/substates/" in path and path.endswith("/actions/new"))
         assert "kind" in action_form.fields and len(action_form.fields) > 10, sorted(action_form.fields)
+
+
+# -- the JSON API (SPEC P4): garbage JSON bodies and query strings with a write token ----------------------
+
+JSON_GARBAGE = {
+    "huge integer": 9 ** 400, "negative": -1, "float": 1e308, "non-ASCII": "Ω≈ç… ñandú 日本語 🙂",
+    "very long": "x" * 100_000, "empty": "", "wrong type": "abc", "null": None, "list": [1, "a"],
+    "object": {"a": {"b": []}}, "boolean": True, "malformed date": "2024-13-45T25:61", "duplicate name": SEEDED_NAME,
+}
+RAW_BODIES = {"not JSON": b"{not json", "empty body": b"", "JSON list": b"[]", "JSON null": b"null",
+              "JSON string": b'"x"', "JSON number": b"12", "nested deep": b"[" * 5000 + b"]" * 5000}
+
+
+def _operation_inputs(spec: dict) -> dict[tuple[str, str], tuple[list[str], list[str]]]:
+    """{(path template in Flask's spelling, method): (body property names, query parameter names)} from the
+    OpenAPI document, so each operation's own fields get the garbage."""
+    import re
+
+    schemas = spec.get("components", {}).get("schemas", {})
+
+    def props(schema: dict) -> list[str]:
+        if "$ref" in schema:
+            schema = schemas.get(schema["$ref"].rsplit("/", 1)[-1], {})
+        return list(schema.get("properties", {}))
+
+    found = {}
+    for path, item in spec.get("paths", {}).items():
+        flask_path = re.sub(r"\{(\w+)\}", r"<\1>", path)
+        for method, op in item.items():
+            if not isinstance(op, dict) or method == "parameters":
+                continue
+            body = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
+            query = [p["name"] for p in op.get("parameters", []) if p.get("in") == "query"]
+            found[(flask_path, method.upper())] = (props(body), query)
+    return found
+
+
+@pytest.mark.parametrize("user_key", ["admin", "partner"])
+def test_garbage_to_every_api_route_gives_4xx_never_5xx(app, client, make, user_key):
+    """Every /api/v1 rule, with real ids of the seed and a write token: garbage JSON (each kind in every field
+    the document names, then one field at a time, then bodies that are not an object) and garbage query
+    strings answer 4xx problem+json (or a success), never 5xx."""
+    from flask import g
+
+    from services import api_tokens
+
+    world = seed(make)
+    _, plaintext = api_tokens.create_token(world.users[user_key], "walk", {"read", "write"}, 366)
+    app.config["API_RATE_LIMIT"] = "100000 per minute"
+    from extensions import db
+
+    db.session.commit()
+    inputs = _operation_inputs(client.get("/api/openapi.json").json)
+    headers = {"Authorization": f"Bearer {plaintext}"}
+    rules = [r for r in app.url_map.iter_rules() if r.rule.startswith("/api/v1/")]
+    rules.sort(key=lambda r: "DELETE" in r.methods)  # last: it removes what the other URLs name
+    failures, calls = [], 0
+
+    def call(url, method, label, **kwargs):
+        nonlocal calls
+        g.pop("_login_user", None)
+        try:
+            response = client.open(url, method=method, headers={**headers, **kwargs.pop("headers", {})}, **kwargs)
+        except Exception as err:  # the test app propagates what no handler caught: a 500 to a client
+            failures.append(f"{type(err).__name__} {method} {url} ({label}): {err!s:.200}")
+            return None
+        calls += 1
+        if response.status_code >= 500:
+            failures.append(f"{response.status_code} {method} {url} ({label})")
+        elif response.status_code >= 400 and response.mimetype != "application/problem+json":
+            failures.append(f"{response.status_code} {method} {url} ({label}) is {response.mimetype}")
+        return response
+
+    for rule in rules:
+        url = build_url(rule, world)
+        assert url, f"cannot build {rule}"
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}, key=lambda m: m == "DELETE"):
+            body_fields, query = inputs.get((rule.rule, method), ([], []))
+            for label, junk in JSON_GARBAGE.items():
+                if query:
+                    call(url, method, f"{label} in the query", query_string={q: str(junk) for q in query},
+                         **({} if method == "GET" else {"json": {}}))
+                if method == "GET":
+                    continue
+                call(url, method, label, json={f: junk for f in body_fields or ["name", "id"]})
+                for name in body_fields:
+                    if label in ("huge integer", "duplicate name", "wrong type", "null"):
+                        call(url, method, f"{label} in {name} only", json={name: junk})
+            if method != "GET":
+                for label, raw in RAW_BODIES.items():
+                    response = call(url, method, label, data=raw, headers={"Content-Type": "application/json"})
+                    if response is not None and body_fields and response.status_code < 400:
+                        failures.append(f"{response.status_code} {method} {url} ({label}) accepted")
+                call(url, method, "form-encoded", data={"name": "x"})
+    assert not failures, "\n".join(failures)
+    assert rules and calls >= 10

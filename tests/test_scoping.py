@@ -3,13 +3,21 @@
 The matrix walks the app's whole URL map, so a route added later is covered without editing this file:
 every endpoint, with its ids pointing at another company's records, must answer 404 to a partner user,
 unless it is a page a partner may open (then it must not show the other company's data).
+
+The JSON API (SPEC P4, /api/v1) reads no session: with one it answers 401, and it is walked again with
+the partner's own bearer tokens — every rule naming another company's record is 404 (403 for a change
+with a read-only token), every list shows none of them.
 """
 
+import json
+
 import pytest
+from flask import g
 from sqlalchemy import select
 
 from extensions import db
 from models import Opportunity
+from services import api_tokens
 from services.tasks import create_task
 
 # Endpoints a partner user may reach; each is checked for leaks instead of expecting 404.
@@ -18,6 +26,15 @@ PARTNER_PAGES = {"auth.index", "auth.login", "auth.logout", "auth.set_language",
                  "history.notifications", "history.bell", "tasks.index"}
 # The calendar: every user has one (it shows only what they may see); the feed's own token decides the rest.
 PARTNER_PAGES |= {"calendar.index", "calendar.feed_create", "calendar.feed_revoke"}
+# Every user manages their own API tokens (another user's token id is a 404: the walk names the victim's).
+PARTNER_PAGES |= {"auth.api_tokens_page", "auth.api_token_create"}
+# The API's documents: public, as they hold no data (calls still need a token).
+API_PUBLIC = {"api-docs.openapi_json", "api_docs.reference"}
+API_PREFIX = "/api/v1/"
+# URL arguments naming records a partner sees only on their company's opportunities: an API rule naming the
+# victim's must be 404. Other arguments (a flow's type, state…) name shared records: checked for leaks only.
+SCOPED_ARGS = {"opp_id", "opportunity_id", "customer_id", "task_id", "run_id", "activity_id", "assignment_id",
+               "token_id", "file_id", "entry_id", "notification_id"}
 
 
 @pytest.fixture
@@ -36,9 +53,12 @@ def world(make):
     }
     # A task on the victim's opportunity: its page and status form must be 404 to the other companies.
     task = create_task(opps["a"], "Alpha secret deal call", responsible_id=users["inst_a"].id)
+    # The victim company's user's API token: its revoke button must be 404 to everyone else.
+    victim_token, _plain = api_tokens.create_token(users["inst_a"], "Alpha secret deal token", {"read"}, 30)
     db.session.commit()
     _calendar_items(make, opps, users)
-    return {"flow": flow, "companies": companies, "users": users, "opps": opps, "task": task}
+    return {"flow": flow, "companies": companies, "users": users, "opps": opps, "task": task,
+            "token_id": victim_token.id}
 
 
 def _calendar_items(make, opps, users) -> None:
@@ -59,7 +79,7 @@ def _calendar_items(make, opps, users) -> None:
     db.session.commit()
 
 
-def _url_for_rule(rule, victim: Opportunity, task_id: int = 1) -> str | None:
+def _url_for_rule(rule, victim: Opportunity, task_id: int = 1, token_id: int = 1) -> str | None:
     values = {}
     for arg in rule.arguments:
         if arg == "filename":
@@ -76,6 +96,8 @@ def _url_for_rule(rule, victim: Opportunity, task_id: int = 1) -> str | None:
             values[arg] = "open"
         elif arg == "task_id":
             values[arg] = task_id
+        elif arg == "token_id":
+            values[arg] = token_id
         else:
             values[arg] = 1
     try:
@@ -94,7 +116,7 @@ def test_every_route_hides_other_companies_opportunities(app, client, world, vie
     victim = world["opps"]["a"]
     checked = 0
     for rule in _rules(app):
-        url = _url_for_rule(rule, victim, world["task"].id)
+        url = _url_for_rule(rule, victim, world["task"].id, world["token_id"])
         assert url, f"cannot build {rule}"
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             if rule.endpoint in {"auth.logout", "auth.logout_everywhere"}:
@@ -103,11 +125,85 @@ def test_every_route_hides_other_companies_opportunities(app, client, world, vie
             body = response.get_data(as_text=True)
             assert "Alpha secret deal" not in body, f"{method} {url} leaks another company's opportunity"
             assert "Nobody's secret deal" not in body, f"{method} {url} leaks an unassigned opportunity"
-            if rule.endpoint not in PARTNER_PAGES:
+            if rule.rule.startswith(API_PREFIX):
+                # The API never reads the session cookie (so it needs no CSRF): a logged-in browser gets 401.
+                assert response.status_code == 401, f"{method} {url} gave {response.status_code} to a session"
+            elif rule.endpoint not in PARTNER_PAGES | API_PUBLIC:
                 assert response.status_code == 404, f"{method} {url} gave {response.status_code}, not 404"
             checked += 1
     assert checked >= 10
     # Nothing changed on the victim's opportunity either.
+    assert not db.session.execute(select(Opportunity).where(Opportunity.id == victim.id)).scalar_one().substates
+
+
+def _hidden_ids_in(payload, hidden: set[int], listing: bool) -> set[int]:
+    """Ids of hidden opportunities an API answer carries: as `opportunity_id`, as an `opportunity` reference,
+    or (a list of opportunities) as an item's own id."""
+    found = set()
+    if isinstance(payload, dict):
+        for key, value in payload.items():
+            if key == "opportunity_id" and value in hidden:
+                found.add(value)
+            elif key == "opportunity" and isinstance(value, dict) and value.get("id") in hidden:
+                found.add(value["id"])
+            elif key == "items" and listing and isinstance(value, list):
+                found |= {item.get("id") for item in value if isinstance(item, dict)} & hidden
+            found |= _hidden_ids_in(value, hidden, False)
+    elif isinstance(payload, list):
+        for value in payload:
+            found |= _hidden_ids_in(value, hidden, listing)
+    return found
+
+
+def api_rules(app):
+    """The /api/v1 rules of the URL map (every resource module, whoever wrote it)."""
+    return [r for r in app.url_map.iter_rules() if r.rule.startswith(API_PREFIX)]
+
+
+@pytest.mark.parametrize("viewer", ["inst_b", "comm_b"])
+def test_every_api_route_hides_other_companies_opportunities_from_a_partner_token(app, client, world, viewer):
+    """The partner's tokens (read and write) on every /api/v1 rule, ids naming the victim's records: 404 (a
+    change with a read token: 403), lists without them, nothing changed."""
+    from services import api_tokens
+
+    user = world["users"][viewer]
+    _, write = api_tokens.create_token(user, "write", {"read", "write"}, 30)
+    _, read = api_tokens.create_token(user, "read", {"read"}, 30)
+    db.session.commit()
+    victim = world["opps"]["a"]
+    hidden = {victim.id, world["opps"]["none"].id}
+    checked = 0
+    for rule in api_rules(app):
+        url = _url_for_rule(rule, victim, world["task"].id, world["token_id"])
+        assert url, f"cannot build {rule}"
+        scoped = bool(set(rule.arguments) & SCOPED_ARGS)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            calls = [(write, {}), (read, {})]
+            if method == "GET" and not rule.arguments:
+                calls.append((write, {"q": "secret", "limit": 200}))
+            for plaintext, query in calls:
+                g.pop("_login_user", None)
+                response = client.open(url, method=method, query_string=query, headers={
+                    "Authorization": f"Bearer {plaintext}"}, **({} if method == "GET" else {"json": {}}))
+                body = response.get_data(as_text=True)
+                where = f"{method} {url}{'?' + str(query) if query else ''} ({'read' if plaintext == read else 'write'})"
+                assert response.status_code < 500, f"{where} gave {response.status_code}"
+                assert "Alpha secret deal" not in body, f"{where} leaks another company's opportunity"
+                assert "Nobody's secret deal" not in body, f"{where} leaks an unassigned opportunity"
+                if response.is_json:
+                    leaked = _hidden_ids_in(json.loads(body), hidden, listing=not rule.arguments)
+                    assert not leaked, f"{where} leaks opportunity ids {leaked}"
+                if method != "GET" and plaintext == read:
+                    assert response.status_code == 403, f"{where} gave {response.status_code}, not 403"
+                elif scoped:
+                    assert response.status_code == 404, f"{where} gave {response.status_code}, not 404"
+                checked += 1
+    assert checked >= 5
+    # The walk was not refused wholesale: the partner's token does list their own company's opportunity.
+    g.pop("_login_user", None)
+    own = client.get("/api/v1/opportunities", headers={"Authorization": f"Bearer {read}"}).json
+    assert [item["name"] for item in own["items"]] == ["Bravo secret deal"]
+    db.session.expire_all()
     assert not db.session.execute(select(Opportunity).where(Opportunity.id == victim.id)).scalar_one().substates
 
 

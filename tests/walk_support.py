@@ -114,6 +114,7 @@ def seed(make) -> World:
     webhook, delivery = seed_webhook()
     ids["subscription_id"], ids["delivery_id"] = webhook.id, delivery.id
     ids["notification_id"] = _notification(opp, users["admin"])
+    ids["token_id"] = _api_tokens(users)
     return World(ids=ids, token=token, users=users)
 
 
@@ -125,6 +126,22 @@ def _notification(opp, user) -> int:
     notify([user.id], "assignment", {"opportunity": opp.name}, f"/opportunities/{opp.id}")
     db.session.commit()
     return db.session.execute(db.select(Notification.id).where(Notification.user_id == user.id)).scalars().first()
+
+
+def _api_tokens(users: dict) -> int:
+    """An API token of every walking user (one used, so "last used" shows), and a revoked one: the token
+    page's table and revoke buttons are walked; the admin's token is the one the revoke URL names."""
+    from models.base import utcnow
+    from services import api_tokens
+
+    made = {}
+    for key, user in users.items():
+        token, _plain = api_tokens.create_token(user, f"Walked token {key}", {"read", "write"}, 30)
+        token.last_used_at, token.last_used_ip = utcnow(), "192.0.2.1"
+        api_tokens.revoke(api_tokens.create_token(user, "Walked old token", {"read"}, 30)[0])
+        made[key] = token.id
+    db.session.commit()
+    return made["admin"]
 
 
 def _closing(opp, sub, users: dict) -> None:

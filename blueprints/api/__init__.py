@@ -19,7 +19,7 @@ from extensions import csrf, limiter
 from services import api_tokens
 
 from .problems import PROBLEM_JSON
-from .schemas import ProblemSchema
+from .schemas import ProblemSchema, decimal_string_property
 
 API_PREFIX = "/api/v1"
 
@@ -85,11 +85,23 @@ def authenticate() -> None:
     g.api_token = token
 
 
+def refuse_deep_json() -> None:
+    """A JSON body nested past the parser's recursion limit is a 400, not the RecursionError (a 500) that
+    json.loads raises before webargs could refuse it."""
+    if request.method in ("GET", "HEAD", "OPTIONS") or not request.is_json:
+        return
+    try:
+        request.get_json(silent=True)
+    except RecursionError:
+        abort(400, description=_l("The JSON body is nested too deeply."))
+
+
 def api_blueprint(name: str, import_name: str, path: str, description: str) -> Blueprint:
     """A resource's blueprint under /api/v1/<path>: token authentication, rate limit, no CSRF (no cookies)."""
     blp = Blueprint(name, import_name, url_prefix=f"{API_PREFIX}/{path}", description=description)
     blp.tag_title = path.split("/")[0].replace("-", " ").capitalize()
     blp.before_request(authenticate)
+    blp.before_request(refuse_deep_json)
     csrf.exempt(blp)
     limiter.limit(lambda: current_app.config["API_RATE_LIMIT"], key_func=_token_key)(blp)
     return blp
@@ -122,6 +134,7 @@ def register_api(app: Flask) -> None:
         "security": [{"bearerAuth": []}],
     })
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    api.ma_plugin.converter.add_attribute_function(decimal_string_property)
     for module in (opportunities, opportunity_fields, substates, customers, runs, tasks, flows, notifications):
         api.register_blueprint(module.blp)
     app.register_blueprint(docs.bp)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
+from datetime import UTC, datetime
 
 from flask_babel import lazy_gettext as _l
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
@@ -11,6 +13,26 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 from services.validation import MAX_ID
 
 PAGE_MAX = 200
+
+
+def _iso_utc(value: datetime) -> str:
+    """A datetime as RFC 3339 (what OpenAPI's "date-time" means): stored ones are naive UTC, so say so."""
+    return (value.replace(tzinfo=UTC) if value.tzinfo is None else value).isoformat()
+
+
+# Every resource's fields.DateTime, whoever writes it: the app stores naive UTC datetimes (models.base.utcnow),
+# and an ISO text without an offset is no "date-time" to a client (nor to schemathesis). marshmallow serves
+# only the API here, so the one default format is changed rather than a field every module must remember.
+fields.DateTime.SERIALIZATION_FUNCS = {**fields.DateTime.SERIALIZATION_FUNCS, "iso": _iso_utc, "iso8601": _iso_utc}
+
+
+def decimal_string_property(self, field, **kwargs) -> dict:
+    """apispec attribute function: fields.Decimal(as_string=True) is documented as the string it is
+    (apispec says "number", and the responses would not match their own document)."""
+    if isinstance(field, fields.Decimal) and field.as_string:
+        return {"type": ["string", "null"] if field.allow_none else "string", "format": "decimal",
+                "pattern": r"^-?\d+(\.\d+)?$"}
+    return {}
 
 
 def between(low: int, high: int) -> validate.Range:
@@ -52,9 +74,19 @@ class RefSchema(Schema):
     name = fields.String(required=True)
 
 
+class IdField(fields.Integer):
+    """A strict integer that also takes its digits as text: a query string (?type_id=3) has no other way to
+    send it; 1.5, true or "1e3" stay refused (non-strict marshmallow would truncate 1.5 to 1)."""
+
+    def _validated(self, value):
+        if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,12}", value.strip()):
+            value = int(value)
+        return super()._validated(value)
+
+
 def Id(**kwargs) -> fields.Integer:  # noqa: N802 - reads as a field type in schemas
     """A record id: 1 … 2³¹−1 (past it no record exists on any backend)."""
-    return fields.Integer(validate=between(1, MAX_ID), strict=True, **kwargs)
+    return IdField(validate=between(1, MAX_ID), strict=True, **kwargs)
 
 
 class PageArgs(Schema):

@@ -50,7 +50,7 @@ from models import (
     WebhookDelivery,
     WebhookSubscription,
 )
-from services import history
+from services import api_tokens, history
 from services import secrets as secret_svc
 from services import tasks as task_svc
 from services.demo import DEMO_PASSWORD
@@ -76,7 +76,10 @@ SKIP = {
     "calendar.feed": "the iCalendar file calendar apps subscribe to (tests/test_calendar_feed.py)",
     "opportunities.fields": "htmx-only fragment: the opportunity's Fields panel (the opportunity page shows it)",
     "automations.substates": "htmx-only fragment: a sales process's step picker (the configurator shows it)",
+    "api-docs.openapi_json": "the OpenAPI document (JSON); its reference page /api/docs is walked",
 }
+# The JSON API (SPEC P4): token-only JSON, no pages (tests/test_api_schema.py checks it against its document).
+API_PREFIX = "/api/v1/"
 # Pages without a login, walked by test_public_pages_pass_axe.
 PUBLIC = {"auth.login", "public.sign_page"}
 
@@ -95,7 +98,8 @@ def walk(live_server):
                                  .order_by(Opportunity.id)).scalars().first()
     ids = {role: dict(first) for role in USERS}
     ids["partner"].update(opp_id=own.id, opportunity_id=own.id, customer_id=own.customer_id)
-    rules = [r for r in app.url_map.iter_rules() if "GET" in r.methods and r.endpoint not in SKIP]
+    rules = [r for r in app.url_map.iter_rules()
+             if "GET" in r.methods and r.endpoint not in SKIP and not r.rule.startswith(API_PREFIX)]
     built = {role: [url for rule in rules if rule.endpoint not in PUBLIC for url in _build(rule, ids[role], token)]
              for role in USERS}
     # Which of them are the role's pages, asked cheaply through a test client before any browser walks them.
@@ -150,6 +154,12 @@ def _add_missing_records() -> str:
     agent = db.session.execute(select(User).where(User.email == USERS["agent"])).scalar_one()
     task_svc.create_task(own, "A11y task", "Check the roof.", responsible_id=agent.id, participants=[partner.id],
                          substate_id=own.type.substates[0].id)
+    # API tokens of every walking user, one used, one revoked: the token page's table is walked, not its empty state.
+    for email in USERS.values():
+        user = db.session.execute(select(User).where(User.email == email)).scalar_one()
+        used, _plain = api_tokens.create_token(user, "A11y integration", {"read", "write"}, 90)
+        used.last_used_at, used.last_used_ip = used.created_at, "192.0.2.10"
+        api_tokens.revoke(api_tokens.create_token(user, "A11y old script", {"read"}, 30)[0])
     token = secrets.token_urlsafe(32)
     db.session.add(SignatureRequest(opportunity_id=opp.id, source_name="a11y-esign", provider="simulator",
                                     reference=token, signer_email="s@example.com", status="sent",
