@@ -12,6 +12,7 @@ import json
 from flask import current_app, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import pgettext
 from flask_babel import lazy_gettext as _l
 
 PROBLEM_JSON = "application/problem+json"
@@ -40,7 +41,7 @@ _MARSHMALLOW = {
 def _titles() -> dict[int, str]:
     """Each status's title (RFC 9457 §4.2.1: the status phrase, which may be localized)."""
     return {
-        400: _("Bad request"), 401: _("Unauthorized"), 403: _("Forbidden"), 404: _("Not found"),
+        400: _("Bad request"), 401: _("Unauthorized"), 403: _("Forbidden"), 404: pgettext("API error", "Not found"),
         405: _("Method not allowed"), 409: _("Conflict"), 413: _("Content too large"),
         415: _("Unsupported media type"), 422: _("Unprocessable content"), 429: _("Too many requests"),
         500: _("Internal server error"), 503: _("Service unavailable"),
