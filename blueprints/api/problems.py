@@ -10,9 +10,8 @@ from __future__ import annotations
 import json
 
 from flask import current_app, request
-from flask_babel import get_locale
+from flask_babel import get_locale, pgettext
 from flask_babel import gettext as _
-from flask_babel import pgettext
 from flask_babel import lazy_gettext as _l
 
 PROBLEM_JSON = "application/problem+json"
