@@ -101,6 +101,8 @@ def test_a_partner_token_lists_no_other_companys_opportunity(app, client, make):
         for _page in range(50):
             g.pop("_login_user", None)
             response = client.get(path, headers=headers, query_string={"limit": 200, **({"cursor": cursor} if cursor else {})})
+            if response.status_code == 404 and path != "/api/v1/opportunities":
+                break  # a resource for internal users only (customers, flows): hidden from partners as a whole
             assert response.status_code == 200, f"GET {path}: {response.status_code}"
             body = response.json
             text = response.get_data(as_text=True)

@@ -17,6 +17,7 @@ from flask_smorest import Api, Blueprint
 
 from extensions import csrf, limiter
 from services import api_tokens
+from services.access import get_opportunity_or_404
 
 from .problems import PROBLEM_JSON
 from .schemas import ProblemSchema, decimal_string_property
@@ -83,6 +84,28 @@ def authenticate() -> None:
     # Flask-Login's current_user for this request only; nothing is written to a session.
     g._login_user = token.user
     g.api_token = token
+    # Scope before the body is read: an opportunity the user may not see is a 404 whatever was sent, never
+    # a 422 about the body (the same answer as for an id that does not exist).
+    for arg, find in _scoped_lookups().items():
+        if (record_id := (request.view_args or {}).get(arg)) is not None:
+            find(record_id)
+
+
+def _scoped_lookups() -> dict:
+    """The URL arguments that name a scoped record, each with the one lookup the pages use (404 if unseen)."""
+    from services import tasks as task_svc
+    from services.history import runs_query
+
+    return {
+        "opportunity_id": get_opportunity_or_404,
+        "task_id": lambda i: task_svc.get_task_or_404(i, token_user()),
+        "run_id": lambda i: runs_query.run_or_404(i, token_user()),
+    }
+
+
+def token_user():
+    """The user the request's token acts as."""
+    return g._login_user
 
 
 def refuse_deep_json() -> None:
