@@ -18,6 +18,8 @@ PARTNER_PAGES = {"auth.index", "auth.login", "auth.logout", "auth.set_language",
                  "history.notifications", "history.bell", "tasks.index"}
 # The calendar: every user has one (it shows only what they may see); the feed's own token decides the rest.
 PARTNER_PAGES |= {"calendar.index", "calendar.feed_create", "calendar.feed_revoke"}
+# The flow dashboard: a type's figures computed over the partner's own opportunities only (no names shown).
+PARTNER_PAGES |= {"dashboard.index", "dashboard.type_page"}
 
 
 @pytest.fixture
