@@ -99,8 +99,8 @@ def stacked_bars(days: list[date], counts: dict[date, dict[str, int]], statuses:
                 bar.segments.append(Segment(status, n, round(y, 2), round(h, 2), colour(status)))
         bars.append(bar)
     ticks = [(round(bottom - f * plot_h, 2), int(top_value * f)) for f in (0, 0.5, 1) if top_value * f == int(top_value * f)]
-    # About six dates under the axis, the last day always among them.
-    every = max(1, -(-len(days) // 6))
+    # Four or five dates under the axis, the last day always among them (room for phone-sized text).
+    every = max(1, -(-len(days) // 4))
     labels = [(LEFT + i * slot + slot / 2, format_date(d, "d MMM"), "middle") for i, d in enumerate(days)
               if (len(days) - 1 - i) % every == 0]
     if labels:  # the last day's date ends at the plot's edge instead of running past it
