@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy import ColumnElement, Integer, and_, case, func, select
+from sqlalchemy.sql.expression import UnaryExpression
+from sqlalchemy.sql.operators import custom_op
 
 from extensions import db
 from models import Action, ActionRun, Opportunity, OpportunitySubstate, OpportunityType, State, Substate, User
@@ -87,7 +89,13 @@ def window(user: User, period: int, now: datetime | None = None) -> Window:
 
 def _runs(opp_type: OpportunityType, user: User, *columns):
     """select(columns) over the type's runs on opportunities the user may see."""
-    stmt = (select(*columns).select_from(ActionRun).join(Opportunity, Opportunity.id == ActionRun.opportunity_id)
+    run_opportunity: ColumnElement = ActionRun.opportunity_id
+    if _dialect() == "sqlite" and not user.is_partner:
+        # SQLite would start from the type's opportunities and read every run of each (the whole history);
+        # a unary + keeps it off the opportunity index, so it reads the period's runs by ix_action_run_created
+        # and looks each opportunity up by key. A partner's few opportunities are the better start: left as is.
+        run_opportunity = UnaryExpression(run_opportunity, operator=custom_op("+"), type_=Integer)
+    stmt = (select(*columns).select_from(ActionRun).join(Opportunity, Opportunity.id == run_opportunity)
             .where(Opportunity.type_id == opp_type.id))
     return scope_opportunities(stmt, user)
 
