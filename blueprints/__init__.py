@@ -8,6 +8,7 @@ def register_blueprints(app: Flask) -> None:
     from blueprints.automations import bp as automations_bp
     from blueprints.calendar import bp as calendar_bp
     from blueprints.customers import bp as customers_bp
+    from blueprints.dashboard import bp as dashboard_bp
     from blueprints.designer import bp as designer_bp
     from blueprints.history import bp as history_bp
     from blueprints.opportunities import bp as opportunities_bp
@@ -25,3 +26,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(public_bp)
     app.register_blueprint(calendar_bp)
     app.register_blueprint(automations_bp)
+    app.register_blueprint(dashboard_bp)

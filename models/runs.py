@@ -80,6 +80,8 @@ class ActionRun(db.Model):
         Index("ix_action_run_chain", "chain_id", "action_id"),
         Index("ix_action_run_after", "after_run_id"),
         Index("ix_action_run_trigger_chain", "chain_id", "trigger_id"),
+        # The flow dashboard's period (services.dashboard): the runs of the last 7/30/90 days.
+        Index("ix_action_run_created", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -35,6 +35,8 @@ API_PREFIX = "/api/v1/"
 # victim's must be 404. Other arguments (a flow's type, state…) name shared records: checked for leaks only.
 SCOPED_ARGS = {"opp_id", "opportunity_id", "customer_id", "task_id", "run_id", "activity_id", "assignment_id",
                "token_id", "file_id", "entry_id", "notification_id"}
+# The flow dashboard: a type's figures computed over the partner's own opportunities only (no names shown).
+PARTNER_PAGES |= {"dashboard.index", "dashboard.type_page"}
 
 
 @pytest.fixture

@@ -136,6 +136,9 @@ def filter_conditions(tab: Tab, args) -> list[ColumnElement]:
 
 def _filter_items(tab: Tab, args) -> list[tuple[str, ColumnElement]]:
     out = []
+    # One automatic action's runs (the flow dashboard links here); no visible field, the page names it.
+    if (action_id := action_filter(args)) is not None:
+        out.append(("action_id", ActionRun.action_id == action_id))
     for col in tab.columns:
         if col.filter == "text" and (val := (args.get(col.key) or "").strip()[:100]):
             out.append((col.key, col.match(val) if col.match is not None
@@ -152,6 +155,12 @@ def _filter_items(tab: Tab, args) -> list[tuple[str, ColumnElement]]:
             if end := _parse_date(args.get(f"{col.key}_to")):
                 out.append((col.key, col.expr < end + timedelta(days=1)))
     return out
+
+
+def action_filter(args) -> int | None:
+    """The `action_id` argument as a record id, None when absent or not one."""
+    raw = (args.get("action_id") or "").strip()
+    return int(raw) if raw.isascii() and raw.isdigit() and 0 < int(raw) < 2**31 else None
 
 
 @dataclass
