@@ -7,8 +7,7 @@ Target: ≤ 50 ms.
     .venv/bin/python bench/api.py [--pg postgresql://…] [--opportunities 100000] [--repeat 20]
 
 Ends with one JSON line: {"api_list_p95_ms": …, "webhook_lateness_p99_ms": …} (each the worse of SQLite and
-PostgreSQL when --pg or TEST_DATABASE_URL is given; the webhook figure is null until bench/webhook_lateness.py
-is merged and wired below).
+PostgreSQL when --pg or TEST_DATABASE_URL is given; the webhook figure from bench/webhook_lateness.py).
 """
 
 from __future__ import annotations
