@@ -105,6 +105,7 @@ def seed(make) -> World:
         "export_template": export.id, "external_action": external.id,
     }
     ids["automation_id"] = automation.id
+    ids.update(_days_off(other))
     return World(ids=ids, token=token, users=users)
 
 
@@ -141,6 +142,19 @@ def _calendar(opp, activity_type, users: dict, token: str) -> None:
     db.session.add(CalendarFeed(user_id=admin.id, token_hash=hashlib.sha256(token.encode()).hexdigest(),
                                 token_encrypted=secret_svc.encrypt(token)))
     db.session.commit()
+
+
+def _days_off(user) -> dict:
+    """A holiday (Settings → Holidays) and an absence of the walked user (Settings → Users → Absences)."""
+    from datetime import date
+
+    from models import Absence, Holiday
+
+    holiday = Holiday(day=date(2026, 12, 25), name="Walked holiday", name_i18n={"it": "Natale"}, recurring=True)
+    absence = Absence(user_id=user.id, starts_on=date(2026, 8, 1), ends_on=date(2026, 8, 14), note="Walked absence")
+    db.session.add_all([holiday, absence])
+    db.session.commit()
+    return {"holiday_id": holiday.id, "absence_id": absence.id}
 
 
 def _custom_fields():

@@ -2,6 +2,7 @@
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from blueprints.settings import bp
@@ -69,7 +70,7 @@ def holiday_national():
             show_on_form(form, err)
         else:
             db.session.commit()
-            flash(_("%(n)d holidays added.", n=added), "success")
+            flash(ngettext("%(num)d holiday added.", "%(num)d holidays added.", added), "success")
             return redirect(url_for("settings.holidays", year=int(year)))
     return _index(national=form, status=422)
 
