@@ -214,19 +214,20 @@ def test_dates_are_read_in_the_pages_language(client, make):
 
 
 def test_national_holidays_are_added_once_with_easter(client, italian_admin):
-    response = client.post("/settings/holidays/national", data={"country": "IT", "year": "2027", "region": ""})
+    response = client.post("/settings/holidays/national", data={"national-country": "IT", "national-year": "2027", "national-region": ""})
     assert response.status_code == 302
     rows = db.session.execute(select(Holiday)).scalars().all()
     assert len(rows) == 11
     assert date(2027, 3, 29) in {h.day for h in rows}  # Easter Monday 2027
     assert {(h.day.month, h.day.day) for h in rows if h.recurring} >= {(12, 25), (5, 1), (6, 2)}
-    again = client.post("/settings/holidays/national", data={"country": "IT", "year": "2027", "region": ""})
+    again = client.post("/settings/holidays/national", data={"national-country": "IT", "national-year": "2027", "national-region": ""})
     assert again.status_code == 302 and _count() == 11
-    spain = client.post("/settings/holidays/national", data={"country": "ES", "year": "2027", "region": "M, B"})
+    spain = client.post("/settings/holidays/national", data={"national-country": "ES", "national-year": "2027", "national-region": "M, B"})
     assert spain.status_code == 302
     spanish = db.session.execute(select(Holiday).where(Holiday.region == "M, B")).scalars().all()
     assert date(2027, 3, 26) in {h.day for h in spanish} and (10, 12) in {(h.day.month, h.day.day) for h in spanish}
-    for bad in ({"country": "FR", "year": "2027"}, {"country": "IT", "year": "20x7"}, {"country": "IT", "year": "99999"}):
+    for bad in ({"national-country": "FR", "national-year": "2027"}, {"national-country": "IT", "national-year": "20x7"},
+                {"national-country": "IT", "national-year": "99999"}):
         assert client.post("/settings/holidays/national", data=bad).status_code == 422
 
 

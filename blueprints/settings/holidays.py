@@ -24,7 +24,7 @@ def _year() -> int:
 def _index(form: HolidayForm | None = None, national: NationalForm | None = None, status: int = 200):
     year = _year()
     return render_template("settings/holidays/index.html", form=form or HolidayForm(), year=year,
-                           national=national or NationalForm(year=str(year)), rows=svc.list_holidays(year),
+                           national=national or NationalForm(prefix="national", year=str(year)), rows=svc.list_holidays(year),
                            countries=COUNTRIES), status
 
 
@@ -58,7 +58,7 @@ def holiday_create():
 @permission_required("settings.manage")
 def holiday_national():
     """Add a country's national holidays for a year (those already there are kept)."""
-    form = NationalForm()
+    form = NationalForm(prefix="national")  # its fields' ids differ from the holiday form's on the same page
     if form.validate_on_submit():
         year = (form.year.data or "").strip()
         try:
