@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from extensions import db
 from models import (
+    Absence,
     Action,
     ActionRun,
     Activity,
@@ -36,6 +37,7 @@ from models import (
     ExportTemplate,
     ExternalSource,
     ExternalSourceAction,
+    Holiday,
     Location,
     Opportunity,
     PartnerCompany,
@@ -178,6 +180,8 @@ def _first_ids() -> dict[str, int]:
         "report_template": first(ReportTemplate), "export_template": first(ExportTemplate),
         "external_action": first(ExternalSourceAction), "trigger_id": first(Trigger),
         "location_id": first(Location), "field_id": first(CustomField), "automation_id": first(ProcessAutomation),
+        # The demo's holidays, and its agent's absence (the agent is `user_id` above).
+        "holiday_id": first(Holiday), "absence_id": first(Absence),
     }
 
 
