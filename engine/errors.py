@@ -11,3 +11,8 @@ class PermanentError(Exception):
 
 class Skip(Exception):
     """Nothing to do, for a reason worth showing (e.g. the substate is already open)."""
+
+
+class NeedsReview(Exception):
+    """A person must decide (e.g. no working day to schedule in): the run stops as `needs_review` with the
+    reason code given (models.runs.REASONS words it)."""

@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload
 
 from engine import dispatch
-from engine.errors import PermanentError, Skip, TransientError
+from engine.errors import NeedsReview, PermanentError, Skip, TransientError
 from engine.kinds import get_kind
 from extensions import db
 from models.base import utcnow
@@ -180,6 +180,9 @@ def execute(run_id: int) -> str:
     except Skip as reason:
         db.session.rollback()
         _outcome(run, token, "skipped", reason=str(reason))
+    except NeedsReview as reason:  # a person decides (e.g. no working day to schedule the due time in)
+        db.session.rollback()
+        _outcome(run, token, "needs_review", reason=str(reason))
     except (TransientError, OperationalError) as err:
         ended = _failed(run_id, token, attempts, str(err) or type(err).__name__, transient=True)
     except (PermanentError, ServiceError) as err:

@@ -6,7 +6,9 @@
   address the company gave for its work, and its users may change;
 - owner: the opportunity owner's email, in the owner's language;
 - extra internal users: each active one, in their language.
-A user without a language setting gets the default language (BABEL_DEFAULT_LOCALE).
+A user without a language setting gets the default language (BABEL_DEFAULT_LOCALE). An internal user who is
+away (services.absences) is replaced by their stand-in, in the stand-in's language, when the caller passes
+a `stand_ins` list: the substitution is appended to it, and the run keeps it in its result.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from engine.errors import PermanentError
 from engine.render import LANGUAGES
 from extensions import db
 from models import User
+from services import absences
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,7 @@ def language_of(value: str | None) -> str:
     return _language(value)
 
 
-def for_role(opp, role: str) -> Recipient:
+def for_role(opp, role: str, stand_ins: list | None = None) -> Recipient:
     """The recipient a role names for this opportunity; a missing one or a missing address is a
     PermanentError saying which, so the run fails with the reason and nothing is sent."""
     if role == "client":
@@ -62,18 +65,22 @@ def for_role(opp, role: str) -> Recipient:
         owner = opp.owner
         if owner is None:
             raise PermanentError(_("The opportunity has no internal owner."))
+        if stand_ins is not None:  # a signer is not replaced (engine.kinds.esignature passes no list)
+            owner = absences.resolve(owner, stand_ins)
         return Recipient("owner", owner.email, owner.name, _language(owner.language))
     raise PermanentError(_("Unknown recipient: %(role)s.", role=role))
 
 
-def internal_users(user_ids) -> tuple[list[Recipient], list[int]]:
-    """The chosen internal users who are still active, and the ids left out (deleted or deactivated)."""
+def internal_users(user_ids, stand_ins: list | None = None) -> tuple[list[Recipient], list[int]]:
+    """The chosen internal users who are still active (an absent one's stand-in instead), and the ids left
+    out (deleted or deactivated)."""
     ids = [int(i) for i in user_ids or []]
     if not ids:
         return [], []
     users = db.session.execute(select(User).where(User.id.in_(ids))).scalars().all()
     found = {u.id: u for u in users if u.active and not u.is_partner}
-    chosen = [Recipient("user", found[i].email, found[i].name, _language(found[i].language)) for i in ids if i in found]
+    present = [found[i] if stand_ins is None else absences.resolve(found[i], stand_ins) for i in ids if i in found]
+    chosen = [Recipient("user", u.email, u.name, _language(u.language)) for u in present]
     return chosen, [i for i in ids if i not in found]
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from engine import dispatch
-from engine.calendar import next_working_moment
+from engine.calendar import NoWorkingDay, next_working_moment, region_of
 from extensions import db
 from models import Action, Opportunity, Substate, User
 from models.runs import WAITING_STATUSES, ActionRun
@@ -72,14 +72,19 @@ def _immediate_runs(actions: list[Action], opp, substate, trigger, chain, user, 
 def _scheduled_runs(actions: list[Action], opp, substate, chain, user, opened_at) -> list[ActionRun]:
     runs = []
     for seq, action in enumerate(actions):
-        due = opened_at + delay_of(action)
+        due, review = opened_at + delay_of(action), False
         if action.respect_working_hours:
-            due = next_working_moment(due, opp.owner)
+            try:
+                due = next_working_moment(due, opp.owner, region_of(opp))
+            except NoWorkingDay:
+                review = True  # the calendar has no working day to put it in: a person decides
         run = _new_run(action, opp, substate, "scheduled", chain, user, due, seq)
-        if _applies(action, opp):
-            run.status = "scheduled"
-        else:
+        if not _applies(action, opp):
             run.status, run.reason, run.finished_at = "skipped", "channel", opened_at
+        elif review:
+            run.status, run.reason, run.finished_at = "needs_review", "no_working_day", opened_at
+        else:
+            run.status = "scheduled"
         runs.append(run)
     return runs
 

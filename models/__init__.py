@@ -2,6 +2,7 @@
 
 from models.accounts import PERMISSIONS, ROLES, Channel, PartnerCompany, User, UserPermission, UserSession
 from models.api import ApiToken
+from models.calendar_days import Absence, Holiday
 from models.catalog import (
     ActivityType,
     AssignmentRule,
@@ -28,6 +29,7 @@ from models.work import Activity, Assignment
 __all__ = [
     "PERMISSIONS",
     "ROLES",
+    "Absence",
     "Action",
     "ActionRun",
     "ApiToken",
@@ -49,6 +51,7 @@ __all__ = [
     "ExternalSource",
     "ExternalSourceAction",
     "HistoryEntry",
+    "Holiday",
     "Location",
     "Opportunity",
     "OpportunitySubstate",

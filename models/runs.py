@@ -3,7 +3,7 @@ of truth; Redis only carries run ids to the workers."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
@@ -43,6 +43,8 @@ REASONS = {
     "needs_note": _l("The substate asks for a note when it closes: a person must close it."),
     "needs_fields": _l("The substate requires fields that are still empty: a person must close it."),
     "field_at_close": _l("The field was filled when the substate was closed by hand."),
+    "no_working_day": _l("No working day in the next two years: every day is a holiday or outside the "
+                         "responsible user's working days (Settings → Holidays). Set the time by hand."),
 }
 # Runs that record what no action kind did, so engine.kinds has no label for them: the webhook's run for an
 # external source's event (services.webhooks), which applies the matching external-source action, and a
@@ -131,6 +133,17 @@ class ActionRun(db.Model):
     @property
     def reason_text(self) -> str | None:
         return str(REASONS[self.reason]) if self.reason in REASONS else self.reason
+
+    @property
+    def stand_ins(self) -> list[dict]:
+        """Who received what an absent user would have (services.absences), each with `until` as a date."""
+        out = []
+        for item in (self.result or {}).get("stand_ins") or []:
+            try:
+                out.append({**item, "until": date.fromisoformat(item.get("until") or "")})
+            except (TypeError, ValueError, AttributeError):
+                continue
+        return out
 
     @property
     def error_text(self) -> str | None:

@@ -243,6 +243,25 @@ def load(seed: int = 7, smtp_host: str = DEMO_SMTP_HOST, smtp_port: int = DEMO_S
     demo_replay.replay(steps, now)
     demo_replay.answer(rng, now)
     demo_process.link_tasks(rng)
+    _days_off(users["admin@example.com"], agent, now)
+
+
+# The Spanish provinces of the demo's clients and partners: Spain's national holidays apply there only.
+SPANISH_PROVINCES = "M, B, V, SE, BI, Z"
+
+
+def _days_off(admin: User, agent: User, now) -> None:
+    """Settings → Holidays: Italy's national holidays everywhere (the company works from Italy) and Spain's
+    for the Spanish provinces, this year and next, named in it/es/en; and an absence of the agent in two
+    weeks, during which the manager stands in. Added after the replay, so the demo's past is unchanged."""
+    from services import absences, holidays
+
+    for year in (now.year, now.year + 1):
+        holidays.add_national("IT", year, None, admin)
+        holidays.add_national("ES", year, SPANISH_PROVINCES, admin)
+    start = now.date() + timedelta(days=14)
+    absences.create_absence(agent, start, start + timedelta(days=6), "Ferie / Vacaciones / Holiday", admin)
+    db.session.commit()
 
 
 def _walk(opp: Opportunity, now, rng: random.Random) -> list[demo_replay.Step]:

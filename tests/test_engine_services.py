@@ -26,7 +26,7 @@ def _utc(local: datetime, tz="Europe/Rome") -> datetime:
     (datetime(2026, 11, 27, 19, 0), datetime(2026, 11, 30, 9, 0)),    # Friday evening: Monday
     (datetime(2026, 11, 28, 12, 0), datetime(2026, 11, 30, 9, 0)),    # Saturday: Monday
 ])
-def test_working_hours_move_a_due_time_to_the_next_working_moment(local_due, expected_local):
+def test_working_hours_move_a_due_time_to_the_next_working_moment(app, local_due, expected_local):
     user = User(timezone="Europe/Rome", work_start=time(9), work_end=time(18), work_days="12345")
     assert next_working_moment(_utc(local_due), user) == _utc(expected_local)
 

@@ -44,6 +44,15 @@ ROUTES = [
     ("POST", "/settings/locations/{location}"),
     ("POST", "/settings/locations/{location}/activate"),
     ("POST", "/settings/locations/{location}/deactivate"),
+    ("GET", "/settings/holidays"),
+    ("POST", "/settings/holidays/new"),
+    ("POST", "/settings/holidays/national"),
+    ("GET", "/settings/holidays/{holiday}"),
+    ("POST", "/settings/holidays/{holiday}"),
+    ("POST", "/settings/holidays/{holiday}/delete"),
+    ("GET", "/settings/users/{user}/absences"),
+    ("POST", "/settings/users/{user}/absences"),
+    ("POST", "/settings/users/{user}/absences/{absence}/delete"),
     ("GET", "/settings/assignment-criteria"),
     ("GET", "/settings/assignment-criteria/new"),
     ("POST", "/settings/assignment-criteria/new"),
@@ -128,7 +137,20 @@ def targets(make):
             "location": _record(Location(name="Target room", name_i18n={}, active=True)),
             "custom_field": _record(CustomField(key="target", name="Target field", name_i18n={},
                                                 field_type="text", options=[])),
-            **_webhook_ids()}
+            **_webhook_ids(), **_days_off()}
+
+
+def _days_off() -> dict:
+    """A holiday, and an absence of the target user (the last user made)."""
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from models import Absence, Holiday, User
+
+    user = db.session.execute(select(User).where(User.name == "Target User")).scalar_one()
+    return {"holiday": _record(Holiday(day=date(2026, 12, 25), name="Target holiday", name_i18n={})),
+            "absence": _record(Absence(user_id=user.id, starts_on=date(2026, 8, 1), ends_on=date(2026, 8, 2)))}
 
 
 def _source_id() -> int:
@@ -159,7 +181,8 @@ def test_routes_list_covers_every_settings_endpoint(app):
                     "{export_template}": "<int:template_id>", "{source}": "<int:source_id>",
                     "{external_action}": "<int:action_id>", "{location}": "<int:location_id>",
                     "{custom_field}": "<int:field_id>", "{webhook}": "<int:subscription_id>",
-                    "{webhook_delivery}": "<int:delivery_id>"}
+                    "{webhook_delivery}": "<int:delivery_id>", "{holiday}": "<int:holiday_id>",
+                    "{absence}": "<int:absence_id>"}
     listed = set()
     for method, url in ROUTES:
         for key, arg in placeholders.items():

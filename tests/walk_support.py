@@ -109,6 +109,7 @@ def seed(make) -> World:
         "export_template": export.id, "external_action": external.id,
     }
     ids["automation_id"] = automation.id
+    ids.update(_days_off(other, users["admin"]))
     from tests.webhook_support import seed_webhook
 
     webhook, delivery = seed_webhook()
@@ -179,6 +180,21 @@ def _calendar(opp, activity_type, users: dict, token: str) -> None:
     db.session.commit()
 
 
+def _days_off(user, admin) -> dict:
+    """A holiday (Settings → Holidays), an absence of the walked user (Settings → Users → Absences) and one
+    of the walking admin (Account information → My absences)."""
+    from datetime import date
+
+    from models import Absence, Holiday
+
+    holiday = Holiday(day=date(2026, 12, 25), name="Walked holiday", name_i18n={"it": "Natale"}, recurring=True)
+    absence = Absence(user_id=user.id, starts_on=date(2026, 8, 1), ends_on=date(2026, 8, 14), note="Walked absence")
+    own = Absence(user_id=admin.id, starts_on=date(2026, 9, 1), ends_on=date(2026, 9, 4), note="Walked own absence")
+    db.session.add_all([holiday, absence, own])
+    db.session.commit()
+    return {"holiday_id": holiday.id, "absence_id": absence.id, "own_absence": own.id}
+
+
 def _custom_fields():
     """A custom field of every opportunity type, with a value on nothing (so it can be deleted last), and one
     called SEEDED_NAME; the walked opportunity's Fields panel shows the first, its inline edit posts to it."""
@@ -212,6 +228,8 @@ def build_url(rule, world: World) -> str | None:
             values[arg] = ids[_template_role(rule.endpoint)]
         elif arg == "type_id" and rule.endpoint.startswith("settings.activity_type"):
             values[arg] = ids["activity_type"]
+        elif arg == "absence_id" and rule.endpoint.startswith("auth."):  # one's own absence
+            values[arg] = ids["own_absence"]
         elif arg == "action_id" and rule.endpoint.startswith("settings.external_action"):
             values[arg] = ids["external_action"]
         elif arg == "action":

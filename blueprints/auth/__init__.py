@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from blueprints.auth import routes, tokens  # noqa: E402,F401
+from blueprints.auth import absences, routes, tokens  # noqa: E402,F401

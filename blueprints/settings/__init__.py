@@ -3,6 +3,7 @@ from flask import Blueprint
 bp = Blueprint("settings", __name__)
 
 from blueprints.settings import (  # noqa: E402,F401
+    absences,
     activity_types,
     assignment,
     channels,
@@ -10,6 +11,7 @@ from blueprints.settings import (  # noqa: E402,F401
     email_templates,
     export_templates,
     external_sources,
+    holidays,
     locations,
     partners,
     report_templates,

@@ -109,15 +109,16 @@ class CreateTask(Kind):
 
     def execute(self, run) -> dict:
         """Create the task in the run's transaction, once per run (Task.run_id is unique)."""
-        from engine.calendar import next_working_moment
+        from engine.calendar import next_working_moment, region_of
         from engine.errors import PermanentError
-        from services import tasks
+        from services import absences, tasks
 
         config, opp = run.config or {}, run.opportunity
         existing = db.session.execute(select(Task).where(Task.run_id == run.id)).scalar_one_or_none()
         if existing is not None:
             return {"task_id": existing.id}
-        responsible = self._responsible(opp, config)
+        stand_ins: list[dict] = []  # an absent responsible's stand-in gets the task (services.absences)
+        responsible = absences.resolve(self._responsible(opp, config), stand_ins)
         title = _monitoring.fill_text(config.get("title") or "", opp, FAILED_TITLE)
         title = " ".join(title.split())[:TITLE_MAX]
         if not title:
@@ -128,13 +129,13 @@ class CreateTask(Kind):
         if amount and unit in MAX_AMOUNT:
             deadline = utcnow() + timedelta(**{unit: int(amount)})
             if config.get("working_hours"):
-                deadline = next_working_moment(deadline, responsible)
+                deadline = next_working_moment(deadline, responsible, region_of(opp))
         participants = [u.id for u in _monitoring.active_users(config.get("participant_ids"))]
         observers = [u.id for u in _monitoring.active_users(config.get("observer_ids"))]
         task = tasks.create_task(opp, title, description[:DESCRIPTION_MAX], responsible_id=responsible.id,
                                  deadline=deadline, participants=participants, observers=observers,
                                  substate_id=run.substate_id, user=None, run_id=run.id)
-        return {"task_id": task.id}
+        return {"task_id": task.id, "stand_ins": stand_ins} if stand_ins else {"task_id": task.id}
 
     @staticmethod
     def _responsible(opp, config: dict) -> User:

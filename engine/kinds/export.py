@@ -58,14 +58,14 @@ class Export(Kind):
         role = config.get("recipient")
         export = db.session.get(ExportTemplate, config.get("export_template_id") or 0)
         template = db.session.get(EmailTemplate, config.get("email_template_id") or 0)
-        cred, person = None, None
+        cred, person, stand_ins = None, None, []
         try:
             if export is None:
                 raise PermanentError(_("The export template of this action no longer exists."))
             if config.get("email_template_id") and template is None:
                 raise PermanentError(_("The email template of this action no longer exists."))
             cred = outbox.check_credentials(config.get("smtp_credential_id"))
-            person = recipients.for_role(run.opportunity, role)
+            person = recipients.for_role(run.opportunity, role, stand_ins)
             ext, content_type = exports.FORMATS.get(export.file_format, exports.FORMATS["csv"])
             filename = f"{_stem(export.name)}-{run.opportunity_id}.{ext}"
             stored, content = files.made_once(
@@ -84,6 +84,8 @@ class Export(Kind):
             raise
         extra = {"export_template": export.name, "export_type": export.file_format, "extension": ext,
                  "recipient": person.address, "files": [files.summary(stored)]}
+        if stand_ins:
+            extra["stand_ins"] = stand_ins
         return outbox.send(run, cred, template.name if template else export.name, outgoing, extra)
 
 

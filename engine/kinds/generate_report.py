@@ -44,14 +44,14 @@ class GenerateReport(Kind):
         role = config.get("recipient")
         report = db.session.get(ReportTemplate, config.get("report_template_id") or 0)
         template = db.session.get(EmailTemplate, config.get("email_template_id") or 0)
-        cred, person = None, None
+        cred, person, stand_ins = None, None, []
         try:
             if report is None:
                 raise PermanentError(_("The report template of this action no longer exists."))
             if template is None:
                 raise PermanentError(_("The email template of this action no longer exists."))
             cred = outbox.check_credentials(config.get("smtp_credential_id"))
-            person = recipients.for_role(run.opportunity, role)
+            person = recipients.for_role(run.opportunity, role, stand_ins)
             filename = pdf.filename_for(report, run.opportunity)
             stored, content = files.made_once(
                 run, filename, "application/pdf",
@@ -62,6 +62,8 @@ class GenerateReport(Kind):
             outbox.record_failure(run, str(err), role, template.name if template else None, cred, person)
             raise
         extra = {"report": report.label, "files": [files.summary(stored)]}
+        if stand_ins:
+            extra["stand_ins"] = stand_ins
         return outbox.send(run, cred, template.name, [outbox.Outgoing(person, letter)], extra)
 
 

@@ -76,6 +76,7 @@ class NotifySupervisor(Kind):
         """Notify each recipient once (in the app, then by email when chosen); nobody to notify is a skip."""
         from engine import outbox
         from engine.errors import Skip
+        from services import absences
         from services.notifications import notify, opportunity_link
 
         config, opp = run.config or {}, run.opportunity
@@ -84,7 +85,10 @@ class NotifySupervisor(Kind):
             owner = opp.owner
             if owner is not None and owner.supervisor_id:
                 supervisor_ids = [owner.supervisor_id]
-        people = _monitoring.active_users(supervisor_ids + list(config.get("user_ids") or []))
+        chosen = _monitoring.active_users(supervisor_ids + list(config.get("user_ids") or []))
+        # An absent recipient's stand-in (services.absences) receives it instead, once.
+        stand_ins: list[dict] = []
+        people = list({p.id: p for p in (absences.resolve(c, stand_ins) for c in chosen)}.values())
         if not people:
             raise Skip("no_supervisor")  # models.runs.REASONS words it in the reader's language
         cred = None
@@ -98,7 +102,9 @@ class NotifySupervisor(Kind):
                 notify([person.id], "supervisor", {"opportunity": opp.name}, link, body=texts[_language(person)],
                        run_id=run.id)
         result = {"recipient_ids": [p.id for p in people], "emailed": 0,
-                  "supervisor_found": bool(supervisor_ids and supervisor_ids[0] in {p.id for p in people})}
+                  "supervisor_found": bool(supervisor_ids and supervisor_ids[0] in {c.id for c in chosen})}
+        if stand_ins:
+            result["stand_ins"] = stand_ins
         if cred is None:
             return result
         outgoing = [self._letter(person, opp, texts[_language(person)]) for person in people]

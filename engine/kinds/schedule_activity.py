@@ -94,12 +94,14 @@ class ScheduleActivity(Kind):
         transaction; an attachment is copied (or the report rendered) into a file of the opportunity."""
         from engine import render
         from engine.errors import PermanentError
+        from services import absences
         from services.activities import Schedule, schedule_activity
 
         config = run.config or {}
         opp = run.opportunity
         activity_type = _activity_type(config)
-        responsible = _responsible(config, opp)
+        stand_ins: list[dict] = []  # an absent responsible's stand-in gets the activity (services.absences)
+        responsible = absences.resolve(_responsible(config, opp), stand_ins)
         lang = _language(responsible)
         sources = [config.get("subject") or "", config.get("description") or "", config.get("address") or "",
                    config.get("link") or ""]
@@ -133,6 +135,8 @@ class ScheduleActivity(Kind):
                 plan.completed_at = utcnow()
         activity = schedule_activity(opp, activity_type, description, plan, run_id=run.id)
         result = {"activity_id": activity.id}
+        if stand_ins:
+            result["stand_ins"] = stand_ins
         if stored is not None:
             from engine import files
             result["files"] = [files.summary(stored)]
@@ -174,12 +178,12 @@ def _language(user: User) -> str:
 
 def _due(run, config, responsible: User):
     """The run's due time plus the configured amount; moved into the responsible's working hours if asked."""
-    from engine.calendar import next_working_moment
+    from engine.calendar import next_working_moment, region_of
 
     minutes = int(config.get("due_amount") or 0) * schedule_form.UNIT_MINUTES.get(config.get("due_unit"), 1440)
     due = (run.due_at or run.created_at) + timedelta(minutes=min(minutes, schedule_form.MAX_DUE_MINUTES))
     if config.get("due_working_hours"):
-        due = next_working_moment(due, responsible)
+        due = next_working_moment(due, responsible, region_of(run.opportunity))
     return due.replace(microsecond=0)
 
 

@@ -79,15 +79,15 @@ class SendEmail(Kind):
         role = config.get("recipient")
         template, cred = outbox.template_and_credentials(EmailTemplate, config.get("email_template_id"),
                                                          config.get("smtp_credential_id"))
-        left_out = []
+        left_out, stand_ins = [], []  # stand_ins: who received it for an absent user (services.absences)
         try:
             if template is None:
                 cred = None  # as before: the row names no credentials when the template is gone
                 raise PermanentError(_("The email template of this action no longer exists."))
             if cred is None:
                 raise PermanentError(_("The SMTP credentials of this action no longer exist."))
-            people = [recipients.for_role(run.opportunity, role)] if role else []
-            users, left_out = recipients.internal_users(config.get("extra_user_ids"))
+            people = [recipients.for_role(run.opportunity, role, stand_ins)] if role else []
+            users, left_out = recipients.internal_users(config.get("extra_user_ids"), stand_ins)
             people = recipients.unique(people + users)
             if not people:
                 raise PermanentError(_("Nobody to send the email to: the chosen users are no longer active."))
@@ -95,7 +95,9 @@ class SendEmail(Kind):
         except PermanentError as err:
             outbox.record_failure(run, str(err), role, template.name if template else None, cred)
             raise
-        extra = {"left_out_user_ids": left_out} if left_out else None
+        extra = {"left_out_user_ids": left_out} if left_out else {}
+        if stand_ins:
+            extra["stand_ins"] = stand_ins
         return outbox.send(run, cred, template.name, outgoing, extra)
 
 

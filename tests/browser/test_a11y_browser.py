@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from extensions import db
 from models import (
+    Absence,
     Action,
     ActionRun,
     Activity,
@@ -36,6 +37,7 @@ from models import (
     ExportTemplate,
     ExternalSource,
     ExternalSourceAction,
+    Holiday,
     Location,
     Opportunity,
     PartnerCompany,
@@ -194,6 +196,8 @@ def _first_ids() -> dict[str, int]:
         "external_action": first(ExternalSourceAction), "trigger_id": first(Trigger),
         "location_id": first(Location), "field_id": first(CustomField), "automation_id": first(ProcessAutomation),
         "subscription_id": first(WebhookSubscription), "delivery_id": first(WebhookDelivery),
+        # The demo's holidays, and its agent's absence (the agent is `user_id` above).
+        "holiday_id": first(Holiday), "absence_id": first(Absence),
     }
 
 
