@@ -87,6 +87,15 @@ def ref_of_key(key: str) -> str | None:
     return f"custom:{field_id}" if field_id else None
 
 
+def field_by_key(opp: Opportunity, key: str) -> FieldRef | None:
+    """The field of the opportunity the API names by key; None when it has no such field."""
+    ref = ref_of_key(key)
+    try:
+        return field_of(opp, ref) if ref else None
+    except ServiceError:
+        return None
+
+
 def key_of(field: FieldRef) -> str:
     """The key the API names a field by: the custom field's key or the system field's."""
     return field.custom.key if field.custom else field.system_key

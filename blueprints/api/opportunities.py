@@ -14,7 +14,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validates
 
 from extensions import db
 from models import Opportunity, OpportunityType, User
-from services import ServiceError, custom_fields, opportunity_fields
+from services import custom_fields, opportunity_fields
 from services import field_values as fv
 from services import opportunities as opp_svc
 from services.access import get_opportunity_or_404
@@ -212,11 +212,7 @@ def _read_fields(opp: Opportunity, given: dict) -> list[tuple[fv.FieldRef, objec
     """The `fields` of a request read canonically, every refusal collected as "fields.<key>" (InvalidData)."""
     read, errors = [], {}
     for key, raw in given.items():
-        ref = fv.ref_of_key(key)
-        try:
-            field = fv.field_of(opp, ref) if ref else None
-        except ServiceError:
-            field = None
+        field = fv.field_by_key(opp, key)
         if field is None:
             errors[f"fields.{key}"] = _("This field does not exist on this opportunity.")
             continue

@@ -63,10 +63,10 @@ def dump(field: fv.FieldRef, value) -> dict:
 
 def field_by_key(opp: Opportunity, key: str) -> fv.FieldRef:
     """The field the key names on this opportunity; 404 otherwise."""
-    ref = fv.ref_of_key(key)
-    if ref is None:
+    field = fv.field_by_key(opp, key)
+    if field is None:
         raise ServiceError(_("This field does not exist on this opportunity."), 404)
-    return fv.field_of(opp, ref)
+    return field
 
 
 @blp.route("/<int:opportunity_id>/fields")

@@ -10,7 +10,7 @@ from marshmallow import Schema, fields
 
 from extensions import db
 from models import Opportunity
-from services import ServiceError, close_requirements
+from services import close_requirements
 from services import field_values as fv
 from services import substates as substate_svc
 from services.access import get_opportunity_or_404
@@ -115,11 +115,7 @@ def _refs_of(opp: Opportunity, values: dict) -> dict:
     """The close's values by field reference; a key the opportunity has no field for is refused."""
     refs, errors = {}, {}
     for key, value in values.items():
-        ref = fv.ref_of_key(key)
-        try:
-            field = fv.field_of(opp, ref) if ref else None
-        except ServiceError:
-            field = None
+        field = fv.field_by_key(opp, key)
         if field is None:
             errors[f"values.{key}"] = _("This field does not exist on this opportunity.")
         else:
