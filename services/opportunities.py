@@ -7,7 +7,7 @@ from flask_babel import format_number, ngettext
 from flask_babel import gettext as _
 from flask_sqlalchemy.pagination import SelectPagination
 from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import joinedload, lazyload, selectinload
+from sqlalchemy.orm import lazyload, selectinload
 
 from extensions import db
 from models import Channel, Customer, Opportunity, OpportunitySubstate, OpportunityType, State, Substate, User
@@ -30,14 +30,12 @@ class OpportunityFilters:
 
 def search(filters: OpportunityFilters, user: User | None = None) -> Select:
     """The user's visible opportunities matching the filters, newest first."""
-    # Each row's customer, type, channel and partners come in the same query (outer joins on primary keys):
-    # five more round trips per page cost the API's list a third of its time (bench/api.py).
     stmt = visible_opportunities(user).options(
-        joinedload(Opportunity.customer),
-        joinedload(Opportunity.type),
-        joinedload(Opportunity.channel),
-        joinedload(Opportunity.installer),
-        joinedload(Opportunity.commercial),
+        selectinload(Opportunity.customer),
+        selectinload(Opportunity.type),
+        selectinload(Opportunity.channel),
+        selectinload(Opportunity.installer),
+        selectinload(Opportunity.commercial),
     )
     if filters.type_id:
         stmt = stmt.where(Opportunity.type_id == filters.type_id)
