@@ -17,6 +17,25 @@ def bearer(user, scopes=("read", "write"), lang: str | None = None) -> dict:
     return headers
 
 
+def forget_locale_per_request(app) -> None:
+    """The test's app context outlives requests (g is shared): forget the language the last request cached, as
+    a served request (an app context of its own) always does."""
+    app.before_request(flask_babel.refresh)
+
+
+def listed_ids(client, path: str, headers: dict, query: str = "", limit: int = 3) -> list[int]:
+    """Every id a list endpoint gives for the query, following its cursors to the last page."""
+    ids, cursor = [], ""
+    while True:
+        response = client.get(f"{path}?limit={limit}&{query.lstrip('&')}{cursor}", headers=headers)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        body = response.get_json()
+        ids += [item["id"] for item in body["items"]]
+        if not body["next_cursor"]:
+            return ids
+        cursor = f"&cursor={body['next_cursor']}"
+
+
 def with_lang(headers: dict, lang: str) -> dict:
     return {**headers, "Accept-Language": lang}
 

@@ -6,7 +6,8 @@ from sqlalchemy import select
 
 from extensions import db
 from models import OpportunityType
-from tests.api_calls import auth, forget_locale_per_request, problem
+from tests.api_support import bearer as auth
+from tests.api_support import forget_locale_per_request, problem
 from tests.engine_support import add_action
 
 

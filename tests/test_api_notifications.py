@@ -9,7 +9,8 @@ from extensions import db
 from models.base import utcnow
 from models.notifications import Notification
 from services import notifications as notify_svc
-from tests.api_calls import auth, forget_locale_per_request, problem
+from tests.api_support import bearer as auth
+from tests.api_support import forget_locale_per_request, problem
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,8 @@ from models import ActionRun
 from models.base import utcnow
 from services.substates import open_substate
 from tests import history_support as hs
-from tests.api_calls import auth, forget_locale_per_request, problem
+from tests.api_support import bearer as auth
+from tests.api_support import forget_locale_per_request, listed_ids, problem
 from tests.engine_support import add_action, runs, status_of, wait_for
 
 
@@ -51,15 +52,7 @@ def world(make):
 
 def _ids(client, headers, query: str = "") -> list[int]:
     """Every run id the API lists for the query, following the cursors."""
-    ids, cursor = [], ""
-    while True:
-        response = client.get(f"/api/v1/runs?limit=3{query}{cursor}", headers=headers)
-        assert response.status_code == 200, response.get_data(as_text=True)
-        body = response.get_json()
-        ids += [item["id"] for item in body["items"]]
-        if not body["next_cursor"]:
-            return ids
-        cursor = f"&cursor={body['next_cursor']}"
+    return listed_ids(client, "/api/v1/runs", headers, query, 3)
 
 
 def _page_ids(client, user, tab: str, query: str) -> set[int]:

@@ -13,7 +13,8 @@ from models import OpportunitySubstate, Task, TaskStatusChange, Trigger
 from models.base import utcnow
 from services import tasks as svc
 from services.substates import open_substate
-from tests.api_calls import auth, forget_locale_per_request, problem
+from tests.api_support import bearer as auth
+from tests.api_support import forget_locale_per_request, listed_ids, problem
 
 
 @pytest.fixture(autouse=True)
@@ -50,15 +51,7 @@ def world(make):
 
 def _ids(client, headers, query: str = "", limit: int = 2) -> list[int]:
     """Every task id the API lists for the query, following the cursors."""
-    ids, cursor = [], ""
-    while True:
-        response = client.get(f"/api/v1/tasks?limit={limit}&{query}{cursor}", headers=headers)
-        assert response.status_code == 200, response.get_data(as_text=True)
-        body = response.get_json()
-        ids += [item["id"] for item in body["items"]]
-        if not body["next_cursor"]:
-            return ids
-        cursor = f"&cursor={body['next_cursor']}"
+    return listed_ids(client, "/api/v1/tasks", headers, query, limit)
 
 
 def _page_ids(client, user, query: str) -> list[int]:

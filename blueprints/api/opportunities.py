@@ -130,12 +130,7 @@ def _detail_of(opp: Opportunity) -> dict:
     refs = [ref for ref in custom_fields.fields_of(opp) if ref.custom is not None]
     values = fv.values_of(opp, refs)
     return {**dump(opp, subs.get(opp.id, [])), "notes": opp.notes,
-            "fields": {ref.custom.key: json_value(values.get(ref.ref)) for ref in refs}}
-
-
-def json_value(value):
-    """A typed field value as JSON carries it: decimals and dates as strings (ISO), lists and flags as is."""
-    return fv.to_canonical(value)
+            "fields": {ref.custom.key: fv.to_canonical(values.get(ref.ref)) for ref in refs}}
 
 
 # --- create and update -------------------------------------------------------------------------------------
