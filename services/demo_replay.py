@@ -97,18 +97,32 @@ def backdate(since: datetime, moment: datetime, clocks=CLOCKS) -> None:
                     setattr(row, name, value - delta)
 
 
-def at(moment: datetime, change: Callable[[], object], clocks=CLOCKS, commit: bool = True) -> None:
+def at(moment: datetime, change: Callable[[], object], clocks=CLOCKS, commit: bool = True) -> datetime:
     """Do `change` as if at `moment`, and commit (or only flush: the next run's claim commits it);
-    `clocks`: the tables it may write, if fewer than all."""
+    `clocks`: the tables it may write, if fewer than all. Returns the moment it ended (moment + the real
+    time it took), so the replay's clock never runs backwards."""
     since = utcnow()
     change()
     db.session.flush()
     backdate(since, moment, clocks)
     if commit:
         db.session.commit()
+    return moment + (utcnow() - since)
 
 
-def drain(until: datetime) -> int:
+class Clock:
+    """The replay's time: each change happens at its moment, or when the one before it ended if that is
+    later — one worker doing one thing at a time, so a run created later is never dated earlier (a run due
+    1 ms after one that took 4 ms to execute starts after it, as it would have)."""
+
+    def __init__(self) -> None:
+        self.now = datetime.min
+
+    def at(self, moment: datetime, change: Callable[[], object], clocks=CLOCKS, commit: bool = True) -> None:
+        self.now = at(max(moment, self.now), change, clocks, commit)
+
+
+def drain(until: datetime, clock: Clock) -> int:
     """Execute every run due by `until`, oldest due first, each as if at its due time; returns how many."""
     done = 0
     while True:
@@ -118,27 +132,27 @@ def drain(until: datetime) -> int:
         ).first()
         if row is None:
             return done
-        at(row.due_at, lambda run_id=row.id: executor.execute(run_id))
+        clock.at(row.due_at, lambda run_id=row.id: executor.execute(run_id))
         done += 1
 
 
 def replay(steps: list[Step], now: datetime) -> int:
     """Take every step in time order, executing the runs due in between; returns how many runs ran."""
-    ran = 0
+    ran, clock = 0, Clock()
     with dispatch.held():
         for step in sorted(steps):
-            ran += drain(step.at)
+            ran += drain(step.at, clock)
             opp = db.session.get(Opportunity, step.opportunity_id)
             if step.event == "task":
-                at(step.at, lambda opp=opp, step=step: _complete_task(opp, step.substate_id), commit=False)
+                clock.at(step.at, lambda opp=opp, step=step: _complete_task(opp, step.substate_id), commit=False)
                 continue
             if step.event == "field":
-                at(step.at, lambda opp=opp: _fill_field(opp), commit=False)
+                clock.at(step.at, lambda opp=opp: _fill_field(opp), commit=False)
                 continue
             change = substates.open_substate if step.event == "open" else substates.close_substate
-            at(step.at, lambda opp=opp, change=change, step=step: change(opp, step.substate_id, opp.owner),
-               SUBSTATE_CLOCKS, commit=False)
-        ran += drain(now)
+            clock.at(step.at, lambda opp=opp, change=change, step=step: change(opp, step.substate_id, opp.owner),
+                     SUBSTATE_CLOCKS, commit=False)
+        ran += drain(now, clock)
     # What still waits has no job on any queue: let the sweeper see it as never enqueued.
     db.session.execute(update(ActionRun).where(ActionRun.status.in_(WAITING_STATUSES))
                        .values(enqueued_at=None, job_id=None).execution_options(synchronize_session=False))

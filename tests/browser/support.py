@@ -163,3 +163,9 @@ def htmx_ready(page, selector: str) -> None:
     """Wait until htmx has taken the (swapped-in) element in hand: a change made before that fires no request."""
     page.wait_for_function("s => { const e = document.querySelector(s); return e && e['htmx-internal-data'] !== undefined; }",
                            arg=selector)
+
+
+def htmx_settled(page) -> None:
+    """Wait until no htmx request, swap or settle is under way (so a click lands on the page it was meant for,
+    not on content an earlier request is about to replace)."""
+    page.wait_for_function("() => !document.querySelector('.htmx-settling, .htmx-swapping, .htmx-request')")

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from extensions import db
 from services import flow as flow_svc
-from tests.browser.support import login, own_flow
+from tests.browser.support import htmx_settled, login, own_flow
 
 pytestmark = pytest.mark.browser
 
@@ -93,7 +93,7 @@ def expect_names(page, *columns: list[str]) -> None:
 
 def press(page, key: str = "Enter") -> None:
     # As a person would, wait the few milliseconds htmx takes to wire up a swapped-in board (it settles).
-    page.wait_for_function("() => !document.querySelector('.htmx-settling, .htmx-swapping, .htmx-request')")
+    htmx_settled(page)
     with page.expect_response(lambda r: "/move" in r.url and r.request.method == "POST") as answer:
         page.keyboard.press(key)
     assert answer.value.status == 200

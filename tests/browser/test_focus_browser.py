@@ -14,7 +14,7 @@ from extensions import db
 from models import ActionRun, Channel, Customer, Opportunity, OutgoingEmail
 from models.base import utcnow
 from services import flow as flow_svc
-from tests.browser.support import login
+from tests.browser.support import htmx_settled, login
 
 pytestmark = pytest.mark.browser
 
@@ -153,5 +153,5 @@ def test_history_search_moves_focus_to_the_results_and_reads_the_count(page, flo
 def _settled(page) -> None:
     """As a person would, wait the few milliseconds htmx takes to wire up what it swapped in: a key pressed
     before that submits the bare form natively."""
-    page.wait_for_function("() => !document.querySelector('.htmx-settling, .htmx-swapping, .htmx-request')")
+    htmx_settled(page)
     page.wait_for_timeout(50)

@@ -16,7 +16,7 @@ from extensions import db
 from models import Channel, Customer, Opportunity, OpportunitySubstate, Substate, Trigger, User
 from services import substates as substate_svc
 from services import tasks as task_svc
-from tests.browser.support import htmx_ready, login, own_flow
+from tests.browser.support import htmx_ready, htmx_settled, login, own_flow
 
 pytestmark = pytest.mark.browser
 
@@ -51,6 +51,7 @@ def test_manager_builds_a_trigger_and_completing_the_task_moves_the_opportunity(
         page.goto(f"/settings/types/{type_id}/substates/{subs[second]}?tab=triggers")
         panel = page.locator("#panel")
         panel.get_by_role("link", name=triggers, exact=True).click()
+        htmx_settled(page)  # the tab's swap would otherwise replace the form "Add trigger" opens
         panel.get_by_role("button", name=re.compile(re.escape(add))).click()
         form = panel.locator("form.trigger-form")
         # Two trigger types now: choose one once htmx has taken the swapped-in select in hand.
