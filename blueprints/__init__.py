@@ -12,6 +12,7 @@ def register_blueprints(app: Flask) -> None:
     from blueprints.designer import bp as designer_bp
     from blueprints.history import bp as history_bp
     from blueprints.opportunities import bp as opportunities_bp
+    from blueprints.progress import bp as progress_bp
     from blueprints.public import bp as public_bp
     from blueprints.settings import bp as settings_bp
     from blueprints.tasks import bp as tasks_bp
@@ -27,3 +28,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(calendar_bp)
     app.register_blueprint(automations_bp)
     app.register_blueprint(dashboard_bp)
+    app.register_blueprint(progress_bp)

@@ -64,10 +64,16 @@ def enqueue_after_commit(runs: list[ActionRun]) -> None:
 def enqueue_deliveries_after_commit(deliveries: list) -> None:
     """Outbound webhook deliveries (engine.webhooks_out) go the same way as runs: armed in the caller's
     transaction, put on the queue once it commits, found again by the sweeper if Redis loses them."""
+    if deliveries:
+        enqueue_jobs_after_commit([(i, j, DELIVER_JOB) for i, j in _arm(deliveries)])
+
+
+def enqueue_jobs_after_commit(jobs: list[tuple[int, str, str]]) -> None:
+    """(row id, job id, job function) triples for the queue once the current transaction commits (long work
+    of services.progress, webhook deliveries); nothing is sent if it rolls back."""
     session = db.session()
-    if not deliveries or session.info.get(_HOLD_KEY):
-        return
-    session.info.setdefault(_PENDING_KEY, []).extend((i, j, DELIVER_JOB) for i, j in _arm(deliveries))
+    if jobs and not session.info.get(_HOLD_KEY):
+        session.info.setdefault(_PENDING_KEY, []).extend(jobs)
 
 
 @contextlib.contextmanager
@@ -198,6 +204,9 @@ def sweep(batch: int = 500) -> int:
     from engine import webhooks_out  # the deliveries due again, or whose job Redis lost
 
     jobs += [(i, j, DELIVER_JOB) for i, j in _arm(webhooks_out.due_deliveries(now, grace, batch, _lost_jobs))]
+    from services import progress  # long work whose job Redis lost: queued again through the session
+
+    progress.requeue_stale(now)
     db.session.commit()
     push(jobs)
     return len(jobs)

@@ -31,3 +31,11 @@ def deliver_webhook(delivery_id: int) -> str:
 
     with _application().app_context():
         return deliver(delivery_id)
+
+
+def run_long_job(job_id: int) -> str:
+    """Do a slice of a piece of long work (services.progress): claim it, work about a second, queue the rest."""
+    from services import progress
+
+    with _application().app_context():
+        return progress.run(job_id)

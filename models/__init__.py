@@ -19,6 +19,7 @@ from models.files import StoredFile
 from models.flow import Action, OpportunityType, State, Substate
 from models.notifications import Notification
 from models.opportunity import Customer, Opportunity, OpportunitySubstate, SubstateEvent
+from models.progress import LongJob
 from models.runs import ActionRun
 from models.settings import AppSetting
 from models.signatures import ExternalSource, SignatureRequest
@@ -53,6 +54,7 @@ __all__ = [
     "HistoryEntry",
     "Holiday",
     "Location",
+    "LongJob",
     "Opportunity",
     "OpportunitySubstate",
     "Notification",

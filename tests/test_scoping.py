@@ -16,7 +16,7 @@ from flask import g
 from sqlalchemy import select
 
 from extensions import db
-from models import Opportunity
+from models import LongJob, Opportunity
 from services import api_tokens
 from services.tasks import create_task
 
@@ -28,13 +28,15 @@ PARTNER_PAGES = {"auth.index", "auth.login", "auth.logout", "auth.set_language",
 PARTNER_PAGES |= {"calendar.index", "calendar.feed_create", "calendar.feed_revoke"}
 # Every user manages their own API tokens (another user's token id is a 404: the walk names the victim's).
 PARTNER_PAGES |= {"auth.api_tokens_page", "auth.api_token_create"}
+# Everyone has a list of the long work they started; another user's work is a 404 (the walk names the victim's).
+PARTNER_PAGES |= {"progress.index"}
 # The API's documents: public, as they hold no data (calls still need a token).
 API_PUBLIC = {"api-docs.openapi_json", "api_docs.reference"}
 API_PREFIX = "/api/v1/"
 # URL arguments naming records a partner sees only on their company's opportunities: an API rule naming the
 # victim's must be 404. Other arguments (a flow's type, state…) name shared records: checked for leaks only.
 SCOPED_ARGS = {"opp_id", "opportunity_id", "customer_id", "task_id", "run_id", "activity_id", "assignment_id",
-               "token_id", "file_id", "entry_id", "notification_id"}
+               "token_id", "job_id", "file_id", "entry_id", "notification_id"}
 # The flow dashboard: a type's figures computed over the partner's own opportunities only (no names shown).
 PARTNER_PAGES |= {"dashboard.index", "dashboard.type_page"}
 
@@ -57,10 +59,13 @@ def world(make):
     task = create_task(opps["a"], "Alpha secret deal call", responsible_id=users["inst_a"].id)
     # The victim company's user's API token: its revoke button must be 404 to everyone else.
     victim_token, _plain = api_tokens.create_token(users["inst_a"], "Alpha secret deal token", {"read"}, 30)
+    # The victim's long work in the background: its bar and cancel button must be 404 to everyone else.
+    victim_job = LongJob(kind="bulk_retry", user_id=users["inst_a"].id, params={"about": "Alpha secret deal"}, total=9)
+    db.session.add(victim_job)
     db.session.commit()
     _calendar_items(make, opps, users)
     return {"flow": flow, "companies": companies, "users": users, "opps": opps, "task": task,
-            "token_id": victim_token.id}
+            "token_id": victim_token.id, "job_id": victim_job.id}
 
 
 def _calendar_items(make, opps, users) -> None:
@@ -81,7 +86,7 @@ def _calendar_items(make, opps, users) -> None:
     db.session.commit()
 
 
-def _url_for_rule(rule, victim: Opportunity, task_id: int = 1, token_id: int = 1) -> str | None:
+def _url_for_rule(rule, victim: Opportunity, task_id: int = 1, token_id: int = 1, job_id: int = 1) -> str | None:
     values = {}
     for arg in rule.arguments:
         if arg == "filename":
@@ -100,6 +105,8 @@ def _url_for_rule(rule, victim: Opportunity, task_id: int = 1, token_id: int = 1
             values[arg] = task_id
         elif arg == "token_id":
             values[arg] = token_id
+        elif arg == "job_id":
+            values[arg] = job_id
         else:
             values[arg] = 1
     try:
@@ -118,7 +125,7 @@ def test_every_route_hides_other_companies_opportunities(app, client, world, vie
     victim = world["opps"]["a"]
     checked = 0
     for rule in _rules(app):
-        url = _url_for_rule(rule, victim, world["task"].id, world["token_id"])
+        url = _url_for_rule(rule, victim, world["task"].id, world["token_id"], world["job_id"])
         assert url, f"cannot build {rule}"
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             if rule.endpoint in {"auth.logout", "auth.logout_everywhere"}:
@@ -176,7 +183,7 @@ def test_every_api_route_hides_other_companies_opportunities_from_a_partner_toke
     hidden = {victim.id, world["opps"]["none"].id}
     checked = 0
     for rule in api_rules(app):
-        url = _url_for_rule(rule, victim, world["task"].id, world["token_id"])
+        url = _url_for_rule(rule, victim, world["task"].id, world["token_id"], world["job_id"])
         assert url, f"cannot build {rule}"
         scoped = bool(set(rule.arguments) & SCOPED_ARGS)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):

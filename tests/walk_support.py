@@ -116,6 +116,7 @@ def seed(make) -> World:
     ids["subscription_id"], ids["delivery_id"] = webhook.id, delivery.id
     ids["notification_id"] = _notification(opp, users["admin"])
     ids["token_id"] = _api_tokens(users)
+    ids["job_id"] = _long_job(users["admin"])
     return World(ids=ids, token=token, users=users)
 
 
@@ -178,6 +179,16 @@ def _calendar(opp, activity_type, users: dict, token: str) -> None:
     db.session.add(CalendarFeed(user_id=admin.id, token_hash=hashlib.sha256(token.encode()).hexdigest(),
                                 token_encrypted=secret_svc.encrypt(token)))
     db.session.commit()
+
+
+def _long_job(user) -> int:
+    """A bulk retry the walking admin started and that still runs (its bar and Cancel button)."""
+    from models import LongJob
+
+    job = LongJob(kind="bulk_retry", user_id=user.id, params={}, total=10, status="running")
+    db.session.add(job)
+    db.session.commit()
+    return job.id
 
 
 def _days_off(user, admin) -> dict:
