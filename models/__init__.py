@@ -21,6 +21,7 @@ from models.notifications import Notification
 from models.opportunity import Customer, Opportunity, OpportunitySubstate, SubstateEvent
 from models.progress import LongJob
 from models.runs import ActionRun
+from models.search_index import create_trigram_indexes
 from models.settings import AppSetting
 from models.signatures import ExternalSource, SignatureRequest
 from models.tasks import CalendarFeed, HistoryEntry, Location, Task, TaskPerson, TaskStatusChange, Trigger
@@ -55,6 +56,7 @@ __all__ = [
     "Holiday",
     "Location",
     "LongJob",
+    "create_trigram_indexes",
     "Opportunity",
     "OpportunitySubstate",
     "Notification",
