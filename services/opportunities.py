@@ -68,7 +68,7 @@ WORD_MATCH_CAP = 1_000
 def _words(q: str):
     """The opportunities whose name, or whose customer's name or email, holds the words.
 
-    Matches are looked up first, unordered, through the trigram indexes where PostgreSQL has them
+    Matches are looked up first, through the trigram indexes where PostgreSQL has them
     (models.search_index), and the list then fetches those ids. Filtering while walking the list newest first
     costs as many rows as precede the page's last match: "Opportunity 0421" walked 58,000 names (60 ms); the
     planner cannot know how rare a word is. A word so common that over WORD_MATCH_CAP match is met early on
@@ -81,7 +81,10 @@ def _words(q: str):
 
     customers = select(Customer.id).where(or_(has(Customer.name), has(Customer.email)))
     plain = or_(has(Opportunity.name), Opportunity.customer_id.in_(customers))
+    # In the list's order: a common word is then met within the first rows walked (an unordered lookup may
+    # scan the whole table first), a rare one is found through the index and sorted.
     named = db.session.execute(select(Opportunity.id).where(has(Opportunity.name))
+                               .order_by(Opportunity.created_at.desc(), Opportunity.id.desc())
                                .limit(WORD_MATCH_CAP + 1)).scalars().all()
     if len(named) > WORD_MATCH_CAP:
         return plain
