@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import abort, request, url_for
+from flask import abort, jsonify, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -24,7 +24,7 @@ from services.validation import InvalidData
 from . import api_blueprint
 from .paging import keyset_page
 from .problems import for_status
-from .schemas import Id, PageArgs, RefSchema, at_most, page_schema
+from .schemas import Id, PageArgs, RefSchema, at_most, iso_utc, page_schema
 
 blp = api_blueprint("api_opportunities", __name__, "opportunities", "Opportunities, scoped to what the token's "
                     "user may see (partners: their company's).")
@@ -113,8 +113,17 @@ def list_opportunities(args):
     filters.fields = read.filters
     page = keyset_page(opp_svc.search(filters), Opportunity.id, args)
     subs = opp_svc.open_substates_by_opportunity([o.id for o in page["items"]])
-    page["items"] = [dump(o, subs.get(o.id, [])) for o in page["items"]]
-    return page
+    page["items"] = [_as_json(dump(o, subs.get(o.id, []))) for o in page["items"]]
+    # Already in OpportunityPage's form: marshmallow going over 200 rows' 5,000 fields again cost a fifth of
+    # the request. The schema still documents the answer, and tests/test_api_schema.py checks it holds.
+    return jsonify(page)
+
+
+def _as_json(item: dict) -> dict:
+    """dump()'s values as the schema writes them: the amount as a string, the creation time in ISO 8601 with its UTC offset."""
+    item["amount"] = None if item["amount"] is None else str(item["amount"])
+    item["created_at"] = iso_utc(item["created_at"])
+    return item
 
 
 @blp.route("/<int:opportunity_id>")

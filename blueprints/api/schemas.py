@@ -15,7 +15,7 @@ from services.validation import MAX_ID
 PAGE_MAX = 200
 
 
-def _iso_utc(value: datetime) -> str:
+def iso_utc(value: datetime) -> str:
     """A datetime as RFC 3339 (what OpenAPI's "date-time" means): stored ones are naive UTC, so say so."""
     return (value.replace(tzinfo=UTC) if value.tzinfo is None else value).isoformat()
 
@@ -23,7 +23,7 @@ def _iso_utc(value: datetime) -> str:
 # Every resource's fields.DateTime, whoever writes it: the app stores naive UTC datetimes (models.base.utcnow),
 # and an ISO text without an offset is no "date-time" to a client (nor to schemathesis). marshmallow serves
 # only the API here, so the one default format is changed rather than a field every module must remember.
-fields.DateTime.SERIALIZATION_FUNCS = {**fields.DateTime.SERIALIZATION_FUNCS, "iso": _iso_utc, "iso8601": _iso_utc}
+fields.DateTime.SERIALIZATION_FUNCS = {**fields.DateTime.SERIALIZATION_FUNCS, "iso": iso_utc, "iso8601": iso_utc}
 
 
 def decimal_string_property(self, field, **kwargs) -> dict:
