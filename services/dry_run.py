@@ -32,9 +32,10 @@ from models import (
     User,
 )
 from models.base import utcnow
-from models.runs import FINAL_STATUSES, ActionRun
+from models.runs import FINAL_STATUSES, RUN_STATUSES, ActionRun
 from models.webhooks import WebhookDelivery
 from services import ServiceError, substates
+from services.access import visible_opportunities
 from services.events import Chain
 from services.history.runs_query import kind_label
 
@@ -70,6 +71,10 @@ class Step:
     files: list[str] = field(default_factory=list)
     children: list[Step] = field(default_factory=list)
 
+    @property
+    def status_label(self) -> str:
+        return str(RUN_STATUSES.get(self.status, self.status))
+
 
 @dataclass
 class DryRun:
@@ -83,6 +88,11 @@ class DryRun:
     webhooks: int
     counts: dict[str, int]
 
+    @property
+    def count_rows(self) -> list[tuple[str, str, int]]:
+        """(status, label, how many runs) for the summary line."""
+        return [(s, str(RUN_STATUSES.get(s, s)), n) for s, n in sorted(self.counts.items())]
+
 
 def recent_opportunities(opp_type: OpportunityType, limit: int = 50) -> list[tuple[int, str]]:
     """The type's newest opportunities to choose from in the designer (within what `scope` allows)."""
@@ -91,12 +101,27 @@ def recent_opportunities(opp_type: OpportunityType, limit: int = 50) -> list[tup
     return [(i, f"#{i} {name}") for i, name in rows]
 
 
-def opportunity_of_type(opp_type: OpportunityType, opportunity_id) -> Opportunity:
-    """An opportunity of this type by id (the designer's choice), or a 404 ServiceError."""
-    opp = db.session.get(Opportunity, opportunity_id) if isinstance(opportunity_id, int) else None
+def opportunity_of_type(opp_type: OpportunityType, opportunity_id: int | None, user: User) -> Opportunity:
+    """An opportunity of this type the user may see, by id (the designer's choice), or a 404 ServiceError."""
+    opp = db.session.execute(visible_opportunities(user).where(Opportunity.id == opportunity_id)
+                             ).scalar_one_or_none() if isinstance(opportunity_id, int) else None
     if opp is None or opp.type_id != opp_type.id:
         raise ServiceError(_("Choose an opportunity of this type."), 404)
     return opp
+
+
+def substate_of(opp: Opportunity, substate_id: int | None) -> Substate:
+    """A substate of the opportunity's type (the opportunity page's choice), or a 404 ServiceError."""
+    sub = db.session.get(Substate, substate_id) if isinstance(substate_id, int) else None
+    if sub is None or sub.state.type_id != opp.type_id:
+        raise ServiceError(_("This substate does not belong to the flow of this opportunity."), 404)
+    return sub
+
+
+def substate_choices(opp_type: OpportunityType) -> list[tuple[str, list[tuple[int, str]]]]:
+    """The type's live substates by state, for the opportunity page's select."""
+    return [(state.label, [(s.id, s.label) for s in state.substates if not s.archived])
+            for state in opp_type.states if not state.archived and any(not s.archived for s in state.substates)]
 
 
 def simulate(opp_type: OpportunityType, substate: Substate, event: str, user: User,
@@ -149,11 +174,9 @@ def _simulate(opp_type, substate, event, user, opportunity, collected) -> DryRun
 
 def _sample(opp_type: OpportunityType, user: User) -> Opportunity:
     """A made-up opportunity of the type (rolled back with the rest): a client writing in the user's
-    language, the first active channel, the user as owner."""
+    language, the first active channel (or a made-up one), the user as owner."""
     channel = db.session.execute(select(Channel).where(Channel.active.is_(True)).order_by(Channel.id).limit(1)
-                                 ).scalar_one_or_none()
-    if channel is None:
-        raise ServiceError(_("A sample opportunity needs at least one active channel (Settings → Channels)."), 409)
+                                 ).scalar_one_or_none() or Channel(name=_("Sample channel"))
     customer = Customer(name=_("Sample client"), email="sample.client@example.com",
                         language=(user.language or "it")[:2])
     opp = Opportunity(name=_("Sample opportunity"), type_id=opp_type.id, channel=channel, customer=customer,
@@ -278,4 +301,5 @@ def _assignment_why(result: dict) -> str:
              strategy=rule.strategy_label)
 
 
-__all__ = ["EVENTS", "DryRun", "Email", "Step", "tree_of", "opportunity_of_type", "recent_opportunities", "simulate"]
+__all__ = ["EVENTS", "DryRun", "Email", "Step", "tree_of", "opportunity_of_type", "recent_opportunities", "simulate", "substate_choices",
+           "substate_of"]
