@@ -15,9 +15,10 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import exists, func, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, selectinload
 
 from engine import dry_run as engine_dry_run
+from engine.kinds import Lookup, get_kind
 from extensions import db
 from models import (
     Action,
@@ -155,8 +156,8 @@ def _simulate(opp_type, substate, event, user, opportunity, collected) -> DryRun
     else:
         substates.close_substate(opp, substate.id, None, chain=chain)
     _drain(chain.id)
-    runs = db.session.execute(select(ActionRun).where(ActionRun.chain_id == chain.id).order_by(ActionRun.id)
-                              ).scalars().all()
+    runs = db.session.execute(select(ActionRun).options(selectinload(ActionRun.substate), selectinload(ActionRun.action))
+                              .where(ActionRun.chain_id == chain.id).order_by(ActionRun.id)).scalars().all()
     disabled = _disabled_actions(opp_type)
     steps = tree_of(runs, collected, disabled)
     steps = _disabled_steps(disabled, substate.id, event) + steps
@@ -169,7 +170,7 @@ def _simulate(opp_type, substate, event, user, opportunity, collected) -> DryRun
     for run in runs:
         counts[run.status] = counts.get(run.status, 0) + 1
     return DryRun(opportunity=label, sample=opportunity is None, substate=substate.label, event=event, at=start,
-                  steps=steps, cancelled=[_step(r, collected) for r in cancelled], webhooks=webhooks, counts=counts)
+                  steps=steps, cancelled=[_step(r, collected, Lookup()) for r in cancelled], webhooks=webhooks, counts=counts)
 
 
 def _sample(opp_type: OpportunityType, user: User) -> Opportunity:
@@ -224,7 +225,8 @@ def tree_of(runs: list[ActionRun], collected=None, disabled=None) -> list[Step]:
     of a group by position, then the scheduled ones. Ids do not give that order: a flush inserts the runs
     that wait for none before those that wait for one."""
     collected, disabled = collected or engine_dry_run.Collector(), disabled or {}
-    by_id = {r.id: _step(r, collected) for r in runs}
+    lookup = Lookup()  # one for the whole tree: it loads each referenced table once
+    by_id = {r.id: _step(r, collected, lookup) for r in runs}
     roots: list[tuple] = []
     children: dict[int, list[tuple]] = {}
     for run in runs:
@@ -253,16 +255,14 @@ def _changed(run: ActionRun) -> tuple[int, str] | None:
     return None
 
 
-def _summary(kind_key: str, config: dict) -> str:
-    from engine.kinds import Lookup, get_kind
-
+def _summary(kind_key: str, config: dict, lookup: Lookup | None = None) -> str:
     kind = get_kind(kind_key)
-    return kind.summary(config or {}, Lookup()) if kind else (config or {}).get("name", "")
+    return kind.summary(config or {}, lookup or Lookup()) if kind else (config or {}).get("name", "")
 
 
-def _step(run: ActionRun, collected) -> Step:
+def _step(run: ActionRun, collected, lookup: Lookup | None = None) -> Step:
     result = run.result or {}
-    step = Step(kind=kind_label(run.kind), summary=_summary(run.kind, run.config), group=run.trigger,
+    step = Step(kind=kind_label(run.kind), summary=_summary(run.kind, run.config, lookup), group=run.trigger,
                 substate=run.substate.label if run.substate else "", status=run.status,
                 when=run.due_at if run.status == "scheduled" else None)
     step.reason = run.reason_text or run.error_text
@@ -283,8 +283,6 @@ def _step(run: ActionRun, collected) -> Step:
 
 
 def _missing(run: ActionRun) -> list:
-    from engine.kinds import get_kind
-
     kind = get_kind(run.kind)
     return kind.prerequisites(run.action.substate) if kind and run.action else []
 
