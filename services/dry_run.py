@@ -146,7 +146,7 @@ def _simulate(opp_type, substate, event, user, opportunity, collected) -> DryRun
     start = utcnow()
     last_delivery = db.session.execute(select(func.max(WebhookDelivery.id))).scalar() or 0
     opp = opportunity or _sample(opp_type, user)
-    label = opp.name if opportunity is not None else _("A sample opportunity of this type")
+    label = opp.name  # the sample's is "Sample opportunity"
     if opportunity is None and event == "close":  # the sample stands in the substate before it closes
         db.session.add(OpportunitySubstate(opportunity_id=opp.id, substate_id=substate.id, status="open",
                                            opened_at=start))

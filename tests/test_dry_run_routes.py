@@ -42,7 +42,7 @@ def test_designer_tab_shows_the_tree_for_an_opportunity_and_a_sample(client, mak
         html = response.get_data(as_text=True)
         assert response.status_code == 200, html
         assert "Open substate" in html and "Add history entry" in html and "Substate 1.2" in html
-        assert ("Impianto Verdi" if choice else "A sample opportunity of this type") in html
+        assert ("Impianto Verdi" if choice else "Sample opportunity") in html
     assert _counts() == before
     page = client.post(_designer_url(world), data={"opportunity_id": world["opp"].id, "event": "open"})
     assert page.status_code == 200 and "Add history entry" in page.get_data(as_text=True)

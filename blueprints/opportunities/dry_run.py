@@ -14,7 +14,7 @@ from services.validation import record_id_or_none
 
 def _page(opp, status: int = 200, **ctx):
     return render_template("dry_run/page.html", opp=opp, substate_choices=svc.substate_choices(opp.type),
-                           dry_url=url_for("opportunities.dry_run", opp_id=opp.id), **ctx), status
+                           dry_url=url_for("opportunities.dry_run", opp_id=opp.id), dry_level=2, **ctx), status
 
 
 @bp.route("/opportunities/<int:opp_id>/dry-run")
@@ -38,6 +38,6 @@ def dry_run(opp_id: int):
         db.session.rollback()
         error, status = err.message, err.status
     if request.htmx:
-        return render_template("dry_run/_tree.html", result=result, dry_error=error), status
+        return render_template("dry_run/_tree.html", result=result, dry_error=error, dry_level=2), status
     opp = get_opportunity_or_404(opp_id)  # the rollback expired it
     return _page(opp, status, result=result, dry_error=error, chosen_substate=substate_id, chosen_event=event)
