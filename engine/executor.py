@@ -14,7 +14,7 @@ from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload
 
-from engine import dispatch
+from engine import dispatch, dry_run
 from engine.errors import NeedsReview, PermanentError, Skip, TransientError
 from engine.kinds import get_kind
 from extensions import db
@@ -104,6 +104,8 @@ def checkpoint(run: ActionRun, **values) -> None:
 
 
 def _fenced_commit(run: ActionRun, **values) -> None:
+    if dry_run.active() is not None:  # a dry run keeps everything in its one transaction, rolled back
+        return
     held = _claim.get()
     if held is None or held[0] != run.id:
         raise RuntimeError("begin_external/checkpoint called outside the run's own job")

@@ -15,6 +15,7 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import select
 
+from engine import dry_run
 from extensions import db
 from models import StoredFile
 
@@ -29,6 +30,13 @@ def made_once(run, filename: str, content_type: str, make) -> tuple[StoredFile, 
     row = db.session.execute(select(StoredFile).where(StoredFile.run_id == run.id, StoredFile.filename == filename)
                              ).scalars().first()
     content = read(row) if row is not None else None
+    if content is None and dry_run.active() is not None:
+        # A dry run names the file without making it (a report's PDF takes a child process and ~170 ms a
+        # page) or writing it: the row is added, rolled back with the rest, the attachment left empty.
+        dry_run.note_file(run, filename)
+        row = StoredFile(run_id=run.id, opportunity_id=run.opportunity_id, kind=run.kind, filename=filename,
+                         content_type=content_type, size=0, sha256="", path="")
+        return row, b""
     if content is None:
         content = make()
         row = store(run, filename, content, content_type)
@@ -42,6 +50,8 @@ def summary(stored: StoredFile) -> dict:
 
 def store(run, filename: str, content: bytes, content_type: str) -> StoredFile:
     """Write the bytes under FILES_DIR/<opportunity>/<run>-<sha>-<name> and add their row (flushed)."""
+    if dry_run.active() is not None:
+        raise dry_run.CommitInDryRun("a dry run writes no file")
     digest = hashlib.sha256(content).hexdigest()
     relative = Path(str(run.opportunity_id)) / f"{run.id}-{digest[:12]}-{filename}"
     target = root() / relative

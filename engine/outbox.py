@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 from sqlalchemy import and_, or_, select, true
 
-from engine import executor
+from engine import dry_run, executor
 from engine.errors import PermanentError, TransientError
 from engine.mail import Connection, Letter, Sender, build, check_size, encode, new_message_id
 from engine.recipients import Recipient
@@ -111,6 +111,11 @@ def send(run: ActionRun, cred: SmtpCredential, template_name: str | None, outgoi
         executor.checkpoint(run, result=result)
         raise
     if not todo:
+        return result
+    if dry_run.active() is not None:  # built and checked like the real ones; kept, not sent
+        for _row, entry, _msg, _data in todo:
+            entry["status"] = "dry_run"
+        dry_run.note_letters(run, [item.letter for _row, item, _i in pairs if _row.status != "sent"])
         return result
 
     executor.begin_external(run, result=result)

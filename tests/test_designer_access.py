@@ -72,6 +72,8 @@ ENDPOINTS = [
      lambda f: f"/settings/types/{f['type']}/substates/{f['sub']}/required-fields/remove"),
     ("designer.set_requires_note", "POST", MODIFY,
      lambda f: f"/settings/types/{f['type']}/substates/{f['sub']}/requires-note"),
+    # A dry run changes nothing: any internal user who reads the flow may run one (D11).
+    ("designer.dry_run_substate", "POST", READ, lambda f: f"/settings/types/{f['type']}/substates/{f['sub']}/dry-run"),
 ]
 IDS = [f"{e}-{m}" for e, m, _a, _u in ENDPOINTS]
 

@@ -4,4 +4,10 @@ from flask import Blueprint
 
 bp = Blueprint("designer", __name__)
 
-from blueprints.designer import routes_actions, routes_flow, routes_required, routes_triggers  # noqa: E402,F401
+from blueprints.designer import (  # noqa: E402,F401
+    routes_actions,
+    routes_dryrun,
+    routes_flow,
+    routes_required,
+    routes_triggers,
+)

@@ -12,12 +12,13 @@ from extensions import db
 from models import Action, OpportunityType, State, Substate, Trigger
 from models.flow import ACTION_GROUPS
 from services import actions as action_svc
+from services import dry_run as dry_run_svc
 from services import flowmap
 from services import substate_requirements as required_svc
 from services import triggers as trigger_svc
 
 EDIT_PERMISSION = "opportunity_states.modify"
-TABS = ("actions", "triggers", "required", "linked", "settings")
+TABS = ("actions", "triggers", "required", "linked", "settings", "dryrun")
 
 
 def can_edit() -> bool:
@@ -129,6 +130,9 @@ def render_substate(opp_type: OpportunityType, sub: Substate, tab: str, status: 
                    automation_url=automation_url(automation), required=required_svc.rows(sub))
     if tab == "required":
         ctx.setdefault("field_choices", required_svc.field_choices(sub))
+    if tab == "dryrun":
+        ctx.setdefault("opportunity_choices", dry_run_svc.recent_opportunities(opp_type))
+        ctx["dry_url"] = url_for("designer.dry_run_substate", type_id=opp_type.id, substate_id=sub.id)
     loops = [loop for loop in flowmap.loops_of_type(opp_type.id) if sub.id in loop.substate_ids]
     return render_panel(opp_type, "designer/_panel_substate.html", status, selected=sub.id, substate=sub,
                         tab=tab, form=form, loops=loops, group_labels=ACTION_GROUPS, **ctx)

@@ -48,7 +48,7 @@ class SendForSignature(Kind):
 
     def execute(self, run) -> dict:
         """Render the report for the signer, store the signature request and hand it to the provider."""
-        from engine import recipients, signature
+        from engine import dry_run, recipients, signature
 
         config = run.config or {}
         provider = signature.active()
@@ -61,6 +61,9 @@ class SendForSignature(Kind):
         if action is None:
             raise PermanentError(_("The external-source action of this action no longer exists."))
         who = recipients.for_role(run.opportunity, config.get("recipient") or "")
+        if dry_run.active() is not None:  # no document rendered, nothing handed to the provider
+            return {"provider": provider.key, "signer": who.address, "language": who.language,
+                    "document": f"{template.label}.pdf", "dry_run": True}
         request = _request_for(run, provider.key, template, action, who)
         signer = signature.Signer(who.name, who.address, who.language)
         callback = signature.Callback(action.source_name, webhook_url(action.source_name))
