@@ -194,7 +194,8 @@ def page(tab: Tab, user: User, args) -> Page:
     conditions = filter_conditions(tab, args)
     partner = tab.partner_only(user) if user.is_partner and tab.partner_only is not None else None
     found = sorted_page.sorted_keys(tab, user, conditions, columns[sort].sort_expr(), desc,
-                                    (number - 1) * PAGE_SIZE, PAGE_SIZE + 1, partner)
+                                    (number - 1) * PAGE_SIZE, PAGE_SIZE + 1, partner,
+                                    by_kind=columns[sort].filter == "date")
     rows = sorted_page.load_rows(tab, base_query(tab, user), found[:PAGE_SIZE])
     result = Page(rows, sort, desc, page=number)
     result.prev_page = number - 1 if number > 1 else None

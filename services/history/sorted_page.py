@@ -59,8 +59,25 @@ def key_columns(tab) -> list[ColumnElement]:
 
 
 def sorted_keys(tab, user, conditions: list, expr, desc: bool, offset: int, limit: int,
-                partner=None) -> list[tuple]:
-    """The keys of the rows `offset`…`offset + limit` in the order of `expr`, the joins kept to those needed."""
+                partner=None, by_kind: bool = False) -> list[tuple]:
+    """The keys of the rows `offset`…`offset + limit` in the order of `expr`, the joins kept to those needed.
+    `by_kind` (a date: Python orders it as the databases do) reads a tab of several kinds one kind at a time
+    and merges them: each kind's (kind, date, id) index then gives its rows in order, where an IN list of
+    kinds would make either database sort them all."""
+    if by_kind and len(tab.kinds) > 1:
+        merged = []
+        for kind in tab.kinds:
+            merged += _sorted(tab, user, (kind,), conditions, expr, desc, 0, offset + limit, partner, True)
+
+        def order(row):  # as SQL orders it: an empty date first going up, last going down
+            return (row[0] is not None, row[0], *row[1:])
+
+        merged.sort(key=order, reverse=desc)
+        return [row[1:] for row in merged[offset:offset + limit]]
+    return _sorted(tab, user, tab.kinds, conditions, expr, desc, offset, limit, partner, False)
+
+
+def _sorted(tab, user, kinds, conditions, expr, desc, offset, limit, partner, with_value) -> list[tuple]:
     keys = key_columns(tab)
     needed = _tables(expr, partner, *conditions, *keys[1:])
     joins = keyset._join_list(tab)
@@ -72,13 +89,12 @@ def sorted_keys(tab, user, conditions: list, expr, desc: bool, offset: int, limi
     available = {ActionRun.__table__, Opportunity.__table__} | {keyset._table(right) for right, _on, _o in joins}
     if not needed <= available:  # a table not recognised among the joins: keep them all (same rows)
         kept = list(reversed(joins))
-    stmt = select(*keys).select_from(ActionRun)
+    stmt = select(*([expr] if with_value else []), *keys).select_from(ActionRun)
     opportunity = user.is_partner or Opportunity.__table__ in needed
     if opportunity:
         stmt = stmt.join(Opportunity, Opportunity.id == ActionRun.opportunity_id)
     for right, on, outer in reversed(kept):
         stmt = stmt.join(right, on, isouter=outer)
-    kinds = tab.kinds
     stmt = stmt.where(ActionRun.kind == kinds[0] if len(kinds) == 1 else ActionRun.kind.in_(kinds), *conditions)
     if partner is not None:
         stmt = stmt.where(partner)
