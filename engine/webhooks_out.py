@@ -19,7 +19,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import and_, bindparam, or_, select
 
-from engine import dispatch
+from engine import dispatch, webhook_subscriptions
 from extensions import db
 from models import WebhookDelivery, WebhookSubscription
 from models.base import utcnow
@@ -102,10 +102,8 @@ def subscribe() -> None:
 
 def _subscribers(event_type: str) -> list[int]:
     """The active subscriptions to this event type (a small table: filtered here, the JSON list needs no
-    backend-specific operator)."""
-    rows = db.session.execute(select(WebhookSubscription.id, WebhookSubscription.events)
-                              .where(WebhookSubscription.active.is_(True))).all()
-    return [sid for sid, chosen in rows if event_type in (chosen or [])]
+    backend-specific operator), from the per-process cache (engine.webhook_subscriptions)."""
+    return [sid for sid, chosen in webhook_subscriptions.active() if event_type in chosen]
 
 
 def _envelope(event_type: str, data: dict, at: datetime) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import DateTime, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import DateTime, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
@@ -105,3 +105,8 @@ class SubstateEvent(db.Model):
 
     substate: Mapped[Substate] = relationship()
     user: Mapped[User | None] = relationship()
+
+
+# History sorted by opportunity (issue 16): names walked in the order the history shows them (case-insensitive),
+# each opportunity's runs of a tab's kind then read by ix_action_run_kind_opportunity — one page, no sort.
+Index("ix_opportunity_name_lower", func.lower(Opportunity.name), Opportunity.id)

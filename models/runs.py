@@ -84,6 +84,8 @@ class ActionRun(db.Model):
         Index("ix_action_run_trigger_chain", "chain_id", "trigger_id"),
         # The flow dashboard's period (services.dashboard): the runs of the last 7/30/90 days.
         Index("ix_action_run_created", "created_at"),
+        # History sorted by date (issue 16): a tab's kind walked in date order, one page read.
+        Index("ix_action_run_kind_created", "kind", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

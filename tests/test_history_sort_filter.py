@@ -188,6 +188,38 @@ def test_every_column_sorts_by_what_it_shows_both_ways(client, make, varied, lan
             assert shown["asc"] != shown["desc"], (lang, tab.key, col.key)
 
 
+@pytest.mark.parametrize("lang", ("it", "en"))
+def test_every_column_sorts_both_ways_for_a_partner(client, make, varied, lang):
+    """A partner's sorted pages (issue 16 sorts them over narrower rows): only their company's opportunities'
+    rows, every one of them once, in the order of what the cells show."""
+    from models import Opportunity, PartnerCompany
+
+    company = db.session.execute(select(PartnerCompany).where(PartnerCompany.name == "Posa Srl")).scalar_one()
+    opps = db.session.execute(select(Opportunity).order_by(Opportunity.id)).scalars().all()
+    for opp in opps[:3]:
+        opp.installer_id = company.id
+    db.session.commit()
+    partner = make.user("partner", company=company, language=lang)
+    client.login(partner)
+    visible = {opp.name for opp in opps[:3]}
+    for tab in tabs():
+        unsorted = _table(client, tab.key)
+        ids = {row["id"] for row in unsorted}
+        opportunity = [col.key for col in tab.columns].index("opportunity")
+        assert {row["cells"][opportunity] for row in unsorted} <= visible, tab.key
+        for index, col in _sortable(tab):
+            for direction in ("asc", "desc"):
+                rows = _table(client, tab.key, f"sort={col.key}&dir={direction}")
+                assert len(rows) == len(unsorted) and {row["id"] for row in rows} == ids, (tab.key, col.key)
+                if col.filter == "date":
+                    values = [row.get("times", {}).get(index) or "" for row in rows]
+                else:
+                    values = [row["cells"][index] for row in rows]
+                key = (lambda v: v) if col.filter == "date" else str.lower
+                assert values == sorted(values, key=key, reverse=direction == "desc"), (lang, tab.key, col.key,
+                                                                                        direction, values)
+
+
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_every_text_filter_finds_what_the_column_shows(client, make, varied, lang):
     client.login(make.user("manager", language=lang))

@@ -16,7 +16,7 @@ from extensions import db
 from models import ActionRun, Opportunity, User
 from models.runs import RUN_STATUSES
 from services.access import scope_opportunities
-from services.history import keyset
+from services.history import keyset, sorted_page
 from services.history.shown import run_status_shown
 from services.locale_input import InputRefused, parse_date
 
@@ -189,16 +189,17 @@ def page(tab: Tab, user: User, args) -> Page:
     desc = args.get("dir", "desc") != "asc"
     if not sort:
         return _newest_first(tab, user, args)
-    stmt = apply_filters(tab, base_query(tab, user), args)
-    keys = _order_keys(tab)
     number = min(max(args.get("page", 1, type=int) or 1, 1), MAX_OFFSET_PAGES)
-    # An empty cell (NULL or '') comes first going up and last going down, on both databases.
-    expr = columns[sort].sort_expr()
-    order = [expr.desc().nulls_last() if desc else expr.asc().nulls_first()] + [k.desc() for k in keys]
-    rows = db.session.execute(stmt.order_by(*order).offset((number - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).all()
-    result = Page(rows[:PAGE_SIZE], sort, desc, page=number)
+    # Sorted over narrow rows with only the joins needed, then the page's 50 rows loaded (sorted_page).
+    conditions = filter_conditions(tab, args)
+    partner = tab.partner_only(user) if user.is_partner and tab.partner_only is not None else None
+    found = sorted_page.sorted_keys(tab, user, conditions, columns[sort].sort_expr(), desc,
+                                    (number - 1) * PAGE_SIZE, PAGE_SIZE + 1, partner,
+                                    by_kind=columns[sort].filter == "date")
+    rows = sorted_page.load_rows(tab, base_query(tab, user), found[:PAGE_SIZE])
+    result = Page(rows, sort, desc, page=number)
     result.prev_page = number - 1 if number > 1 else None
-    result.next_page = number + 1 if len(rows) > PAGE_SIZE and number < MAX_OFFSET_PAGES else None
+    result.next_page = number + 1 if len(found) > PAGE_SIZE and number < MAX_OFFSET_PAGES else None
     return result
 
 

@@ -1,0 +1,104 @@
+"""The active webhook subscriptions, cached per process (issue 16): every finished run and every substate change
+asks engine.webhooks_out which subscriptions listen, and the answer changes only when a person saves or
+deletes a subscription. So each process keeps the list it read, tagged with a version counter kept in Redis;
+any change to the table — through the ORM (services.outbound_webhooks) or a bulk statement through the
+session — bumps the counter once its transaction commits, and every process (web, workers) reads the list
+again at its next event. Asking Redis for the counter is one GET, not a SELECT.
+
+Correct across processes: the counter is read before the list, so a change committed meanwhile leaves the
+cached list under an older version, read again next time. Without Redis (or when it fails) the list is read
+from the database each time, as before. A change made outside the app (plain SQL) is seen within MAX_AGE."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+
+from flask import current_app
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from extensions import db
+from models import WebhookSubscription
+
+log = logging.getLogger("oppflow.webhooks_out")
+MAX_AGE = 60.0  # seconds: a change made behind the app's back is picked up by then
+_CHANGED = "webhook_subscriptions_changed"
+_TABLE = WebhookSubscription.__table__
+
+
+def _key(app) -> str:
+    """The counter's Redis key, one per database (tests and benches share a Redis between databases)."""
+    url = db.engine.url.render_as_string(hide_password=True)
+    return f"oppflow:webhook_subscriptions:{hashlib.sha1(url.encode()).hexdigest()[:16]}"
+
+
+def _version(app) -> int | None:
+    from engine.dispatch import redis_conn
+
+    try:
+        return int(redis_conn(app).get(_key(app)) or 0)
+    except Exception as err:  # Redis down: no cache, the database answers
+        log.warning("webhook subscriptions version unavailable: %s", err)
+        return None
+
+
+def active() -> list[tuple[int, list]]:
+    """(id, events) of every active subscription: from this process's cache when the version still holds."""
+    app = current_app._get_current_object()
+    session = db.session()
+    cache = app.extensions.setdefault("oppflow_webhook_subscriptions", {})
+    version = _version(app)
+    # Uncommitted changes in this session: only its own SELECT sees them (and they may roll back).
+    fresh = version is not None and not session.info.get(_CHANGED)
+    if fresh and cache.get("version") == version and time.monotonic() - cache.get("at", 0) < MAX_AGE:
+        return cache["rows"]
+    rows = [(sid, list(chosen or [])) for sid, chosen in session.execute(
+        select(WebhookSubscription.id, WebhookSubscription.events).where(WebhookSubscription.active.is_(True)))]
+    if fresh:
+        cache.update(version=version, rows=rows, at=time.monotonic())
+    return rows
+
+
+def forget(app=None) -> None:
+    """Drop this process's list and bump the counter, so that every process reads the list again."""
+    from engine.dispatch import redis_conn
+
+    app = app or current_app._get_current_object()
+    app.extensions.pop("oppflow_webhook_subscriptions", None)
+    try:
+        redis_conn(app).incr(_key(app))
+    except Exception as err:  # the others then see the change within MAX_AGE
+        log.warning("webhook subscriptions version not bumped: %s", err)
+
+
+# --- what marks the table changed -----------------------------------------------------------------------------
+
+
+@event.listens_for(Session, "before_flush")
+def _flushed(session, _context, _instances) -> None:
+    if any(isinstance(obj, WebhookSubscription) for obj in (*session.new, *session.dirty, *session.deleted)):
+        session.info[_CHANGED] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _executed(state) -> None:
+    """A bulk UPDATE/DELETE/INSERT through the session (e.g. a table emptied) changes the list as well."""
+    table = getattr(state.statement, "table", None)
+    if (state.is_update or state.is_delete or state.is_insert) and getattr(table, "name", None) == _TABLE.name:
+        state.session.info[_CHANGED] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session) -> None:
+    if session.info.pop(_CHANGED, None):
+        try:
+            forget()
+        except RuntimeError:  # no app context: nothing is cached outside one
+            pass
+
+
+@event.listens_for(Session, "after_rollback")
+def _rolled_back(session) -> None:
+    session.info.pop(_CHANGED, None)
