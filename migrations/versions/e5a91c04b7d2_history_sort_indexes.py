@@ -1,7 +1,7 @@
 """indexes for the history's sorts at a million runs (issue 16)
 
 Revision ID: e5a91c04b7d2
-Revises: bc796bd4a760
+Revises: 7f3c2a9d1e04
 Create Date: 2026-11-30 17:00:00
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'e5a91c04b7d2'
-down_revision = 'bc796bd4a760'
+down_revision = '7f3c2a9d1e04'
 branch_labels = None
 depends_on = None
 
