@@ -23,6 +23,7 @@ from models.runs import ActionRun
 from models.settings import AppSetting
 from models.signatures import ExternalSource, SignatureRequest
 from models.tasks import CalendarFeed, HistoryEntry, Location, Task, TaskPerson, TaskStatusChange, Trigger
+from models.versions import FlowChange
 from models.webhooks import WebhookDelivery, WebhookSubscription
 from models.work import Activity, Assignment
 
@@ -44,6 +45,7 @@ __all__ = [
     "Customer",
     "CustomField",
     "FieldValue",
+    "FlowChange",
     "ProcessAutomation",
     "SubstateRequirement",
     "EmailTemplate",
