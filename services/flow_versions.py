@@ -94,10 +94,22 @@ def snapshot(obj) -> dict:
 def _committed(obj) -> dict:
     """The record's configuration as the database has it, before this flush."""
     state = inspect(obj)
-    out = {}
+    out, unknown = {}, []
     for key in _columns(obj):
         hist = state.attrs[key].history
-        out[key] = _plain(hist.deleted[0] if hist.deleted else getattr(obj, key))
+        if hist.deleted:
+            out[key] = _plain(hist.deleted[0])
+        elif hist.added and not hist.unchanged:
+            unknown.append(key)  # set while expired (after a commit): the old value was never loaded
+        else:
+            out[key] = _plain(getattr(obj, key))
+    if unknown:
+        mapper = inspect(type(obj))
+        cols = [mapper.column_attrs[key].columns[0] for key in unknown]
+        row = state.session.connection().execute(
+            select(*cols).where(mapper.primary_key[0] == obj.id)).first()
+        for key, value in zip(unknown, row or [None] * len(unknown), strict=True):
+            out[key] = _plain(value)
     if isinstance(obj, Action):
         hist = state.attrs["channels"].history
         out["channels"] = sorted(c.id for c in ([*hist.unchanged, *hist.deleted] if hist.has_changes()

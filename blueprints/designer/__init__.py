@@ -4,4 +4,11 @@ from flask import Blueprint
 
 bp = Blueprint("designer", __name__)
 
-from blueprints.designer import routes_actions, routes_flow, routes_required, routes_triggers  # noqa: E402,F401
+from blueprints.designer import (  # noqa: E402,F401
+    routes_actions,
+    routes_changes,
+    routes_flow,
+    routes_required,
+    routes_transfer,
+    routes_triggers,
+)
