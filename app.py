@@ -78,6 +78,9 @@ def create_app(config: dict | None = None) -> Flask:
     from engine import webhooks_out
 
     webhooks_out.subscribe()  # outbound webhooks: a delivery per subscription to each event
+    from services import flow_versions
+
+    flow_versions.install()  # D12: every flow change is recorded from the session's flushes
 
     register_blueprints(app)
     from blueprints.api import register_api

@@ -12,7 +12,7 @@ from engine.calendar import NoWorkingDay, next_working_moment, region_of
 from extensions import db
 from models import Action, Opportunity, Substate, User
 from models.runs import WAITING_STATUSES, ActionRun
-from services import events
+from services import events, flow_versions
 from services.events import Chain, SubstateChange
 
 # "seconds" is not offered in the designer; tests use it for short delays.
@@ -42,7 +42,8 @@ def _new_run(action: Action, opp: Opportunity, substate: Substate, trigger: str,
     return ActionRun(has_next=False, action=action, opportunity_id=opp.id, substate_id=substate.id, kind=action.kind,
                      config=dict(action.config or {}), trigger=trigger, due_at=due_at, sequence=sequence,
                      chain_id=chain.id, chain_depth=chain.depth, parent_run_id=chain.parent_run_id,
-                     user_id=user.id if user else None, result={}, attempts=0)
+                     user_id=user.id if user else None, result={}, attempts=0,
+                     config_version=flow_versions.version_of(substate))
 
 
 def _immediate_runs(actions: list[Action], opp, substate, trigger, chain, user, now) -> list[ActionRun]:

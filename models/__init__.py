@@ -25,6 +25,7 @@ from models.search_index import create_trigram_indexes
 from models.settings import AppSetting
 from models.signatures import ExternalSource, SignatureRequest
 from models.tasks import CalendarFeed, HistoryEntry, Location, Task, TaskPerson, TaskStatusChange, Trigger
+from models.versions import FlowChange
 from models.webhooks import WebhookDelivery, WebhookSubscription
 from models.work import Activity, Assignment
 
@@ -46,6 +47,7 @@ __all__ = [
     "Customer",
     "CustomField",
     "FieldValue",
+    "FlowChange",
     "ProcessAutomation",
     "SubstateRequirement",
     "EmailTemplate",

@@ -33,6 +33,8 @@ class OpportunityType(TranslatedName, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # D12: bumped once per transaction that changes the flow (services.flow_versions); runs record it.
+    config_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     states: Mapped[list[State]] = relationship(
         back_populates="type", order_by="State.position", cascade="all, delete-orphan"

@@ -122,6 +122,8 @@ class ActionRun(db.Model):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     # A trigger's run (kind "trigger_<type>"): the trigger that fired, the loop guard's key for it.
     trigger_id: Mapped[int | None] = mapped_column(ForeignKey("trigger.id"))
+    # D12: the type's config version the run was created with (services.flow_versions).
+    config_version: Mapped[int | None] = mapped_column(Integer)
 
     action: Mapped[Action | None] = relationship()
     after_run: Mapped[ActionRun | None] = relationship(remote_side=[id], foreign_keys=[after_run_id])

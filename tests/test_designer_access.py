@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import func, select
 
 from extensions import db
-from models import Action, OpportunityType, State, Substate, Trigger
+from models import Action, FlowChange, OpportunityType, State, Substate, Trigger
 
 READ = "read"  # any internal user
 MODIFY = "modify"  # "Opportunity states → Modify opportunity states"
@@ -74,6 +74,12 @@ ENDPOINTS = [
      lambda f: f"/settings/types/{f['type']}/substates/{f['sub']}/requires-note"),
     # A dry run changes nothing: any internal user who reads the flow may run one (D11).
     ("designer.dry_run_substate", "POST", READ, lambda f: f"/settings/types/{f['type']}/substates/{f['sub']}/dry-run"),
+    ("designer.changes", "GET", READ, lambda f: f"/settings/types/{f['type']}/changes"),
+    ("designer.restore_change", "POST", MODIFY,
+     lambda f: f"/settings/types/{f['type']}/changes/{f['change']}/restore"),
+    ("designer.export_type", "GET", READ, lambda f: f"/settings/types/{f['type']}/export.json"),
+    ("designer.import_page", "GET", MODIFY, lambda f: "/settings/types/import"),
+    ("designer.import_flow", "POST", MODIFY, lambda f: "/settings/types/import"),
 ]
 IDS = [f"{e}-{m}" for e, m, _a, _u in ENDPOINTS]
 
@@ -86,7 +92,10 @@ def flow(make):
     trigger = Trigger(substate_id=sub.id, kind="task_status", name="Task completed", config={"status": "completed"})
     db.session.add(trigger)
     db.session.commit()
-    return {"type": t.id, "state": t.states[0].id, "sub": sub.id, "action": action.id, "trigger": trigger.id}
+    change = db.session.scalar(select(FlowChange.id).where(FlowChange.entity == "action",
+                                                           FlowChange.entity_id == action.id))
+    return {"type": t.id, "state": t.states[0].id, "sub": sub.id, "action": action.id, "trigger": trigger.id,
+            "change": change}
 
 
 def counts() -> tuple:

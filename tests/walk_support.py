@@ -109,6 +109,10 @@ def seed(make) -> World:
         "export_template": export.id, "external_action": external.id,
     }
     ids["automation_id"] = automation.id
+    from models import FlowChange  # D12: the walked action's first recorded version (Changes → Restore)
+
+    ids["change_id"] = db.session.scalar(db.select(FlowChange.id).where(
+        FlowChange.entity == "action", FlowChange.entity_id == action.id).order_by(FlowChange.id))
     ids.update(_days_off(other, users["admin"]))
     from tests.webhook_support import seed_webhook
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import contains_eager
 from extensions import db
 from models import OpportunitySubstate, State, Substate, Trigger
 from models.runs import ActionRun
-from services import ServiceError
+from services import ServiceError, flow_versions
 from services.events import Chain
 
 
@@ -64,7 +64,7 @@ def fire(trigger: Trigger, record_kind: str, opp, *, at: datetime, user, chain: 
                     chain_id=chain.id, chain_depth=chain.depth, parent_run_id=chain.parent_run_id,
                     user_id=user.id if user else None, result={**result, "substate_id": sub.id},
                     due_at=at, started_at=at, finished_at=at, attempts=1, sequence=0,
-                    has_next=False)
+                    has_next=False, config_version=flow_versions.version_of(sub))
     statuses, places = _where_it_stands(opp.id)
     if statuses.get(sub.id) == "open":
         run.status, run.reason = "skipped", "already_open"
@@ -96,7 +96,8 @@ def close_by_automation(kind: str, opp, sub: Substate, *, at: datetime, chain: C
     run = ActionRun(kind=kind, opportunity_id=opp.id, substate_id=sub.id, trigger="trigger", config=config,
                     chain_id=chain.id, chain_depth=chain.depth, parent_run_id=chain.parent_run_id,
                     user_id=None, result={**result, "substate_id": sub.id}, due_at=at, started_at=at,
-                    finished_at=at, attempts=1, sequence=0, has_next=False)
+                    finished_at=at, attempts=1, sequence=0, has_next=False,
+                    config_version=flow_versions.version_of(sub))
     statuses, _places = _where_it_stands(opp.id)
     if outcome and outcome[0] == "succeeded":
         run.status, run.reason = outcome

@@ -69,6 +69,7 @@ PHONE = {"width": 390, "height": 844}
 SKIP = {
     "static": "CSS, JS and images",
     "opportunities.file_download": "a download (the file as an attachment)",
+    "designer.export_type": "a download (the flow as a JSON file; tests/test_flow_transfer.py)",
     "public.sign_document": "the PDF to sign",
     "history.bell": "htmx-only fragment: the header bell's count, polled (it is part of every page walked)",
     "designer.kind_fields": "htmx-only fragment: an action kind's fields (the action forms walked show them)",
