@@ -125,6 +125,19 @@ def substate_event(opp: Opportunity, substate: Substate, event: str, at: datetim
     return runs
 
 
+def run_now(actions: list[Action], opp: Opportunity, substate: Substate, user: User | None,
+            at: datetime) -> list[ActionRun]:
+    """A person runs these actions on the opportunity now (E11): runs in their order, as an opening's, with
+    trigger "manual" and the person on each; a disabled action or one not for its channel makes no run."""
+    wanted = [a for a in actions if a.enabled and _applies(a, opp)]
+    runs = _immediate_runs(wanted, opp, substate, "manual", Chain(), user, at)
+    if runs:
+        db.session.add_all(runs)
+        db.session.flush()
+        dispatch.enqueue_after_commit([r for r in runs if r.status == "pending" and r.after_run_id is None])
+    return runs
+
+
 def _on_opened(opp: Opportunity, change: SubstateChange) -> None:
     substate_event(opp, change.substate, "opened", change.at, change.user, change.chain)
 

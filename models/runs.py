@@ -66,6 +66,8 @@ TRIGGERS = {
     "retry": _l("Retry"),
     "external": _l("External source"),
     "trigger": _l("Trigger"),
+    # Run now (E11): a person ran the action by hand, on one opportunity or on a filtered list.
+    "manual": _l("Run now"),
 }
 
 
