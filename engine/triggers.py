@@ -69,15 +69,24 @@ def _immediate_runs(actions: list[Action], opp, substate, trigger, chain, user, 
     return runs
 
 
+def due_of(action: Action, opp: Opportunity, opened_at: datetime) -> datetime | None:
+    """When a scheduled action falls due for a substate opened at `opened_at`: after its delay, moved into
+    the responsible user's working hours if the action asks; None when the calendar has no working day."""
+    due = opened_at + delay_of(action)
+    if action.respect_working_hours:
+        try:
+            due = next_working_moment(due, opp.owner, region_of(opp))
+        except NoWorkingDay:
+            return None
+    return due
+
+
 def _scheduled_runs(actions: list[Action], opp, substate, chain, user, opened_at) -> list[ActionRun]:
     runs = []
     for seq, action in enumerate(actions):
-        due, review = opened_at + delay_of(action), False
-        if action.respect_working_hours:
-            try:
-                due = next_working_moment(due, opp.owner, region_of(opp))
-            except NoWorkingDay:
-                review = True  # the calendar has no working day to put it in: a person decides
+        due = due_of(action, opp, opened_at)
+        # No working day to put it in: a person decides.
+        due, review = (opened_at + delay_of(action), True) if due is None else (due, False)
         run = _new_run(action, opp, substate, "scheduled", chain, user, due, seq)
         if not _applies(action, opp):
             run.status, run.reason, run.finished_at = "skipped", "channel", opened_at
