@@ -175,7 +175,7 @@ def _describe(job: LongJob) -> str:
     text = ngettext("%(num)d run created", "%(num)d runs created", made.get("runs", 0))
     text += " · " + ngettext("%(num)d opportunity", "%(num)d opportunities", made.get("opportunities", 0))
     if made.get("not_for_channel"):
-        text += " · " + ngettext("%(num)d not for the action's channels", "%(num)d not for the actions' channels",
+        text += " · " + ngettext("%(num)d not for the action's channels", "%(num)d not for the action's channels",
                                  made["not_for_channel"])
     return text
 
