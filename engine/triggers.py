@@ -70,15 +70,24 @@ def _immediate_runs(actions: list[Action], opp, substate, trigger, chain, user, 
     return runs
 
 
+def due_of(action: Action, opp: Opportunity, opened_at: datetime) -> datetime | None:
+    """When a scheduled action falls due for a substate opened at `opened_at`: after its delay, moved into
+    the responsible user's working hours if the action asks; None when the calendar has no working day."""
+    due = opened_at + delay_of(action)
+    if action.respect_working_hours:
+        try:
+            due = next_working_moment(due, opp.owner, region_of(opp))
+        except NoWorkingDay:
+            return None
+    return due
+
+
 def _scheduled_runs(actions: list[Action], opp, substate, chain, user, opened_at) -> list[ActionRun]:
     runs = []
     for seq, action in enumerate(actions):
-        due, review = opened_at + delay_of(action), False
-        if action.respect_working_hours:
-            try:
-                due = next_working_moment(due, opp.owner, region_of(opp))
-            except NoWorkingDay:
-                review = True  # the calendar has no working day to put it in: a person decides
+        due = due_of(action, opp, opened_at)
+        # No working day to put it in: a person decides.
+        due, review = (opened_at + delay_of(action), True) if due is None else (due, False)
         run = _new_run(action, opp, substate, "scheduled", chain, user, due, seq)
         if not _applies(action, opp):
             run.status, run.reason, run.finished_at = "skipped", "channel", opened_at
@@ -123,6 +132,19 @@ def substate_event(opp: Opportunity, substate: Substate, event: str, at: datetim
     db.session.flush()
     # Only the first of each ordered group goes now; the others follow as each one finishes.
     dispatch.enqueue_after_commit([r for r in runs if r.status == "pending" and r.after_run_id is None])
+    return runs
+
+
+def run_now(actions: list[Action], opp: Opportunity, substate: Substate, user: User | None,
+            at: datetime) -> list[ActionRun]:
+    """A person runs these actions on the opportunity now (E11): runs in their order, as an opening's, with
+    trigger "manual" and the person on each; a disabled action or one not for its channel makes no run."""
+    wanted = [a for a in actions if a.enabled and _applies(a, opp)]
+    runs = _immediate_runs(wanted, opp, substate, "manual", Chain(), user, at)
+    if runs:
+        db.session.add_all(runs)
+        db.session.flush()
+        dispatch.enqueue_after_commit([r for r in runs if r.status == "pending" and r.after_run_id is None])
     return runs
 
 

@@ -43,6 +43,8 @@ REASONS = {
     "needs_note": _l("The substate asks for a note when it closes: a person must close it."),
     "needs_fields": _l("The substate requires fields that are still empty: a person must close it."),
     "field_at_close": _l("The field was filled when the substate was closed by hand."),
+    # D13: its scheduled action was changed, disabled or deleted, and the person chose to cancel its runs.
+    "action_changed": _l("Cancelled when its scheduled action was changed, disabled or deleted."),
     "no_working_day": _l("No working day in the next two years: every day is a holiday or outside the "
                          "responsible user's working days (Settings → Holidays). Set the time by hand."),
 }
@@ -66,6 +68,8 @@ TRIGGERS = {
     "retry": _l("Retry"),
     "external": _l("External source"),
     "trigger": _l("Trigger"),
+    # Run now (E11): a person ran the action by hand, on one opportunity or on a filtered list.
+    "manual": _l("Run now"),
 }
 
 

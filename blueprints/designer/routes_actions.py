@@ -21,7 +21,7 @@ from engine.kinds import get_kind
 from extensions import db
 from models import Action, Channel, OpportunityType, Substate
 from models.flow import ACTION_GROUPS
-from services import ServiceError
+from services import ServiceError, waiting_runs
 from services import actions as svc
 from services import flow as flow_svc
 from services.access import permission_required
@@ -42,6 +42,15 @@ def _render_form(opp_type: OpportunityType, sub: Substate, form: ActionForm, cfg
                         form=form, kind=kind, cfg=cfg, missing=missing or [], action=action)
 
 
+def _ask_waiting(opp_type: OpportunityType, action: Action, runs: list, choices, doing: str):
+    """D13: the panel listing the action's waiting runs and asking what to do with them; the choice posts the
+    same request again (its fields kept hidden) with `waiting` set."""
+    fields = [(k, v) for k, v in request.form.items(multi=True) if k not in ("csrf_token", "waiting")]
+    return render_panel(opp_type, "designer/_panel_waiting.html", 200, selected=action.substate_id,
+                        substate=action.substate, action=action, runs=runs, doing=doing, fields=fields,
+                        choices=[(key, waiting_runs.CHOICES[key]) for key in choices], post_url=request.path)
+
+
 def _save(opp_type: OpportunityType, sub: Substate, action: Action | None = None):
     """Validate and save; on refusal the same form comes back (422) with every message in place."""
     form = ActionForm(channels=_channels())
@@ -53,8 +62,13 @@ def _save(opp_type: OpportunityType, sub: Substate, action: Action | None = None
                           config=cfg.data if cfg else {}, delay_amount=form.delay_amount.data,
                           delay_unit=form.delay_unit.data, respect_working_hours=form.respect_working_hours.data,
                           channel_ids=form.channel_ids())
+    choice, waiting = request.form.get("waiting"), waiting_runs.waiting(action)
     try:
         saved = svc.save_action(sub, data, action)
+        if waiting and choice not in waiting_runs.CHOICES:
+            db.session.rollback()  # valid, but its waiting runs need a decision first: nothing saved yet
+            return _ask_waiting(opp_type, action, waiting_runs.waiting(action), waiting_runs.CHOICES, "edit")
+        waiting_runs.resolve(saved, [r.id for r in waiting], choice)
         db.session.commit()
     except svc.ActionRefused as err:
         db.session.rollback()
@@ -119,7 +133,7 @@ def edit_action(type_id: int, action_id: int):
 @bp.route("/<int:type_id>/actions/<int:action_id>/edit", methods=["POST"])
 @permission_required(EDIT_PERMISSION)
 def save_action(type_id: int, action_id: int):
-    """Save the changes to an action."""
+    """Save the changes to an action; with waiting runs, the panel asks what to do with them first (D13)."""
     opp_type = get_type(type_id)
     action = get_action(opp_type, action_id)
     return _save(opp_type, action.substate, action)
@@ -128,9 +142,14 @@ def save_action(type_id: int, action_id: int):
 @bp.route("/<int:type_id>/actions/<int:action_id>/toggle", methods=["POST"])
 @permission_required(EDIT_PERMISSION)
 def toggle_action(type_id: int, action_id: int):
-    """Enable (enabled=1) or disable (enabled=0) an action."""
+    """Enable (enabled=1) or disable (enabled=0) an action; disabling one with waiting runs asks first (D13)."""
     opp_type = get_type(type_id)
-    action = svc.set_enabled(get_action(opp_type, action_id), request.form.get("enabled") == "1")
+    action, enable = get_action(opp_type, action_id), request.form.get("enabled") == "1"
+    waiting, choice = ([] if enable else waiting_runs.waiting(action)), request.form.get("waiting")
+    if waiting and choice not in waiting_runs.CHOICES_WITHOUT_APPLY:
+        return _ask_waiting(opp_type, action, waiting, waiting_runs.CHOICES_WITHOUT_APPLY, "disable")
+    waiting_runs.resolve(action, [r.id for r in waiting], choice)
+    svc.set_enabled(action, enable)
     db.session.commit()
     announce = _("Enabled") if action.enabled else _("Disabled")
     return flow_changed(render_substate(opp_type, action.substate, "actions", announce=announce))
@@ -139,10 +158,14 @@ def toggle_action(type_id: int, action_id: int):
 @bp.route("/<int:type_id>/actions/<int:action_id>/delete", methods=["POST"])
 @permission_required(EDIT_PERMISSION)
 def delete_action(type_id: int, action_id: int):
-    """Delete an action (the page asks for confirmation first)."""
+    """Delete an action (the page asks for confirmation first, and what to do with its waiting runs)."""
     opp_type = get_type(type_id)
     action = get_action(opp_type, action_id)
     sub = action.substate
+    waiting, choice = waiting_runs.waiting(action), request.form.get("waiting")
+    if waiting and choice not in waiting_runs.CHOICES_WITHOUT_APPLY:
+        return _ask_waiting(opp_type, action, waiting, waiting_runs.CHOICES_WITHOUT_APPLY, "delete")
+    waiting_runs.resolve(action, [r.id for r in waiting], choice)
     svc.delete_action(action)
     db.session.commit()
     return flow_changed(render_substate(opp_type, sub, "actions", announce=_("Deleted")))
