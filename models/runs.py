@@ -84,6 +84,8 @@ class ActionRun(db.Model):
         Index("ix_action_run_trigger_chain", "chain_id", "trigger_id"),
         # The flow dashboard's period (services.dashboard): the runs of the last 7/30/90 days.
         Index("ix_action_run_created", "created_at"),
+        # An action's runs newest first: auto-pause asks whether one succeeded since its last failure.
+        Index("ix_action_run_action", "action_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
