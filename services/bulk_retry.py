@@ -88,7 +88,10 @@ def work(job: LongJob) -> bool:
     if rows:
         job.cursor = rows[-1].id
     job.done = min(job.total, job.done + len(matching))
-    return len(rows) == BATCH
+    more = len(rows) == BATCH
+    if not more:  # runs retried by someone else since the count no longer match: they were skipped too
+        job.done, job.result = job.total, {**job.result, "skipped": max(0, job.total - job.result["retried"])}
+    return more
 
 
 def describe(job: LongJob) -> str:

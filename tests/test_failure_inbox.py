@@ -168,6 +168,7 @@ def test_an_action_failing_n_times_in_a_row_pauses_itself_until_resumed(app, cli
     viewer = app.test_client()
     viewer.login(agent)
     assert viewer.post(resume_url).status_code == 403
+    client.login(manager)
     assert client.post(resume_url, data={"next": f"/settings/types/{flow.id}"}).status_code == 302
     action = db.session.get(Action, broken.id, populate_existing=True)
     assert action.paused_at is None and action.failure_streak == 0
