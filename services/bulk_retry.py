@@ -13,7 +13,7 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import case, func, insert, select, update
 
 from engine import dispatch
 from extensions import db
@@ -28,8 +28,8 @@ KIND = "bulk_retry"
 BATCH = 500  # runs per slice step: a few statements each, a few hundred rows per statement
 _run = ActionRun.__table__
 _action = Action.__table__
-_NEW = insert(_run).returning(_run.c.id, _run.c.parent_run_id, sort_by_parameter_order=True)
-_LINK = update(_run).where(_run.c.id == bindparam("old_id")).values(retried_by_id=bindparam("new_id"))
+# Not sorted by parameter order: SQLite would then insert row by row; each returned row names its parent.
+_NEW = insert(_run).returning(_run.c.id, _run.c.parent_run_id, _run.c.job_id)
 
 
 def start(user: User, filters: Filters) -> LongJob:
@@ -68,10 +68,12 @@ def retry_many(run_ids: list[int], user: User) -> list[int]:
              "parent_run_id": o.id, "user_id": user.id, "result": {}, "attempts": 0, "sequence": 0,
              "has_next": False} for o in olds]
     new = db.session.execute(_NEW, rows).all()
-    db.session.execute(_LINK, [{"old_id": parent, "new_id": new_id} for new_id, parent in new])
-    dispatch.enqueue_jobs_after_commit([(new_id, row["job_id"], dispatch.RUN_JOB)
-                                        for (new_id, _parent), row in zip(new, rows, strict=True)])
-    return [parent for _new_id, parent in new]
+    # Each old run points at its retry: one UPDATE with a CASE over the batch, not one per run.
+    db.session.execute(update(_run).where(_run.c.id.in_(claimed))
+                       .values(retried_by_id=case({parent: new_id for new_id, parent, _job in new}, value=_run.c.id))
+                       .execution_options(synchronize_session=False))
+    dispatch.enqueue_jobs_after_commit([(new_id, job_id, dispatch.RUN_JOB) for new_id, _parent, job_id in new])
+    return [parent for _new_id, parent, _job in new]
 
 
 def work(job: LongJob) -> bool:

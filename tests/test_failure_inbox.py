@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from extensions import db
 from models import Action, ActionRun, LongJob, Notification
-from services import app_settings, auto_pause, bulk_retry, failure_inbox, progress
+from services import app_settings, auto_pause, bulk_retry, failure_inbox
 from services.failure_inbox import Filters
 from services.runs import retry_run
 from services.substates import open_substate
