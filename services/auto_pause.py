@@ -9,12 +9,13 @@ succeeded since the last counted failure and, if so, starts counting again from 
 from __future__ import annotations
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import exists, select, update
 
 from extensions import db
 from models import Action, ActionRun, User
 from models.base import utcnow
-from services import app_settings, events, notifications
+from services import ServiceError, app_settings, events, notifications
 
 SETTING = "auto_pause_failures"
 DEFAULT_LIMIT = 5
@@ -28,6 +29,15 @@ def limit() -> int:
         return max(0, int(app_settings.get(SETTING) or current_app.config.get("AUTO_PAUSE_FAILURES", DEFAULT_LIMIT)))
     except ValueError:
         return DEFAULT_LIMIT
+
+
+def set_limit(text: str) -> int:
+    """Store N from what an admin typed (a whole number 0–1000); ServiceError (422) otherwise, nothing saved."""
+    text = (text or "").strip()
+    if not (text.isascii() and text.isdigit() and int(text) <= 1000):
+        raise ServiceError(_("Enter a whole number from 0 (never pause) to 1000."))
+    app_settings.put(SETTING, str(int(text)))
+    return int(text)
 
 
 def record_failure(run: ActionRun) -> bool:

@@ -5,6 +5,7 @@ fails N times in a row pauses itself, tells the flow's managers, shows a banner 
 from __future__ import annotations
 
 import pytest
+from flask import g
 from sqlalchemy import func, select
 
 from extensions import db
@@ -188,3 +189,19 @@ def test_a_success_between_failures_starts_the_count_again(app, make, world):
     assert auto_pause.record_failure(db.session.get(ActionRun, third[0]))
     app_settings.put(auto_pause.SETTING, "0")
     assert auto_pause.limit() == 0
+
+
+def test_only_admins_set_n_and_a_bad_number_is_refused_with_422(app, client, make):
+    manager = app.test_client()
+    manager.login(make.user("manager"))
+    assert manager.post("/account/failures/auto-pause", data={"limit": "2"}).status_code == 403
+    client.login(make.user("admin"))
+    assert client.post("/account/failures/auto-pause", data={"limit": "2"}, csrf=False).status_code == 400
+    for bad in ("-1", "two", "1001", ""):
+        answer = client.post("/account/failures/auto-pause", data={"limit": bad})
+        assert answer.status_code == 422 and 'id="auto-pause-error"' in answer.text
+    assert auto_pause.limit() == auto_pause.DEFAULT_LIMIT
+    assert client.post("/account/failures/auto-pause", data={"limit": "2"}).status_code == 302
+    assert auto_pause.limit() == 2
+    g.pop("_login_user", None)  # the test's app context serves both clients: forget the admin
+    assert "fails 2 times in a row" in manager.get("/account/failures").text

@@ -14,9 +14,10 @@ from services.access import permission_required
 
 RETRY_PERMISSION = "opportunities.edit"  # as the history's Retry button
 RESUME_PERMISSION = auto_pause.MANAGE_PERMISSION
+SETTING_PERMISSION = "settings.manage"
 
 
-def _page(filters, errors: list[str], status: int = 200):
+def _page(filters, errors: list[str], status: int = 200, limit_error: str = "", limit_value: str | None = None):
     user = current_user._get_current_object()
     groups = failure_inbox.groups(user, filters) if not errors else []
     jobs = [{"job": job, "kind": progress.kind_of(job), "statuses": LONG_JOB_STATUSES, "num": format_decimal,
@@ -25,6 +26,8 @@ def _page(filters, errors: list[str], status: int = 200):
                            args=request.values, total=sum(g["count"] for g in groups), jobs=jobs,
                            history_tab=failure_inbox.history_tab, num=format_decimal,
                            can_retry=user.can(RETRY_PERMISSION) and not user.is_partner,
+                           can_set=user.can(SETTING_PERMISSION) and not user.is_partner,
+                           limit=auto_pause.limit(), limit_error=limit_error, limit_value=limit_value,
                            **failure_inbox.choices(user)), status
 
 
@@ -49,6 +52,19 @@ def retry():
         return _page(filters, [err.message], err.status)
     db.session.commit()
     return redirect(url_for("progress.show", job_id=job.id))
+
+
+@bp.route("/account/failures/auto-pause", methods=["POST"])
+@permission_required(SETTING_PERMISSION)
+def auto_pause_setting():
+    """The admin's N: an action pauses itself after this many failures in a row (0: never)."""
+    try:
+        auto_pause.set_limit(request.form.get("limit", ""))
+    except ServiceError as err:
+        return _page(failure_inbox.Filters(), [], err.status, err.message, request.form.get("limit", ""))
+    db.session.commit()
+    flash(_("Saved."), "success")
+    return redirect(url_for("inbox.index"))
 
 
 @bp.route("/account/failures/actions/<int:action_id>/resume", methods=["POST"])
