@@ -109,8 +109,8 @@ def describe(job: LongJob) -> str:
 def back_url(job: LongJob) -> str:
     """The failure inbox, filtered as the retry was."""
     f = Filters.of((job.params or {}).get("filters"))
-    return url_for("inbox.index", type=f.type_id or "", action=f.action_id or "", error=f.error,
-                   **{"from": f.date_from, "to": f.date_to})
+    args = {"type": f.type_id, "action": f.action_id, "error": f.error, "from": f.date_from, "to": f.date_to}
+    return url_for("inbox.index", **{k: v for k, v in args.items() if v})
 
 
 progress.register(progress.Kind(KIND, _l("Bulk retry"), work, describe, back_url))
