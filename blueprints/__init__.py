@@ -11,6 +11,7 @@ def register_blueprints(app: Flask) -> None:
     from blueprints.dashboard import bp as dashboard_bp
     from blueprints.designer import bp as designer_bp
     from blueprints.history import bp as history_bp
+    from blueprints.inbox import bp as inbox_bp
     from blueprints.opportunities import bp as opportunities_bp
     from blueprints.progress import bp as progress_bp
     from blueprints.public import bp as public_bp
@@ -29,3 +30,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(automations_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(progress_bp)
+    app.register_blueprint(inbox_bp)

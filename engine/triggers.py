@@ -117,7 +117,8 @@ def substate_event(opp: Opportunity, substate: Substate, event: str, at: datetim
     chain = chain or Chain()
     enabled = db.session.execute(
         select(Action).options(selectinload(Action.channels))
-        .where(Action.substate_id == substate.id, Action.enabled.is_(True)).order_by(Action.position, Action.id)
+        .where(Action.substate_id == substate.id, Action.enabled.is_(True), Action.paused_at.is_(None))
+        .order_by(Action.position, Action.id)
     ).scalars().all()
     if event == "opened":
         immediate = _immediate_runs([a for a in enabled if a.group == "on_open"], opp, substate, "on_open",
@@ -160,3 +161,6 @@ def subscribe() -> None:
     """Listen to substates opening and closing (called by create_app; connecting twice is harmless)."""
     events.substate_opened.connect(_on_opened, weak=False)
     events.substate_closed.connect(_on_closed, weak=False)
+    from services import auto_pause
+
+    auto_pause.subscribe()  # E10: an action failing N times in a row pauses itself (left out above)

@@ -97,6 +97,11 @@ class Action(db.Model):
     respect_working_hours: Mapped[bool] = mapped_column(Boolean, default=False)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Auto-pause (SPEC E10, services.auto_pause): failures in a row since the last success, the newest of them
+    # (a success after it resets the count), and when the action paused itself (None: it runs).
+    failure_streak: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_failed_run_id: Mapped[int | None] = mapped_column(Integer)
+    paused_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     substate: Mapped[Substate] = relationship(back_populates="actions")
     # Empty means every channel, as the seeds' default.

@@ -15,6 +15,9 @@ from models.base import utcnow
 NOTIFICATION_TEXTS = {
     "assignment": _l("%(opportunity)s was assigned to your company."),
     "run_failed": _l("An automatic action failed on %(opportunity)s: %(error)s"),
+    # E10 auto-pause (services.auto_pause): the flow's managers hear that an action stopped itself.
+    "action_paused": _l("The automatic action %(action)s (%(substate)s) failed %(count)s times in a row and "
+                        "paused itself: resume it in the designer."),
     # M1 "Notify supervisor": the text the flow's author wrote, placeholders filled (params["text"]).
     "supervisor": None,
 }

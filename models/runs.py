@@ -90,6 +90,8 @@ class ActionRun(db.Model):
         Index("ix_action_run_created", "created_at"),
         # History sorted by date (issue 16): a tab's kind walked in date order, one page read.
         Index("ix_action_run_kind_created", "kind", "created_at", "id"),
+        # An action's runs newest first: auto-pause asks whether one succeeded since its last failure.
+        Index("ix_action_run_action", "action_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -42,7 +42,7 @@ class Kind:
 
 KINDS: dict[str, Kind] = {}
 # The modules that register kinds of long work; imported on first use, in the web process and the worker.
-KIND_MODULES: list[str] = ["services.run_now"]
+KIND_MODULES: list[str] = ["services.bulk_retry", "services.run_now"]
 
 
 def register(kind: Kind) -> Kind:

@@ -30,6 +30,8 @@ PARTNER_PAGES |= {"calendar.index", "calendar.feed_create", "calendar.feed_revok
 PARTNER_PAGES |= {"auth.api_tokens_page", "auth.api_token_create"}
 # Everyone has a list of the long work they started; another user's work is a 404 (the walk names the victim's).
 PARTNER_PAGES |= {"progress.index"}
+# The failure inbox: the runs of the partner's own opportunities only, as the action history (SPEC E10).
+PARTNER_PAGES |= {"inbox.index"}
 # The API's documents: public, as they hold no data (calls still need a token).
 API_PUBLIC = {"api-docs.openapi_json", "api_docs.reference"}
 API_PREFIX = "/api/v1/"
