@@ -86,6 +86,9 @@ def run_migrations_online():
                 logger.info('No changes in schema detected.')
 
     conf_args = current_app.extensions['migrate'].configure_args
+    # The word search's trigram indexes are made by their migration, not described by the models.
+    from models.search_index import outside_trigram_indexes
+    conf_args.setdefault("include_object", outside_trigram_indexes)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

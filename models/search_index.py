@@ -50,3 +50,8 @@ def create_trigram_indexes(conn: Connection) -> bool:
 @event.listens_for(db.metadata, "after_create")
 def _after_create_all(target, connection: Connection, **kw) -> None:
     create_trigram_indexes(connection)
+
+
+def outside_trigram_indexes(obj, name, kind, reflected, compare_to) -> bool:
+    """Alembic's include_object: autogenerate leaves the trigram indexes alone (DDL kept outside the models)."""
+    return not (kind == "index" and name in {index for index, _table, _column in TRIGRAM_INDEXES})

@@ -43,10 +43,10 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('action_run', schema=None) as batch_op:
-        batch_op.drop_column('config_version')
-    with op.batch_alter_table('opportunity_type', schema=None) as batch_op:
-        batch_op.drop_column('config_version')
+    # Plain DROP COLUMN (SQLite 3.35+), not batch mode: a batch copy of the table would rewrite its column
+    # foreign keys as table constraints, which older downgrades' DROP COLUMN of those columns then trips on.
+    op.drop_column('action_run', 'config_version')
+    op.drop_column('opportunity_type', 'config_version')
     with op.batch_alter_table('flow_change', schema=None) as batch_op:
         batch_op.drop_index('ix_flow_change_entity')
         batch_op.drop_index('ix_flow_change_type')

@@ -26,9 +26,7 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('action_run', schema=None) as batch_op:
-        batch_op.drop_index('ix_action_run_action')
-    with op.batch_alter_table('action', schema=None) as batch_op:
-        batch_op.drop_column('paused_at')
-        batch_op.drop_column('last_failed_run_id')
-        batch_op.drop_column('failure_streak')
+    # Plain DROP COLUMN (SQLite 3.35+), not batch mode: see the flow versions migration.
+    op.drop_index('ix_action_run_action', table_name='action_run')
+    for column in ('paused_at', 'last_failed_run_id', 'failure_streak'):
+        op.drop_column('action', column)
