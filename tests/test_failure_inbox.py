@@ -205,3 +205,24 @@ def test_only_admins_set_n_and_a_bad_number_is_refused_with_422(app, client, mak
     assert auto_pause.limit() == 2
     g.pop("_login_user", None)  # the test's app context serves both clients: forget the admin
     assert "fails 2 times in a row" in manager.get("/account/failures").text
+
+
+def test_a_bulk_retry_is_each_runs_own_retry_with_the_actions_corrected_settings(app, make, world):
+    """As a single retry makes it (services.runs.retry_run): the action's settings as corrected since, a link
+    both ways between the failed run and its retry, a job of its own, and who asked for it."""
+    failed = failed_runs(world["action"], world["ours"], error="gone")
+    world["action"].config = {**world["action"].config, "note": "corrected"}
+    db.session.commit()
+    admin = make.user("admin")
+    assert sorted(bulk_retry.retry_many(failed, admin)) == failed
+    db.session.commit()
+    db.session.expire_all()
+    for old_id in failed:
+        old = db.session.get(ActionRun, old_id)
+        new = db.session.get(ActionRun, old.retried_by_id)
+        assert new.parent_run_id == old.id and new.trigger == "retry" and new.status == "pending"
+        assert new.config == world["action"].config and new.user_id == admin.id and new.result == {}
+        assert new.kind == old.kind and new.opportunity_id == old.opportunity_id and new.chain_id == old.chain_id
+    jobs = db.session.execute(select(ActionRun.job_id).where(ActionRun.parent_run_id.in_(failed))).scalars().all()
+    assert len(set(jobs)) == len(failed) and all(jobs)
+    assert bulk_retry.retry_many(failed, admin) == []  # at most once
