@@ -8,7 +8,9 @@
   hours and one on close. p95 over --repeat dry runs after one warm-up; the worse of SQLite and PostgreSQL
   when --pg (default TEST_DATABASE_URL) is given.
 
-    .venv/bin/python bench/operations.py [--repeat 30] [--chain 3] [--pg postgresql://…]
+- bulk_retry_10k_s (E10): queuing the retry of 10,000 failed runs, as bench/bulk_retry.py measures it.
+
+    .venv/bin/python bench/operations.py [--repeat 30] [--chain 3] [--runs 10000] [--pg postgresql://…]
 """
 
 import argparse
@@ -124,14 +126,22 @@ def simulate_figure(args) -> dict:
                                                  args.chain)}
 
 
+def bulk_retry_figure(args) -> dict:
+    """bulk_retry_10k_s: queuing the retry of 10,000 failed runs (bench/bulk_retry.py), the worse backend."""
+    import bulk_retry
+
+    return {"bulk_retry_10k_s": worse_of_backends(bulk_retry.measure_on, "bulk_retry_10k_s", args.pg, args.runs)}
+
+
 # Each figure is one function of the parsed arguments returning {name: value}; main() merges them.
-FIGURES = [simulate_figure]
+FIGURES = [simulate_figure, bulk_retry_figure]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--chain", type=int, default=3, help="substates the first opening chains through")
+    parser.add_argument("--runs", type=int, default=10_000, help="failed runs the bulk retry retries")
     parser.add_argument("--pg", default=os.environ.get("TEST_DATABASE_URL"))
     args = parser.parse_args()
     figures: dict = {}
