@@ -6,12 +6,13 @@ import unicodedata
 from datetime import timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from extensions import db
 from models import (
     Action,
     ActivityType,
+    AppSetting,
     AssignmentRule,
     AssignmentRuleCompany,
     Channel,
@@ -27,7 +28,7 @@ from models import (
     User,
 )
 from models.base import utcnow
-from services import demo_process, demo_replay
+from services import app_settings, auto_pause, demo_process, demo_replay
 
 DEMO_PASSWORD = "demo1234"
 # Every demo user: `load` creates exactly these and `make run` prints exactly these, so the two cannot drift
@@ -239,8 +240,12 @@ def load(seed: int = 7, smtp_host: str = DEMO_SMTP_HOST, smtp_port: int = DEMO_S
     db.session.flush()
     demo_process.fill(opps, fields, rng)
     steps = [step for opp in opps for step in _walk(opp, now, rng)]
+    # The demo's SMTP server is unreachable on purpose (its failures fill the history and the failure inbox):
+    # the replay must not pause the email actions (E10), or the demo would show, and dry-run, no email at all.
+    app_settings.put(auto_pause.SETTING, "0")
     db.session.commit()
     demo_replay.replay(steps, now)
+    db.session.execute(delete(AppSetting).where(AppSetting.key == auto_pause.SETTING))  # the default again
     demo_replay.answer(rng, now)
     demo_process.link_tasks(rng)
     _days_off(users["admin@example.com"], agent, now)

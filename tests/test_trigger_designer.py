@@ -46,7 +46,7 @@ def form(**overrides) -> dict:
 def test_the_tab_sits_between_actions_and_settings(client, setup):
     page = text(client.get(setup["panel"]))
     tabs = re.findall(r'id="tab-(\w+)"', page)
-    assert tabs == ["actions", "triggers", "required", "linked", "settings"]
+    assert tabs == ["actions", "triggers", "required", "linked", "settings", "dryrun"]
     assert re.search(r'id="tab-triggers"[^>]*aria-current="page"', page)
     assert "No triggers." in page and "+ Add trigger" in page
 

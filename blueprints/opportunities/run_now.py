@@ -24,8 +24,11 @@ def _panel(opp, announce: str | None = None, error: str | None = None, status: i
 @bp.route("/opportunities/<int:opp_id>/actions")
 @internal_required
 def actions_panel(opp_id: int):
-    """The automatic-actions panel: each action's runs on this opportunity, or why it made none."""
-    return _panel(get_opportunity_or_404(opp_id))
+    """The automatic-actions panel alone (htmx): each action's runs on this opportunity, or why it made none."""
+    opp = get_opportunity_or_404(opp_id)
+    if not request.htmx:  # a fragment: opened as a page, it is the opportunity's page that shows it
+        return redirect(url_for("opportunities.detail", opp_id=opp.id))
+    return _panel(opp)
 
 
 @bp.route("/opportunities/<int:opp_id>/actions/run-now", methods=["POST"])

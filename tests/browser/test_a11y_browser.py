@@ -39,6 +39,7 @@ from models import (
     ExternalSourceAction,
     Holiday,
     Location,
+    LongJob,
     Opportunity,
     PartnerCompany,
     ProcessAutomation,
@@ -78,6 +79,7 @@ SKIP = {
     "history.index": "redirects to the first history tab (every tab is walked)",
     "calendar.feed": "the iCalendar file calendar apps subscribe to (tests/test_calendar_feed.py)",
     "opportunities.fields": "htmx-only fragment: the opportunity's Fields panel (the opportunity page shows it)",
+    "opportunities.actions_panel": "htmx-only fragment: the Automatic actions panel (the opportunity page loads it)",
     "automations.substates": "htmx-only fragment: a sales process's step picker (the configurator shows it)",
     "api-docs.openapi_json": "the OpenAPI document (JSON); its reference page /api/docs is walked",
 }
@@ -171,6 +173,11 @@ def _add_missing_records() -> str:
     from tests.webhook_support import seed_webhook
 
     seed_webhook()  # Settings → Webhooks: a subscription with a delivery in its log
+    # Work in the background: the admin's finished bulk retry (its page, and the list at /work).
+    admin = db.session.execute(select(User).where(User.email == USERS["admin"])).scalar_one()
+    db.session.add(LongJob(kind="bulk_retry", user_id=admin.id, params={}, total=3, done=3, status="done",
+                           result={"retried": 3}))
+    db.session.commit()
     return token
 
 
@@ -197,6 +204,7 @@ def _first_ids() -> dict[str, int]:
         "external_action": first(ExternalSourceAction), "trigger_id": first(Trigger),
         "location_id": first(Location), "field_id": first(CustomField), "automation_id": first(ProcessAutomation),
         "subscription_id": first(WebhookSubscription), "delivery_id": first(WebhookDelivery),
+        "job_id": first(LongJob),
         # The demo's holidays, and its agent's absence (the agent is `user_id` above).
         "holiday_id": first(Holiday), "absence_id": first(Absence),
     }
