@@ -15,7 +15,7 @@ from services import ServiceError, opportunity_fields
 from services import field_values as fv
 from services.access import visible_opportunities
 from services.locale_input import InputRefused
-from services.validation import InvalidData
+from services.validation import InvalidData, record_id_or_none
 
 
 @dataclass
@@ -26,6 +26,16 @@ class OpportunityFilters:
     q: str = ""
     # Custom and system field filters (services.opportunity_fields.read_filters).
     fields: list = field(default_factory=list)
+
+
+def filters_from(args, fields: list) -> tuple[OpportunityFilters, dict[str, str]]:
+    """The list's filters from its query string (the list page, and Run now on what it shows), and a message per
+    field filter that does not read; an id that does not read filters on nothing."""
+    read = opportunity_fields.read_filters(args, fields)
+    return OpportunityFilters(
+        type_id=args.get("type", type=record_id_or_none), channel_id=args.get("channel", type=record_id_or_none),
+        state_id=args.get("state", type=record_id_or_none), q=(args.get("q") or "")[:100], fields=read.filters,
+    ), read.errors
 
 
 def search(filters: OpportunityFilters, user: User | None = None) -> Select:

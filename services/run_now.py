@@ -121,13 +121,10 @@ def run_on_one(opp: Opportunity, target: Target, user: User) -> list:
 
 def _filters(args: MultiDict) -> opp_svc.OpportunityFilters:
     """The list's filters from its query (as the list reads them); ServiceError if a field filter does not read."""
-    type_id = _id(args.get("type"))
-    read = fields_svc.read_filters(args, fields_svc.list_fields(type_id))
-    if read.errors:
-        raise ServiceError(next(iter(read.errors.values())), 422)
-    return opp_svc.OpportunityFilters(type_id=type_id, channel_id=_id(args.get("channel")),
-                                      state_id=_id(args.get("state")), q=(args.get("q") or "")[:100],
-                                      fields=read.filters)
+    filters, errors = opp_svc.filters_from(args, fields_svc.list_fields(_id(args.get("type"))))
+    if errors:
+        raise ServiceError(next(iter(errors.values())), 422)
+    return filters
 
 
 def _matching(args: MultiDict, target: Target, user: User):

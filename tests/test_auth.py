@@ -76,7 +76,8 @@ def test_security_headers_and_cookie_flags(client, make):
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "javascript:alert(1)"])
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil.example/x",
+                                    "javascript:alert(1)"])
 def test_login_never_redirects_off_site(client, make, target):
     user = make.user("manager")
     response = client.post(f"/login?next={target}", data={"email": user.email, "password": "correct horse battery"})

@@ -1,4 +1,3 @@
-from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -6,18 +5,9 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from blueprints.auth import bp
 from blueprints.auth.forms import LoginForm, PasswordChangeForm
+from blueprints.redirects import safe_next
 from extensions import db, limiter
 from services import accounts, sessions
-
-
-def _safe_next(target: str | None) -> str | None:
-    """Only same-site relative paths: an open redirect would let a link send users elsewhere."""
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
 
 
 @bp.route("/")
@@ -48,7 +38,7 @@ def login():
             login_user(user)
             sessions.start(user)
             db.session.commit()
-            return redirect(_safe_next(request.args.get("next")) or url_for("auth.index"))
+            return redirect(safe_next(request.args.get("next")) or url_for("auth.index"))
         form.password.errors.append(_("Wrong email or password."))
         status = 422
     elif request.method == "POST":
@@ -79,7 +69,7 @@ def set_language():
     if current_user.is_authenticated:
         accounts.set_language(current_user, lang)
         db.session.commit()
-    return redirect(_safe_next(request.form.get("next")) or url_for("auth.index"))
+    return redirect(safe_next(request.form.get("next")) or url_for("auth.index"))
 
 
 @bp.route("/account")

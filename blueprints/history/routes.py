@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from blueprints.history import bp
+from blueprints.redirects import safe_next
 from extensions import db
 from services import history, locale_input
 from services import notifications as notify_svc
@@ -44,10 +45,7 @@ def retry(run_id: int):
     new = run_svc.retry_run(run, current_user)
     db.session.commit()
     flash(_("A new attempt was started (#%(id)d).", id=new.id), "success")
-    back = request.form.get("next", "")
-    if not back.startswith("/") or back.startswith("//"):
-        back = url_for("history.index")
-    return redirect(back)
+    return redirect(safe_next(request.form.get("next")) or url_for("history.index"))
 
 
 @bp.app_context_processor

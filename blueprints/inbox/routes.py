@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from blueprints.inbox import bp
+from blueprints.redirects import safe_next
 from extensions import db
 from models import Action
 from models.progress import LONG_JOB_STATUSES
@@ -75,10 +76,7 @@ def resume(action_id: int):
     if auto_pause.resume(action):
         db.session.commit()
         flash(_("The automatic action runs again."), "success")
-    back = request.form.get("next", "")
-    if not back.startswith("/") or back.startswith("//"):
-        back = url_for("inbox.index")
-    return redirect(back)
+    return redirect(safe_next(request.form.get("next")) or url_for("inbox.index"))
 
 
 @bp.app_context_processor

@@ -16,26 +16,13 @@ from services.access import get_opportunity_or_404, permission_required
 from services.validation import InvalidData, record_id, show_on_form
 
 
-def _filters(fields: list[fields_svc.ListField]) -> tuple[svc.OpportunityFilters, dict[str, str]]:
-    """The list's filters from the URL, and a message per field filter that does not read."""
-    read = fields_svc.read_filters(request.args, fields)
-    filters = svc.OpportunityFilters(
-        type_id=request.args.get("type", type=record_id),
-        channel_id=request.args.get("channel", type=record_id),
-        state_id=request.args.get("state", type=record_id),
-        q=request.args.get("q", "")[:100],
-        fields=read.filters,
-    )
-    return filters, read.errors
-
-
 @bp.route("/opportunities")
 @login_required
 def index():
     """Opportunity list with filters (custom fields too), chosen columns and pagination; htmx gets the table
     alone. A field filter that does not read answers 422 with its message and no rows."""
     fields = fields_svc.list_fields(request.args.get("type", type=record_id))
-    filters, errors = _filters(fields)
+    filters, errors = svc.filters_from(request.args, fields)
     columns = fields_svc.chosen_columns(request.args, fields)
     ctx = {"filters": filters, "fields": fields, "columns": columns, "field_errors": errors, "args": request.args,
            "choices": svc.filter_choices()}
