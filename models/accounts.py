@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
+from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import Boolean, DateTime, ForeignKey, Index, String, Time, UniqueConstraint, func
@@ -107,7 +108,10 @@ class User(UserMixin, db.Model):
     granted: Mapped[list[UserPermission]] = relationship(cascade="all, delete-orphan")
 
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password)
+        # werkzeug's default (scrypt) unless the config names another method: the test suite names a cheap
+        # one (a scrypt hash costs ~0.1 s, and the suite makes thousands of users and logins).
+        method = current_app.config.get("PASSWORD_HASH_METHOD") if has_app_context() else None
+        self.password_hash = generate_password_hash(password, method) if method else generate_password_hash(password)
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

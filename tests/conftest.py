@@ -123,6 +123,7 @@ def app(database_url, redis_url, tmp_path):
         "SQLALCHEMY_DATABASE_URI": database_url,
         "REDIS_URL": redis_url,
         "LOGIN_RATE_LIMIT": "1000 per minute",
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # production keeps scrypt; ~0.1 s a hash adds up here
         "RQ_QUEUE": f"test-{uuid.uuid4().hex[:8]}",
     })
     app.test_client_class = Client
@@ -138,6 +139,9 @@ def app(database_url, redis_url, tmp_path):
         yield app
         db.session.remove()
         db.engine.dispose()
+    redis = app.extensions.pop("oppflow_redis", None)
+    if redis is not None:  # closed here, not by the garbage collector: an unclosed socket warning is an error
+        redis.close()
 
 
 @pytest.fixture

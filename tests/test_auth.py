@@ -89,3 +89,36 @@ def test_passwords_are_hashed(make):
     db.session.refresh(user)
     assert "correct horse" not in user.password_hash
     assert user.check_password("correct horse battery")
+
+
+def test_production_hashes_passwords_with_scrypt(app, make):
+    """The suite hashes cheaply (PASSWORD_HASH_METHOD); without that setting a password is scrypt-hashed."""
+    app.config.pop("PASSWORD_HASH_METHOD")
+    user = make.user("manager")
+    assert user.password_hash.startswith("scrypt:") and user.check_password("correct horse battery")
+
+
+def test_behind_a_proxy_login_limits_count_per_client(app, make):
+    """With OPPFLOW_PROXIES=1 the login limit counts the address the proxy forwards, not the proxy's own
+    (which every user would share)."""
+    import uuid
+
+    from app import create_app
+
+    user = make.user("manager")
+    proxied = create_app({**{k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "REDIS_URL", "SECRET_KEY",
+                                                        "RQ_QUEUE", "PASSWORD_HASH_METHOD")},
+                          "TESTING": True, "PROXY_COUNT": 1, "LOGIN_RATE_LIMIT": "2 per minute"})
+    proxied.test_client_class = app.test_client_class
+    client = proxied.test_client()
+
+    def attempt(address: str) -> int:
+        return client.post("/login", data={"email": user.email, "password": "bad"},
+                           headers={"X-Forwarded-For": address}).status_code
+
+    # Addresses of this run only: the limits are counted in the shared Redis.
+    first, second = (f"2001:db8::{uuid.uuid4().hex[:4]}" for _ in range(2))
+    assert [attempt(first) for _ in range(3)] == [422, 422, 429]
+    assert attempt(second) == 422  # another client behind the same proxy is not locked out
+    with proxied.app_context():
+        db.engine.dispose()

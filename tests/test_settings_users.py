@@ -116,7 +116,7 @@ def test_edit_user_keeps_password_unless_a_new_one_is_given(client, admin, make)
     user = make.user("agent", name="Marco Bianchi")
     old_hash = user.password_hash
     page = client.get(f"/settings/users/{user.id}").get_data(as_text=True)
-    assert "Marco Bianchi" in page and old_hash not in page and "scrypt" not in page
+    assert "Marco Bianchi" in page and old_hash not in page and old_hash.split("$")[0] not in page
     response = client.post(f"/settings/users/{user.id}", data=edit_data(user, name="Marco B.", role="manager"))
     assert response.status_code == 302
     fresh()
