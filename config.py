@@ -65,7 +65,11 @@ class Config:
         production = os.environ.get("OPPFLOW_ENV") == "production"
         self.SECRET_KEY = _secret_key()
         self.SQLALCHEMY_DATABASE_URI = _database_url()
+        # Web processes check a pooled connection before use (a restarted database costs no user an error);
+        # worker.py turns it off: a round trip per job, and a job on a dead connection is retried anyway.
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        # Behind N reverse proxies, trust their X-Forwarded-For/-Proto/-Host (client address for rate limits).
+        self.PROXY_COUNT = int(os.environ.get("OPPFLOW_PROXIES", "0"))
         self.REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
         # Fernet key(s) for secrets at rest, newest first, comma separated (MultiFernet).
         self.ENCRYPTION_KEYS = _encryption_keys()

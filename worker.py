@@ -21,7 +21,9 @@ def main(argv: list[str]) -> int:
     from engine.dispatch import Sweeper
     from extensions import db
 
-    app = create_app()
+    # No pre-ping: a worker checks a connection out per job, and a job that meets a dropped connection fails
+    # as a transient error and is retried (docs/deploy.md).
+    app = create_app({"SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False}})
     redis = Redis.from_url(app.config["REDIS_URL"])
     queue = Queue(app.config["RQ_QUEUE"], connection=redis)
     forking = os.environ.get("OPPFLOW_WORKER") == "fork"
