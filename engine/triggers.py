@@ -28,13 +28,14 @@ def _applies(action: Action, opp: Opportunity) -> bool:
     return not action.channels or any(c.id == opp.channel_id for c in action.channels)
 
 
-def _already_in_chain(chain: Chain, action: Action, opp: Opportunity) -> bool:
+def _actions_in_chain(chain: Chain, opp: Opportunity) -> set[int]:
+    """The actions that already ran (or wait) in this chain on the opportunity: the chain guard (E5) skips
+    them. One statement for the whole group, not one per action."""
     if chain.depth == 0:
-        return False
-    return db.session.execute(
-        select(ActionRun.id).where(ActionRun.chain_id == chain.id, ActionRun.action_id == action.id,
-                                   ActionRun.opportunity_id == opp.id).limit(1)
-    ).first() is not None
+        return set()
+    return set(db.session.execute(
+        select(ActionRun.action_id).where(ActionRun.chain_id == chain.id, ActionRun.opportunity_id == opp.id)
+        .distinct()).scalars())
 
 
 def _new_run(action: Action, opp: Opportunity, substate: Substate, trigger: str, chain: Chain,
@@ -50,13 +51,14 @@ def _immediate_runs(actions: list[Action], opp, substate, trigger, chain, user, 
     """Runs of one group, in the configured order, each waiting for the one before it."""
     runs, previous = [], None
     max_depth = current_app.config["ENGINE_CHAIN_DEPTH"]
+    in_chain = _actions_in_chain(chain, opp) if actions and chain.depth <= max_depth else set()
     for seq, action in enumerate(actions):
         run = _new_run(action, opp, substate, trigger, chain, user, now, seq)
         if not _applies(action, opp):
             run.status, run.reason = "skipped", "channel"
         elif chain.depth > max_depth:
             run.status, run.error = "failed", "chain_depth"
-        elif _already_in_chain(chain, action, opp):
+        elif action.id in in_chain:
             run.status, run.reason = "skipped", "chain_guard"
         else:
             run.status = "pending"

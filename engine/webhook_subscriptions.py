@@ -25,6 +25,7 @@ from models import WebhookSubscription
 log = logging.getLogger("oppflow.webhooks_out")
 MAX_AGE = 60.0  # seconds: a change made behind the app's back is picked up by then
 _CHANGED = "webhook_subscriptions_changed"
+_VERSION = "webhook_subscriptions_version"  # the counter as this transaction first read it
 _TABLE = WebhookSubscription.__table__
 
 
@@ -49,7 +50,11 @@ def active() -> list[tuple[int, list]]:
     app = current_app._get_current_object()
     session = db.session()
     cache = app.extensions.setdefault("oppflow_webhook_subscriptions", {})
-    version = _version(app)
+    # Read once per transaction: a dry run or a bulk run-now announces dozens of events in one, and a
+    # transaction's events all see the list as it stood when it began (as its SELECT would).
+    version = session.info.get(_VERSION)
+    if version is None:
+        version = session.info[_VERSION] = _version(app)
     # Uncommitted changes in this session: only its own SELECT sees them (and they may roll back).
     fresh = version is not None and not session.info.get(_CHANGED)
     if fresh and cache.get("version") == version and time.monotonic() - cache.get("at", 0) < MAX_AGE:
@@ -88,6 +93,12 @@ def _executed(state) -> None:
     table = getattr(state.statement, "table", None)
     if (state.is_update or state.is_delete or state.is_insert) and getattr(table, "name", None) == _TABLE.name:
         state.session.info[_CHANGED] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _ended(session, transaction) -> None:
+    if transaction.parent is None:  # the next transaction asks Redis again
+        session.info.pop(_VERSION, None)
 
 
 @event.listens_for(Session, "after_commit")

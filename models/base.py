@@ -25,6 +25,8 @@ class TranslatedName:
 
 def translated(name: str | None, name_i18n: dict | None) -> str:
     """A translated name in the current language, else its fallback name (for rows read as columns)."""
+    if not name_i18n:  # most names have no translation: no need to ask for the locale (lists ask per row)
+        return name or ""
     try:
         lang = str(get_locale() or "")[:2]
     except (RuntimeError, AttributeError):  # outside a request: no locale to pick
