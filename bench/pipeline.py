@@ -1,18 +1,23 @@
-"""Engine pipeline figures (issue 4): HTTP close-substate → effect latency, sustained runs/s with 1 and 2
-workers against a no-op RQ job's throughput on the same Redis, and scheduled lateness.
+"""Engine pipeline figures (issues 4 and 16): HTTP close-substate → effect latency, sustained runs/s with 1,
+2 and 4 workers against a no-op RQ job's throughput on the same Redis, scheduled lateness, and the round trips
+a run costs (bench/round_trips.py).
 
-    .venv/bin/python bench/pipeline.py [--database-url postgresql://…] [--runs 1500] [--latency 200]
+    .venv/bin/python bench/pipeline.py [--pg postgresql://…] [--workers 1,2,4] [--runs 1500] [--latency 200]
+    .venv/bin/python bench/pipeline.py --database-url postgresql://…      # one backend only
 
-Starts its own Redis (unless REDIS_URL is set), database (a temporary SQLite file by default) and
-workers. Ends with one JSON line: latency_p50_ms, latency_p99_ms, runs_per_s_1w, runs_per_s_2w,
-ceiling_ratio, lateness_p99_s.
+Starts its own Redis (unless REDIS_URL is set), databases (a temporary SQLite file, then a private schema
+of --pg, default TEST_DATABASE_URL) and workers. Ends with one JSON line: latency_p50_ms, latency_p99_ms,
+runs_per_s_1w/2w/4w, ceiling_ratio, lateness_p99_s, and the same prefixed pg_ for PostgreSQL (so
+pg_ceiling_ratio), and round_trips_per_run.
 """
 
 import argparse
 import json
+import os
 import time
 import uuid
 
+from round_trips import round_trips
 from support import Browser, LiveServer, engine_bench, percentile
 
 
@@ -149,16 +154,11 @@ def lateness(s4, count: int) -> list[float]:
     return [(started - due).total_seconds() for due, started in rows if started]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url")
-    parser.add_argument("--runs", type=int, default=1500)
-    parser.add_argument("--latency", type=int, default=200)
-    parser.add_argument("--scheduled", type=int, default=200)
-    args = parser.parse_args()
-
+def measure(database_arg: str | None, args) -> dict:
+    """Every figure on one backend: latency (1 worker), throughput and the no-op ceiling with 1, 2 and 4
+    workers (--workers), scheduled lateness (with the most workers)."""
     results = {}
-    with engine_bench(args.database_url) as (app, queue, pool), app.app_context():
+    with engine_bench(database_arg) as (app, queue, pool), app.app_context():
         user, flow, subs = build(app)
         server = LiveServer(app)
         pool.start(1, queue)
@@ -166,29 +166,55 @@ def main() -> None:
         results["latency_p50_ms"] = round(percentile(lat, 50), 1)
         results["latency_p95_ms"] = round(percentile(lat, 95), 1)
         results["latency_p99_ms"] = round(percentile(lat, 99), 1)
-        print(f"latency HTTP close → effect committed ({len(lat)} requests, 1 worker): "
+        print(f"  latency HTTP close → effect committed ({len(lat)} requests, 1 worker): "
               f"p50 {results['latency_p50_ms']} ms, p95 {results['latency_p95_ms']} ms, "
               f"p99 {results['latency_p99_ms']} ms")
-        noop_1w = ceiling(queue, args.runs)
-        results["runs_per_s_1w"] = round(throughput(flow, subs[2], args.runs), 1)
-        results["noop_jobs_per_s_1w"] = round(noop_1w, 1)
-        results["ceiling_ratio"] = round(results["runs_per_s_1w"] / noop_1w, 3)
-        print(f"throughput, 1 worker: {results['runs_per_s_1w']} runs/s; no-op RQ jobs: {noop_1w:.1f}/s; "
-              f"ratio {results['ceiling_ratio']}")
-        pool.start(1, queue)
-        results["runs_per_s_2w"] = round(throughput(flow, subs[2], args.runs), 1)
-        results["noop_jobs_per_s_2w"] = round(ceiling(queue, args.runs), 1)
-        print(f"throughput, 2 workers: {results['runs_per_s_2w']} runs/s; "
-              f"no-op RQ jobs: {results['noop_jobs_per_s_2w']}/s")
+        running = 1
+        for workers in args.workers:
+            pool.start(workers - running, queue)
+            running = workers
+            noop = ceiling(queue, args.runs)
+            runs = throughput(flow, subs[2], args.runs)
+            results[f"runs_per_s_{workers}w"] = round(runs, 1)
+            results[f"noop_jobs_per_s_{workers}w"] = round(noop, 1)
+            print(f"  throughput, {workers} worker(s): {runs:.1f} runs/s; no-op RQ jobs: {noop:.1f}/s; "
+                  f"ratio {runs / noop:.3f}")
+        results["ceiling_ratio"] = round(results["runs_per_s_1w"] / results["noop_jobs_per_s_1w"], 3)
         late = lateness(subs[3], args.scheduled)
         results["lateness_p50_s"] = round(percentile(late, 50), 3)
         results["lateness_p99_s"] = round(percentile(late, 99), 3)
         results["lateness_max_s"] = round(max(late), 3) if late else None
-        print(f"scheduled lateness ({len(late)} runs, 2 workers): p50 {results['lateness_p50_s']} s, "
+        print(f"  scheduled lateness ({len(late)} runs, {running} workers): p50 {results['lateness_p50_s']} s, "
               f"p99 {results['lateness_p99_s']} s, max {results['lateness_max_s']} s")
         server.stop()
-    keys = ["latency_p50_ms", "latency_p99_ms", "runs_per_s_1w", "runs_per_s_2w", "ceiling_ratio", "lateness_p99_s"]
-    print(json.dumps({k: results.get(k) for k in keys}))
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", help="one backend only (SQLite or PostgreSQL)")
+    parser.add_argument("--pg", default=os.environ.get("TEST_DATABASE_URL"),
+                        help="PostgreSQL measured after SQLite (default: TEST_DATABASE_URL)")
+    parser.add_argument("--runs", type=int, default=1500)
+    parser.add_argument("--latency", type=int, default=200)
+    parser.add_argument("--scheduled", type=int, default=200)
+    parser.add_argument("--workers", type=lambda v: sorted({int(n) for n in v.split(",")}), default=[1, 2, 4],
+                        help="worker counts to measure throughput with, e.g. 1,2,4")
+    args = parser.parse_args()
+    if 1 not in args.workers:
+        parser.error("--workers must include 1 (the ceiling ratio is measured with one worker)")
+
+    backends = [("", args.database_url)] if args.database_url else \
+        [("", None)] + ([("pg_", args.pg)] if args.pg else [])
+    out = {}
+    for prefix, url in backends:
+        print(f"{prefix.rstrip('_') or 'sqlite'}:" if not args.database_url else url)
+        results = measure(url, args)
+        keys = ["latency_p50_ms", "latency_p99_ms", *(f"runs_per_s_{w}w" for w in args.workers), "ceiling_ratio",
+                "lateness_p99_s"]
+        out.update({prefix + k: results.get(k) for k in keys})
+    out["round_trips_per_run"] = round_trips(args.pg if not args.database_url else None)
+    print(json.dumps(out))
 
 
 if __name__ == "__main__":
