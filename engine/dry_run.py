@@ -88,8 +88,9 @@ def execute(run: ActionRun) -> None:
     """Run one waiting run in the caller's transaction and record its outcome on it, as the executor would
     (a transient error is recorded as a failure that would be retried: `result["would_retry"]`)."""
     kind = get_kind(run.kind)
-    now = utcnow()
-    run.status, run.started_at, run.attempts = "running", now, (run.attempts or 0) + 1
+    started = utcnow()
+    # The run is not marked "running" first, as a worker's claim does: nobody else can take it here, and
+    # each change to the row is an UPDATE more (a dry run executes dozens of runs).
     savepoint = db.session.begin_nested()
     try:
         run_kind = getattr(kind, "execute", None)
@@ -97,6 +98,7 @@ def execute(run: ActionRun) -> None:
             raise PermanentError(f"Actions of this kind cannot run yet: {run.kind}.")
         result = run_kind(run) or {}
         run.status, run.finished_at, run.result, run.error = "succeeded", utcnow(), result, None
+        run.started_at, run.attempts = started, (run.attempts or 0) + 1
         events.run_succeeded.send(run, change=RunOutcome(run, "succeeded", run.finished_at))
         savepoint.commit()
         return
@@ -118,4 +120,4 @@ def execute(run: ActionRun) -> None:
             raise
         savepoint.rollback()
         run.status, run.error = "failed", f"{type(err).__name__}: {err}"
-    run.finished_at = utcnow()
+    run.started_at, run.attempts, run.finished_at = started, (run.attempts or 0) + 1, utcnow()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 from wtforms import Form, TextAreaField
 
 from engine.kinds import _monitoring
@@ -45,13 +44,12 @@ class AddHistoryEntry(Kind):
         return "{} · {}".format(quoted(lookup.name(User, config.get("author_id"))), (config.get("text") or "")[:60])
 
     def execute(self, run) -> dict:
-        """Write the entry in the run's transaction; once per run (HistoryEntry.run_id is unique)."""
+        """Write the entry in the run's transaction, which also records the run's outcome (engine.executor): a
+        run that wrote its entry has succeeded and is never executed again, so no lookup of an earlier entry
+        is needed (HistoryEntry.run_id is unique besides)."""
         from engine.errors import PermanentError
 
         config = run.config or {}
-        existing = db.session.execute(select(HistoryEntry).where(HistoryEntry.run_id == run.id)).scalar_one_or_none()
-        if existing is not None:
-            return {"history_entry_id": existing.id, "author_id": existing.author_id}
         author = db.session.get(User, config.get("author_id") or 0)
         if author is None:
             raise PermanentError(_("The user this action writes the entry for no longer exists."))
