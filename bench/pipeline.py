@@ -157,6 +157,9 @@ def lateness(s4, count: int) -> list[float]:
 def measure(database_arg: str | None, args) -> dict:
     """Every figure on one backend: latency (1 worker), throughput and the no-op ceiling with 1, 2 and 4
     workers (--workers), scheduled lateness (with the most workers)."""
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request on the console
     results = {}
     with engine_bench(database_arg) as (app, queue, pool), app.app_context():
         user, flow, subs = build(app)
