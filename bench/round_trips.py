@@ -24,71 +24,47 @@ for path in (str(HERE.parent), str(HERE)):
     if path not in sys.path:
         sys.path.insert(0, path)
 
-from comms import Sink  # noqa: E402
+from comms import Sink, build  # noqa: E402
 from support import database_url, drop_schemas, free_port, redis_url  # noqa: E402
-
-VERBOSE = "-v" in sys.argv  # print each statement counted
 
 
 def _flow(smtp_port: int):
-    """S1 opens S2 on open (database only); S3 sends the client an email on open."""
+    """bench/comms.py's flow (its substate sends the client an email on open), with its SMTP account on the
+    sink's port, and two more substates in its state: opening the first opens the second (database only).
+    Returns (opportunity ids, the database-only substate, the email substate)."""
     from extensions import db
-    from models import (
-        Action,
-        Channel,
-        Customer,
-        EmailTemplate,
-        Opportunity,
-        OpportunityType,
-        SmtpCredential,
-        State,
-        Substate,
-    )
+    from models import Action, Substate
 
-    db.create_all()
-    flow = OpportunityType(name="Round trips", name_i18n={})
-    state = State(name="S", name_i18n={}, position=0)
-    s1, s2, s3 = (Substate(name=f"S{i}", name_i18n={}, position=i) for i in (1, 2, 3))
-    state.substates.extend([s1, s2, s3])
-    flow.states.append(state)
-    customer = Customer(name="Mario Rossi", email="mario@example.it", language="it")
-    template = EmailTemplate(name="Bench", subjects={"it": "Offerta {{ opportunity.name }}"},
-                             bodies={"it": "<p>Gentile {{ client.name }}, {{ opportunity.amount }}.</p>"})
-    cred = SmtpCredential(name="Sink", host="127.0.0.1", port=smtp_port, security="none",
-                          from_address="bench@example.com")
-    opps = [Opportunity(name=f"Impianto {i}", type=flow, channel=Channel(name=f"Web {i}"), customer=customer,
-                        amount=1000) for i in range(4)]
-    db.session.add_all([flow, template, cred, *opps])
+    cred, email_sub, opp_ids, _template = build(4)
+    cred.port = smtp_port
+    first, second = Substate(name="S2", name_i18n={}, position=1), Substate(name="S3", name_i18n={}, position=2)
+    email_sub.state.substates.extend([first, second])
     db.session.flush()
-    db.session.add_all([
-        Action(substate=s1, group="on_open", kind="open_substate", config={"substate_id": s2.id}, position=0),
-        Action(substate=s3, group="on_open", kind="send_email", position=0,
-               config={"email_template_id": template.id, "smtp_credential_id": cred.id, "recipient": "client",
-                       "extra_user_ids": []}),
-    ])
+    db.session.add(Action(substate=first, group="on_open", kind="open_substate", config={"substate_id": second.id},
+                          position=0))
     db.session.commit()
-    return [o.id for o in opps], s1.id, s3.id
+    return opp_ids, first.id, email_sub.id
 
 
 class Counter:
-    """Statements and commits on the app's engine while counting."""
+    """Statements and commits on the app's engine while counting (printed as they come when `verbose`)."""
 
-    def __init__(self, engine) -> None:
+    def __init__(self, engine, verbose: bool = False) -> None:
         from sqlalchemy import event
 
         self.statements = self.commits = 0
-        self.on = False
+        self.on, self.verbose = False, verbose
         event.listen(engine, "before_cursor_execute", self._statement)
         event.listen(engine, "commit", self._commit)
 
     def _statement(self, _conn, _cursor, statement, *_args) -> None:
         self.statements += self.on
-        if self.on and VERBOSE:
+        if self.on and self.verbose:
             print("   ", " ".join(statement.split())[:110])
 
     def _commit(self, *_args) -> None:
         self.commits += self.on
-        if self.on and VERBOSE:
+        if self.on and self.verbose:
             print("    COMMIT")
 
 
@@ -119,7 +95,7 @@ def _one_run(counter: Counter, opp_id: int, substate_id: int) -> int:
     return counter.statements + counter.commits
 
 
-def measure(url: str) -> dict:
+def measure(url: str, verbose: bool = False) -> dict:
     """{"database_only": n, "send_email": n} on the database at `url` (the second run of each: warm), each
     run on an opportunity of its own."""
     from aiosmtpd.controller import Controller
@@ -135,7 +111,7 @@ def measure(url: str) -> dict:
     try:
         with app.app_context():
             opp_ids, s1, s3 = _flow(port)
-            counter = Counter(db.engine)
+            counter = Counter(db.engine, verbose)
             figures = {}
             for name, sub, opps in (("database_only", s1, opp_ids[:2]), ("send_email", s3, opp_ids[2:])):
                 _one_run(counter, opps[0], sub)
@@ -149,12 +125,12 @@ def measure(url: str) -> dict:
             redis_proc.terminate()
 
 
-def round_trips(pg: str | None) -> dict:
+def round_trips(pg: str | None, verbose: bool = False) -> dict:
     """The counts on SQLite, and on PostgreSQL when `pg` is given."""
-    out = {"sqlite": measure(database_url(None))}
+    out = {"sqlite": measure(database_url(None), verbose)}
     if pg:
         try:
-            out["postgresql"] = measure(database_url(pg))
+            out["postgresql"] = measure(database_url(pg), verbose)
         finally:
             drop_schemas()
     return out
@@ -165,7 +141,7 @@ def main() -> None:
     parser.add_argument("--pg", default=os.environ.get("TEST_DATABASE_URL"))
     parser.add_argument("-v", action="store_true", help="print each statement counted")
     args = parser.parse_args()
-    print(json.dumps({"round_trips_per_run": round_trips(args.pg)}))
+    print(json.dumps({"round_trips_per_run": round_trips(args.pg, args.v)}))
 
 
 if __name__ == "__main__":

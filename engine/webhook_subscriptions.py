@@ -3,7 +3,7 @@ asks engine.webhooks_out which subscriptions listen, and the answer changes only
 deletes a subscription. So each process keeps the list it read, tagged with a version counter kept in Redis;
 any change to the table — through the ORM (services.outbound_webhooks) or a bulk statement through the
 session — bumps the counter once its transaction commits, and every process (web, workers) reads the list
-again at its next event. Asking Redis for the counter is one GET, not a SELECT.
+again in its next transaction. Asking Redis for the counter is one GET per transaction, not a SELECT per event.
 
 Correct across processes: the counter is read before the list, so a change committed meanwhile leaves the
 cached list under an older version, read again next time. Without Redis (or when it fails) the list is read
