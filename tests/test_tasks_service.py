@@ -3,6 +3,7 @@ the status change: recorded (who, when), refused to those who may not, announced
 (events.task_status_changed) in the caller's transaction."""
 
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -64,7 +65,7 @@ def test_filters_status_deadline_responsible_opportunity(world, app):
     assert titles(m, view="all", responsible=str(a.id)) == ["Send quote", "Install"]
     assert titles(m, view="all", opportunity="BRAVO") == ["Install", "Survey"]
     assert titles(m, view="all", opportunity="no such") == []
-    today = utcnow().date()
+    today = datetime.now(ZoneInfo("Europe/Rome")).date()  # the user's today, not UTC's: they differ near midnight
     with app.test_request_context(headers={"Accept-Language": "it"}):
         # Italian day/month/year, the user's time zone (Europe/Rome by default): from today on.
         assert titles(m, view="all", deadline_from=today.strftime("%d/%m/%Y"))[:1] == ["Send quote"]

@@ -47,7 +47,9 @@ def names_in(page, state_name: str) -> list[str]:
 
 
 def drag(page, source, target, below: bool = False) -> None:
-    """Drag with real mouse steps, as a user does; Sortable then posts the order (wait for the answer)."""
+    """Drag with real mouse steps, as a user does; Sortable then posts the order (wait for the answer and
+    for htmx to have swapped it in: a box measured mid-swap belongs to a detached element)."""
+    source.scroll_into_view_if_needed()
     src, dst = source.bounding_box(), target.bounding_box()
     with page.expect_response(lambda r: r.url.endswith("/order") and r.request.method == "POST") as answer:
         page.mouse.move(src["x"] + src["width"] / 2, src["y"] + min(12, src["height"] / 2))
@@ -58,6 +60,7 @@ def drag(page, source, target, below: bool = False) -> None:
         page.mouse.move(dst["x"] + dst["width"] / 2, y + (1 if below else -1), steps=4)
         page.mouse.up()
     assert answer.value.status == 200
+    expect(page.locator(".htmx-request, .htmx-swapping, .htmx-settling")).to_have_count(0)
 
 
 def test_drag_a_substate_within_its_state_and_into_another(page, live_server, own_type):
