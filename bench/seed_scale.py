@@ -143,7 +143,13 @@ def _seed_rows(opps: int, runs: int) -> None:
     state = State(name="Sale", name_i18n={}, position=0)
     state.substates = [Substate(name=f"Step {i}", name_i18n={}, position=i) for i in range(4)]
     opp_type.states.append(state)
-    channel, customer = Channel(name="Web"), Customer(name=f"Scale customer {SEED_VERSION}", email="c@example.net")
+    # After rows already there (the demo's, for bench/web_load.py): ids follow theirs, and the channel's name
+    # is not the demo's "Web".
+    first_opp, first_run, first_task, first_request = db.session.execute(db.text(
+        "SELECT (SELECT coalesce(max(id), 0) FROM opportunity), (SELECT coalesce(max(id), 0) FROM action_run), "
+        "(SELECT coalesce(max(id), 0) FROM task), (SELECT coalesce(max(id), 0) FROM signature_request)")).one()
+    channel = Channel(name="Scale web" if first_opp else "Web")
+    customer = Customer(name=f"Scale customer {SEED_VERSION}", email="c@example.net")
     companies = [PartnerCompany(name=f"Company {i}", kind="installer" if i % 2 else "commercial")
                  for i in range(20)]
     atypes = [ActivityType(name=f"Activity {i}", name_i18n={}, active=True) for i in range(5)]
@@ -177,10 +183,11 @@ def _seed_rows(opps: int, runs: int) -> None:
         {"id": i, "name": f"Opportunity {i:06d}", "type_id": opp_type.id, "channel_id": channel.id,
          "customer_id": customer.id, "amount": 1000, "installer_id": rnd.choice(inst),
          "commercial_id": rnd.choice(comm), "created_at": now, "owner_id": admin.id}
-        for i in range(1, opps + 1)])
+        for i in range(first_opp + 1, first_opp + opps + 1)])
     ctx = {"rnd": rnd, "inst": inst, "comm": comm, "atypes": [t.id for t in atypes], "requests": [],
            "reports": [(t.id, t.label) for t in reports], "exports": [(t.id, t.name, t.file_format) for t in exports],
            "users": [u.id for u in managers], "partner": partner.id, "tasks": [],
+           "first_task": first_task, "first_request": first_request,
            "triggers": [(t.id, t.substate_id) for t in triggers]}
     tables = {"action_run": ActionRun, "outgoing_email": OutgoingEmail, "activity": Activity,
               "assignment": Assignment, "stored_file": StoredFile, "signature_request": SignatureRequest,
@@ -190,9 +197,9 @@ def _seed_rows(opps: int, runs: int) -> None:
     for lo in range(1, runs + 1, CHUNK):
         rows = {name: [] for name in tables}
         for i in range(lo, min(lo + CHUNK, runs + 1)):
-            kind, status, opp_id = KINDS[i % len(KINDS)], rnd.choice(STATUSES), rnd.randint(1, opps)
+            kind, status, opp_id = KINDS[i % len(KINDS)], rnd.choice(STATUSES), first_opp + rnd.randint(1, opps)
             when = now + timedelta(seconds=i * 30)
-            run = {"id": i, "opportunity_id": opp_id, "kind": kind, "config": {}, "trigger": "on_open",
+            run = {"id": first_run + i, "opportunity_id": opp_id, "kind": kind, "config": {}, "trigger": "on_open",
                    "status": status, "due_at": when, "created_at": when, "attempts": 1, "chain_id": "c",
                    "chain_depth": 0, "sequence": 0, "has_next": False, "result": {},
                    "substate_id": rnd.choice(subs), "error": "550 rejected" if status == "failed" else None,
@@ -267,7 +274,7 @@ def _details(ctx: dict, rows: dict, run: dict, when) -> None:
     elif kind == "esignature":
         run["config"] = {"report_template_id": rnd.choice(ctx["reports"])[0]}
         if done:
-            ident = len(ctx["requests"]) + 1
+            ident = ctx["first_request"] + len(ctx["requests"]) + 1
             ctx["requests"].append(ident)
             rows["signature_request"].append({
                 "id": ident, "run_id": i, "opportunity_id": run["opportunity_id"], "source_name": "esign",
@@ -288,7 +295,7 @@ def _details(ctx: dict, rows: dict, run: dict, when) -> None:
 def _create_task(ctx: dict, rows: dict, run: dict, when) -> None:
     rnd = ctx["rnd"]
     if run["status"] == "succeeded":
-        ident = len(ctx["tasks"]) + 1
+        ident = ctx["first_task"] + len(ctx["tasks"]) + 1
         ctx["tasks"].append((ident, run["opportunity_id"]))
         rows["task"].append({"id": ident, "opportunity_id": run["opportunity_id"], "substate_id": run["substate_id"],
                              "title": f"Task {rnd.randrange(20)}", "description": "",

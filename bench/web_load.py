@@ -1,12 +1,14 @@
 """Web capacity (figures `capacity_rps`, `load_errors`): the stack as `make run` starts it (gunicorn, 2 workers
-× 4 threads, run.web_command) on a seeded database, loaded open-loop by 16 logged-in sessions, 8 of the
-seed's admin and 8 of its partner user (one of 20 partner companies: it sees ~1/10 of the opportunities).
+× 4 threads, run.web_command) on a seeded database, loaded open-loop by 16 logged-in sessions, 8 of an
+admin and 8 of a partner user (with --scale medium, one of 20 partner companies: it sees ~1/10 of the
+opportunities; with --scale demo, the demo's installer user).
 
     .venv/bin/python bench/web_load.py [--pg postgresql://…] [--rates 40,80,160,240] [--seconds 20]
-                                       [--clients 16] [--scale small|medium|large|OPPS,RUNS]
+                                       [--clients 16] [--scale demo|small|medium|large|OPPS,RUNS]
 
-Data: bench/seed_scale.py's rows (--scale, default medium = 20,000 opportunities, 100,000 action runs with
-their detail rows), then the demo data (services.demo.load) for a realistic flow in the designer.
+Data: the demo data (services.demo.load, as `make run` loads it), then, unless --scale demo,
+bench/seed_scale.py's rows after it (default medium = 20,000 opportunities, 100,000 action runs with their
+detail rows).
 Pages, full GETs as a browser sends them (no HX-Request): the opportunity list, the partner-visible
 opportunity with the most runs, the history tabs Email and Substates, and the Photovoltaic installation
 flow's designer. The designer is for internal users only: the partner sessions skip it (4 pages, not 5).
@@ -48,9 +50,12 @@ import seed_scale  # noqa: E402
 from support import ROOT, Browser, database_url, drop_schemas, free_port, percentile, redis_url  # noqa: E402
 
 import run  # noqa: E402 - the repository's run.py (no side effects on import): `make run`'s command line
+from services.demo import DEMO_PASSWORD  # noqa: E402
 
-SCALES = {"small": (2_000, 10_000), "medium": (20_000, 100_000), "large": (100_000, 1_000_000)}
-PASSWORD = "bench-password"  # seed_scale's admin@bench and partner@bench
+SCALES = {"demo": (0, 0), "small": (2_000, 10_000), "medium": (20_000, 100_000), "large": (100_000, 1_000_000)}
+# Who the sessions log in as: seed_scale's users, or the demo's (an installer's user) with the demo data alone.
+LOGINS = {"scale": {"admin": ("admin@bench", "bench-password"), "partner": ("partner@bench", "bench-password")},
+          "demo": {"admin": ("admin@example.com", DEMO_PASSWORD), "partner": ("installer@example.com", DEMO_PASSWORD)}}
 # Sent at login and with every request: Flask-Login's "strong" session protection ties a session to it.
 USER_AGENT = "oppflow-web-load/1.0"
 TIMEOUT = 5.0
@@ -58,25 +63,33 @@ P99_LIMIT_MS = 250.0
 
 
 def seed(url: str, opps: int, runs: int) -> tuple[dict[str, str], dict[str, str]]:
-    """Seed the scale rows then the demo data; returns each page's path {name: path}, and the keys the
-    seeding app used (the server gets the same, as `make run`'s processes share instance/'s: anything the
-    seed encrypted stays readable)."""
-    from sqlalchemy import func, or_, select, update
+    """Load the demo data, then the scale rows after it; returns each page's path {name: path}, and the keys
+    the seeding app used (the server gets the same, as `make run`'s processes share instance/'s: anything
+    the seed encrypted stays readable). The demo goes first: its replay dates what it writes by looking for
+    rows written since each step, which on top of 100,000 runs would read whole tables at every step."""
+    from sqlalchemy import func, or_, select
 
+    from app import create_app
     from extensions import db
-    from models import ActionRun, Channel, Opportunity, OpportunityType, User
+    from models import ActionRun, Opportunity, OpportunityType, User
     from services import demo
 
-    app = seed_scale.seed(url, opps, runs)
-    with app.app_context():
-        # The scale rows first: they take explicit ids from 1. Their channel would clash with the demo's "Web".
-        db.session.execute(update(Channel).where(Channel.name == "Web").values(name="Scale web"))
+    demo_app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "RATELIMIT_ENABLED": False})
+    with demo_app.app_context():
+        db.create_all()
         started = time.perf_counter()
         # A port where nothing listens: the replay's emails fail, as in `make run`, without a developer's sink.
         demo.load(smtp_host="127.0.0.1", smtp_port=free_port())
         db.session.commit()
         print(f"demo data loaded in {time.perf_counter() - started:.1f} s")
-        company = db.session.execute(select(User.company_id).where(User.email == "partner@bench")).scalar_one()
+        keys = {"SECRET_KEY": demo_app.config["SECRET_KEY"],
+                "OPPFLOW_ENCRYPTION_KEYS": demo_app.config["ENCRYPTION_KEYS"]}
+        db.session.remove()
+        db.engine.dispose()
+    app = seed_scale.seed(url, opps, runs) if opps else demo_app
+    with app.app_context():
+        partner = LOGINS["scale" if opps else "demo"]["partner"][0]
+        company = db.session.execute(select(User.company_id).where(User.email == partner)).scalar_one()
         opp_id = db.session.execute(
             select(ActionRun.opportunity_id).join(Opportunity, Opportunity.id == ActionRun.opportunity_id)
             .where(or_(Opportunity.installer_id == company, Opportunity.commercial_id == company))
@@ -84,7 +97,6 @@ def seed(url: str, opps: int, runs: int) -> tuple[dict[str, str], dict[str, str]
         ).scalar_one()
         type_id = db.session.execute(select(OpportunityType.id)
                                      .where(OpportunityType.name == "Photovoltaic installation")).scalar_one()
-        keys = {"SECRET_KEY": app.config["SECRET_KEY"], "OPPFLOW_ENCRYPTION_KEYS": app.config["ENCRYPTION_KEYS"]}
         db.session.remove()
         db.engine.dispose()
     return {"list": "/opportunities", "opportunity": f"/opportunities/{opp_id}",
@@ -124,14 +136,14 @@ def stop(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
-def sessions(base: str, count: int, pages: dict[str, str]) -> list[tuple[str, str, list[str]]]:
+def sessions(base: str, count: int, pages: dict[str, str], logins: dict) -> list[tuple[str, str, list[str]]]:
     """`count` logged-in sessions, admins and partners alternately: (role, Cookie header, page names)."""
     made = []
     for i in range(count):
         role = ("admin", "partner")[i % 2]
         browser = Browser(base)
         browser.opener.addheaders = [("User-Agent", USER_AGENT)]
-        browser.login(f"{role}@bench", PASSWORD)
+        browser.login(*logins[role])
         jar = next(h.cookiejar for h in browser.opener.handlers if hasattr(h, "cookiejar"))
         cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
         names = [name for name in pages if not (role == "partner" and name == "designer")]
@@ -301,7 +313,7 @@ def measure(url: str, args) -> dict:
                # 16 logins from one address in a few seconds: above the production limit of 10 per minute.
                "LOGIN_RATE_LIMIT": "1000 per minute"}
         proc, base = start_gunicorn(env, log)
-        users = sessions(base, args.clients, pages)
+        users = sessions(base, args.clients, pages, LOGINS["scale" if opps else "demo"])
         figures = asyncio.run(load(base, users, pages, args.rates, args.seconds))
         if proc.poll() is not None:
             raise SystemExit(f"gunicorn exited during the load; its log ends:\n{log.read_text()[-3000:]}")
@@ -345,7 +357,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--clients", type=int, default=16, help="sessions: admins and partners alternately")
     parser.add_argument("--scale", type=scale, default=SCALES["medium"],
-                        help="small, medium (default: 20000 opportunities, 100000 runs), large, or OPPS,RUNS")
+                        help="demo (the demo data alone, as `make run` serves it), small, medium (default: "
+                             "20000 opportunities, 100000 runs on top of the demo), large, or OPPS,RUNS")
     args = parser.parse_args()
     args.rates = [int(r) if r == int(r) else r for r in sorted(args.rates)]
     # Ctrl-C and `kill` clean up (gunicorn's group stopped, schemas dropped, temporary files removed), even

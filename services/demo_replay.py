@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from engine import dispatch, executor
 from extensions import db
@@ -122,12 +122,13 @@ class Clock:
         self.now = at(max(moment, self.now), change, clocks, commit)
 
 
-def drain(until: datetime, clock: Clock) -> int:
-    """Execute every run due by `until`, oldest due first, each as if at its due time; returns how many."""
+def drain(until: datetime, clock: Clock, after_id: int = 0) -> int:
+    """Execute every run due by `until` with an id above `after_id` (the demo's own: runs already in the
+    database belong to someone else), oldest due first, each as if at its due time; returns how many."""
     done = 0
     while True:
         row = db.session.execute(
-            select(ActionRun.id, ActionRun.due_at).where(dispatch.ready_clause(until))
+            select(ActionRun.id, ActionRun.due_at).where(dispatch.ready_clause(until), ActionRun.id > after_id)
             .order_by(ActionRun.due_at, ActionRun.id).limit(1)
         ).first()
         if row is None:
@@ -139,9 +140,10 @@ def drain(until: datetime, clock: Clock) -> int:
 def replay(steps: list[Step], now: datetime) -> int:
     """Take every step in time order, executing the runs due in between; returns how many runs ran."""
     ran, clock = 0, Clock()
+    floor = db.session.execute(select(func.coalesce(func.max(ActionRun.id), 0))).scalar_one()
     with dispatch.held():
         for step in sorted(steps):
-            ran += drain(step.at, clock)
+            ran += drain(step.at, clock, floor)
             opp = db.session.get(Opportunity, step.opportunity_id)
             if step.event == "task":
                 clock.at(step.at, lambda opp=opp, step=step: _complete_task(opp, step.substate_id), commit=False)
@@ -152,9 +154,9 @@ def replay(steps: list[Step], now: datetime) -> int:
             change = substates.open_substate if step.event == "open" else substates.close_substate
             clock.at(step.at, lambda opp=opp, change=change, step=step: change(opp, step.substate_id, opp.owner),
                      SUBSTATE_CLOCKS, commit=False)
-        ran += drain(now, clock)
+        ran += drain(now, clock, floor)
     # What still waits has no job on any queue: let the sweeper see it as never enqueued.
-    db.session.execute(update(ActionRun).where(ActionRun.status.in_(WAITING_STATUSES))
+    db.session.execute(update(ActionRun).where(ActionRun.status.in_(WAITING_STATUSES), ActionRun.id > floor)
                        .values(enqueued_at=None, job_id=None).execution_options(synchronize_session=False))
     db.session.commit()
     return ran

@@ -52,10 +52,10 @@ def field_save(opp_id: int, ref: str):
         fv.set_value(opp, ref, raw, current_user)
     except InvalidData as err:
         db.session.rollback()
-        ctx = fields_context(opp, editing=ref, error=err.errors.get(ref) or err.message, typed=raw)
+        refused = {"editing": ref, "error": err.errors.get(ref) or err.message, "typed": raw}
         if request.htmx:
-            return render_template("opportunities/_fields.html", **ctx), 422
-        return render_template("opportunities/detail.html", **{**page_context(opp), **ctx}), 422
+            return render_template("opportunities/_fields.html", **fields_context(opp, **refused)), 422
+        return render_template("opportunities/detail.html", **page_context(opp, **refused)), 422
     db.session.commit()
     message = _("“%(name)s” saved.", name=field.label)
     if request.htmx:

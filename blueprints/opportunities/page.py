@@ -93,8 +93,9 @@ def fields_context(opp: Opportunity, editing: str | None = None, error: str | No
             "field_error": error, "field_typed": typed, "fields_announce": announce}
 
 
-def page_context(opp: Opportunity) -> dict:
-    """Everything the whole page needs: flow, fields, activities, assignments, files sent and the timeline."""
-    return {**flow_context(opp), **fields_context(opp), **activities_context(opp), **assignments_context(opp),
+def page_context(opp: Opportunity, **fields) -> dict:
+    """Everything the whole page needs: flow, fields (`fields`: fields_context's arguments), activities,
+    assignments, files sent and the timeline."""
+    return {**flow_context(opp), **fields_context(opp, **fields), **activities_context(opp), **assignments_context(opp),
             "sent_files": sent_files(opp, current_user), "timeline": timeline_svc.items(opp.id, current_user),
             **opportunity_tasks_context(opp)}

@@ -6,7 +6,7 @@ from sqlalchemy import or_, select
 from blueprints.opportunities import bp
 from blueprints.opportunities.fields import editing_from_query
 from blueprints.opportunities.forms import OpportunityForm
-from blueprints.opportunities.page import fields_context, page_context
+from blueprints.opportunities.page import page_context
 from extensions import db
 from models import Channel, Customer, OpportunityType, User
 from services import ServiceError
@@ -43,8 +43,7 @@ def index():
 def detail(opp_id: int):
     """Opportunity detail: client, channel, amount, partners and the flow with open/close buttons."""
     opp = get_opportunity_or_404(opp_id)
-    ctx = {**page_context(opp), **fields_context(opp, editing=editing_from_query(opp))}
-    return render_template("opportunities/detail.html", **ctx)
+    return render_template("opportunities/detail.html", **page_context(opp, editing=editing_from_query(opp)))
 
 
 def _fill_choices(form: OpportunityForm, opp=None) -> None:

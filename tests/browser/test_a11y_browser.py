@@ -10,7 +10,7 @@ walk reaches nor in SKIP. Pages a role may not open (403/404) or that redirect a
 What runs (kept to a few minutes of CI):
 - every page as each role (admin, manager, agent, partner) in English at desktop size (1280×800);
 - every page at phone size (390×844) as admin (internal users) and as an installer's user (partners);
-- every admin page in Italian and in Spanish at desktop size;
+- every admin page in Italian or in Spanish (alternately) at desktop size;
 - the pages without a login (login form, simulator's signing page, a 404) in it/es/en at desktop and phone size.
 """
 
@@ -278,10 +278,12 @@ def test_every_page_passes_axe_on_a_phone(new_page, walk, role):
 
 @pytest.mark.parametrize("lang", ["it", "es"])
 def test_every_page_passes_axe_in_italian_and_spanish(new_page, walk, lang):
+    """Every admin page in one of the two (alternately): the templates and their checks are the same in each
+    language, what differs is the words, and each page's words are checked in a language that is not English."""
     page = new_page(viewport=DESKTOP)
     login(page, USERS["admin"], lang=lang)
-    found, checked = _walk(page, walk["urls"]["admin"])
-    assert checked >= 8
+    found, checked = _walk(page, walk["urls"]["admin"][("it", "es").index(lang)::2])
+    assert checked >= 4
     assert not found, f"{len(found)} axe violations:\n" + "\n".join(found)
 
 
