@@ -162,7 +162,7 @@ class Client:
     async def get(self, path: str, cookie: str) -> int:
         """GET `path` with the session's cookie; returns the status once the whole body is read."""
         for attempt in range(2):
-            reused = bool(self.idle)
+            reused = bool(self.idle) and attempt == 0  # a retry opens a new connection (the pool may hold more stale)
             reader, writer = self.idle.pop() if reused else await asyncio.open_connection("127.0.0.1", self.port)
             try:
                 writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nCookie: {cookie}\r\n"

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
@@ -74,7 +75,15 @@ class Step:
 
     @property
     def status_label(self) -> str:
-        return str(RUN_STATUSES.get(self.status, self.status))
+        return dry_label(self.status)
+
+
+# A dry run runs nothing: what the real run would end as reads as a conditional (other statuses are the runs').
+DRY_LABELS = {"succeeded": _l("Would run"), "failed": _l("Would fail")}
+
+
+def dry_label(status: str) -> str:
+    return str(DRY_LABELS.get(status) or RUN_STATUSES.get(status, status))
 
 
 @dataclass
@@ -92,7 +101,7 @@ class DryRun:
     @property
     def count_rows(self) -> list[tuple[str, str, int]]:
         """(status, label, how many runs) for the summary line."""
-        return [(s, str(RUN_STATUSES.get(s, s)), n) for s, n in sorted(self.counts.items())]
+        return [(s, dry_label(s), n) for s, n in sorted(self.counts.items())]
 
 
 def recent_opportunities(opp_type: OpportunityType, limit: int = 50) -> list[tuple[int, str]]:

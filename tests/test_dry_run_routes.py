@@ -43,6 +43,8 @@ def test_designer_tab_shows_the_tree_for_an_opportunity_and_a_sample(client, mak
         assert response.status_code == 200, html
         assert "Open substate" in html and "Add history entry" in html and "Substate 1.2" in html
         assert ("Impianto Verdi" if choice else "Sample opportunity") in html
+        # Nothing ran: what would succeed says so, not a run's "Succeeded".
+        assert "Would run" in html and "Succeeded" not in html
     assert _counts() == before
     page = client.post(_designer_url(world), data={"opportunity_id": world["opp"].id, "event": "open"})
     assert page.status_code == 200 and "Add history entry" in page.get_data(as_text=True)
