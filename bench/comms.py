@@ -2,7 +2,11 @@
 through real workers to an aiosmtpd sink on loopback — against plain smtplib to the same sink in the same
 run, and xhtml2pdf render time per page for 1 and 10 pages.
 
-    .venv/bin/python bench/comms.py [--database-url postgresql://…] [--emails 300] [--workers 2] [--rounds 3]
+    .venv/bin/python bench/comms.py [--pg postgresql://…] [--database-url URL] [--emails 300] [--workers 2]
+                                    [--rounds 3]
+
+SQLite first, then PostgreSQL when --pg (default TEST_DATABASE_URL) is given, its figures prefixed pg_
+(pg_emails_ratio, pg_pipeline_emails_per_s, …); --database-url measures that one database alone.
 
 The smtplib baseline sends the same messages as the pipeline does: one connection per message (each run
 sends its own), rendered with engine.render.compose and built with engine.mail.build. The two alternate:
@@ -10,12 +14,14 @@ each round runs the pipeline on fresh opportunities, stops the workers, then the
 the same load on a shared machine; emails_ratio is the median of the rounds' ratios. Both are measured
 warm: each round first sends a few untimed emails through the freshly started workers (a worker's first
 job imports and compiles what later jobs reuse) and a few untimed ones through smtplib. Ends with one JSON
-line: emails_ratio (pipeline / smtplib), pdf_ms_per_page_1, pdf_ms_per_page_10 (plus the raw rates).
+line: emails_ratio (pipeline / smtplib), pg_emails_ratio, pdf_ms_per_page_1, pdf_ms_per_page_10 (plus the
+raw rates).
 """
 
 import argparse
 import io
 import json
+import os
 import smtplib
 import statistics
 import threading
@@ -137,7 +143,7 @@ def pdf_ms_per_page(pages: int, repeat: int = 5) -> float:
     return statistics.median(times) / real_pages
 
 
-def measure(args, queue, pool, sink: Sink, port: int, results: dict) -> None:
+def measure(args, queue, pool, sink: Sink, port: int, results: dict, pdf: bool = True) -> None:
     """The rounds (pipeline, then plain smtplib, each warmed up untimed) and the PDF figures, into `results`."""
     from extensions import db
 
@@ -163,33 +169,50 @@ def measure(args, queue, pool, sink: Sink, port: int, results: dict) -> None:
     results["emails_ratio_rounds"] = [round(r[2], 3) for r in rounds]
     print(f"median: pipeline {results['pipeline_emails_per_s']} emails/s; "
           f"plain smtplib: {results['smtplib_emails_per_s']} emails/s; ratio {results['emails_ratio']:.0%}")
+    if not pdf:  # the same on every backend: measured once
+        return
     results["pdf_ms_per_page_1"] = round(pdf_ms_per_page(1), 1)
     results["pdf_ms_per_page_10"] = round(pdf_ms_per_page(10), 1)
     print(f"PDF: {results['pdf_ms_per_page_1']} ms/page (1 page), "
           f"{results['pdf_ms_per_page_10']} ms/page (10 pages)")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url")
-    parser.add_argument("--emails", type=int, default=300)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
-
+def run_backend(args, database_arg: str | None, pdf: bool) -> dict:
+    """The email rounds (and the PDF figures when `pdf`) on one backend: SQLite, or PostgreSQL's URL."""
     from aiosmtpd.controller import Controller
 
     results = {}
-    with engine_bench(args.database_url) as (app, queue, pool):
+    with engine_bench(database_arg) as (app, queue, pool):
         sink = Sink()
         port = free_port()
         controller = Controller(sink, hostname="127.0.0.1", port=port)
         controller.start()
         try:
             with app.app_context():
-                measure(args, queue, pool, sink, port, results)
+                measure(args, queue, pool, sink, port, results, pdf)
         finally:
             controller.stop()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", help="one backend only (default: SQLite, then --pg)")
+    parser.add_argument("--pg", default=os.environ.get("TEST_DATABASE_URL"),
+                        help="PostgreSQL measured after SQLite, figures prefixed pg_ (default: TEST_DATABASE_URL)")
+    parser.add_argument("--emails", type=int, default=300)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+
+    if args.database_url:
+        results = run_backend(args, args.database_url, pdf=True)
+    else:
+        print("SQLite:")
+        results = run_backend(args, None, pdf=True)
+        if args.pg:
+            print("PostgreSQL:")
+            results.update({f"pg_{name}": value for name, value in run_backend(args, args.pg, pdf=False).items()})
     print(json.dumps(results))
 
 
