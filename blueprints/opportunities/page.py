@@ -61,9 +61,10 @@ def flow_context(opp: Opportunity, close_prompt: dict | None = None, linked_form
             "may_change_task": lambda task: task_svc.may_change(current_user, task)}
 
 
-def activities_context(opp: Opportunity) -> dict:
+def activities_context(opp: Opportunity, files: list | None = None) -> dict:
+    """The activities panel; `files`: the opportunity's sent files when the caller has read them already."""
     may_complete = activity_svc.may_complete(current_user)
-    downloadable = {f.id for f in sent_files(opp, current_user)}
+    downloadable = {f.id for f in (sent_files(opp, current_user) if files is None else files)}
     return {"opp": opp, "activities": activity_svc.activities_of(opp),
             "may_complete_activity": lambda activity: may_complete and not activity.is_completed,
             # Scheduled activities (M5): their attachment is downloaded through the files route's own rule.
@@ -96,6 +97,7 @@ def fields_context(opp: Opportunity, editing: str | None = None, error: str | No
 def page_context(opp: Opportunity, **fields) -> dict:
     """Everything the whole page needs: flow, fields (`fields`: fields_context's arguments), activities,
     assignments, files sent and the timeline."""
-    return {**flow_context(opp), **fields_context(opp, **fields), **activities_context(opp), **assignments_context(opp),
-            "sent_files": sent_files(opp, current_user), "timeline": timeline_svc.items(opp.id, current_user),
+    files = sent_files(opp, current_user)
+    return {**flow_context(opp), **fields_context(opp, **fields), **activities_context(opp, files),
+            **assignments_context(opp), "sent_files": files, "timeline": timeline_svc.items(opp.id, current_user),
             **opportunity_tasks_context(opp)}
