@@ -374,7 +374,7 @@ def _monitoring(pv: OpportunityType, storage: OpportunityType, manager: User) ->
           "due_working_hours": True, "duration_minutes": 60, "responsible": "owner", "responsible_user_id": None,
           "colour": "#27ae60", "in_calendar": True, "include_client": True, "invitee_ids": [],
           "address": "{{ client.city }}", "location_id": None, "location_text": "", "link": "",
-          "attachment": "", "attachment_upload": None, "report_template_id": None, "auto_complete": True}, None),
+          "attachment": "none", "attachment_upload": None, "report_template_id": None, "auto_complete": True}, None),
     ]
     for name, group, kind, config, delay in actions:
         position = len([a for a in sub[name].actions if a.group == group])

@@ -2,13 +2,17 @@
 credentials, users, channels, custom fields…) travel by name, never by id, so a file moves between
 installations; substates of the flow travel by a key local to the file ("S1", "S2"…).
 
-Import reads the whole file, checks every item and resolves every name first (services.flow_reader), and
-only then writes: a refused file leaves nothing behind."""
+Import reads the whole file, checks every item and resolves every name first (services.flow_reader), then
+writes, checking each action and trigger with the designer's own validation once its substates exist (the
+kinds' choices are the new flow's); any problem refuses the whole file and the caller rolls back."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
+from engine.kinds import get_kind
+from engine.kinds.base import RefField, RefsField
+from engine.trigger_types import get_trigger_type
 from extensions import db
 from models import (
     Action,
@@ -21,8 +25,11 @@ from models import (
     Trigger,
 )
 from models.base import utcnow
+from services import actions as action_svc
 from services import flow_reader
+from services import triggers as trigger_svc
 from services.flow_reader import FORMAT, REF_MODELS, REF_OF_KEY, VERSION, Plan
+from services.validation import InvalidData
 
 DROPPED = {"attachment_upload"}  # an uploaded file stays in its installation
 
@@ -156,9 +163,13 @@ def _write(plan: Plan, target: OpportunityType | None) -> OpportunityType:
             db.session.add(subs[sub_data["key"]])  # SQLAlchemy 2.0 no longer cascades along backrefs
     db.session.flush()  # substate ids: the actions' configs point at them
     ids = {key: sub.id for key, sub in subs.items()}
-    for state_data in plan.data["states"]:
-        for sub_data in state_data.get("substates") or []:
-            _write_substate(plan, subs[sub_data["key"]], sub_data, ids, target)
+    problems: list[str] = []
+    for s_index, state_data in enumerate(plan.data["states"]):
+        for index, sub_data in enumerate(state_data.get("substates") or []):
+            problems += _write_substate(plan, subs[sub_data["key"]], sub_data, ids, target,
+                                        f"states[{s_index}].substates[{index}]")
+    if problems:
+        raise flow_reader.ImportRefused(problems)
     for auto in plan.data.get("automations") or []:
         ref = plan.field_refs[auto["field"]]
         kind, _sep, key = ref.partition(":")
@@ -170,23 +181,63 @@ def _write(plan: Plan, target: OpportunityType | None) -> OpportunityType:
     return target
 
 
-def _write_substate(plan: Plan, sub: Substate, data: dict, ids: dict, target: OpportunityType) -> None:
+def _write_substate(plan: Plan, sub: Substate, data: dict, ids: dict, target: OpportunityType,
+                    path: str) -> list[str]:
+    """Write the substate's actions, triggers and required fields; returns what the designer's checks refuse
+    in its actions and triggers, each message prefixed with the item's path in the file."""
     positions: dict[str, int] = {}
-    for item in data.get("actions") or []:
+    problems: list[str] = []
+    for index, item in enumerate(data.get("actions") or []):
         position = positions[item["group"]] = positions.get(item["group"], -1) + 1
-        action = Action(substate=sub, group=item["group"], kind=item["kind"], position=position,
-                        config=plan.decode(item.get("config") or {}, ids, target),
+        config = plan.decode(item.get("config") or {}, ids, target)
+        if config.get("attachment") == "upload" and not config.get("attachment_upload"):
+            config["attachment"] = "none"  # the uploaded file stayed in its installation (docs/flow-format.md)
+        action = Action(group=item["group"], kind=item["kind"], position=position, config=config,
                         delay_amount=item.get("delay_amount"), delay_unit=item.get("delay_unit"),
                         respect_working_hours=bool(item.get("respect_working_hours")),
                         enabled=item.get("enabled", True) is not False,
                         channels=[plan.channels[name] for name in dict.fromkeys(item.get("channels") or [])])
+        problems += _refused(f"{path}.actions[{index}]", get_kind(action.kind).build_form(sub, data=action.config),
+                             action.config, lambda action=action: action_svc.validate(sub, action_svc.ActionData(
+                                 group=action.group, kind=action.kind, config=action.config,
+                                 delay_amount=action.delay_amount, delay_unit=action.delay_unit,
+                                 respect_working_hours=action.respect_working_hours,
+                                 channel_ids=[c.id for c in action.channels] or None)))
+        action.substate = sub
         db.session.add(action)
     for position, item in enumerate(data.get("triggers") or []):
-        db.session.add(Trigger(substate_id=sub.id, kind=item["kind"], name=item["name"], position=position,
-                               config=plan.decode(item.get("config") or {}, ids, target),
-                               as_user_id=plan.decode_value(item.get("as_user"), ids, target),
-                               allow_back=bool(item.get("allow_back")), enabled=item.get("enabled", True) is not False))
+        trigger = Trigger(substate_id=sub.id, kind=item["kind"], name=item["name"], position=position,
+                          config=plan.decode(item.get("config") or {}, ids, target),
+                          as_user_id=plan.decode_value(item.get("as_user"), ids, target),
+                          allow_back=bool(item.get("allow_back")), enabled=item.get("enabled", True) is not False)
+        form_data = {**trigger.config, "name": trigger.name, "as_user_id": trigger.as_user_id,
+                     "allow_back": trigger.allow_back}
+        problems += _refused(f"{path}.triggers[{position}]",
+                             get_trigger_type(trigger.kind).build_form(sub, data=form_data), form_data,
+                             lambda form_data=form_data, trigger=trigger: trigger_svc.validate(
+                                 sub, trigger_svc.TriggerData(kind=trigger.kind, config=form_data)))
+        db.session.add(trigger)
     for key in data.get("required") or []:
         kind, _sep, value = plan.field_refs[key].partition(":")
         db.session.add(SubstateRequirement(substate_id=sub.id, custom_field_id=int(value) if kind == "custom" else None,
                                            system_field=value if kind == "system" else None))
+    return problems
+
+
+def _refused(path: str, form, config: dict, check) -> list[str]:
+    """What `check` (the designer's validation of one action or trigger) refuses, as "<path>.config.<field>:
+    message" lines. A reference the reader resolved is left to it: the designer offers only live records, but
+    a flow may keep pointing at one archived since (a substate, a template), and the copy must keep it too."""
+    try:
+        with db.session.no_autoflush:
+            check()
+    except InvalidData as refused:
+        lines = []
+        for name, message in refused.errors.items():
+            key = name.removeprefix("config-")
+            field = form._fields.get(key) if name.startswith("config-") else None
+            if isinstance(field, (RefField, RefsField)) and config.get(key) not in (None, [], ""):
+                continue
+            lines.append(f"{path}.config.{key}: {message}" if field is not None else f"{path}: {message}")
+        return lines + [f"{path}: {missing}" for missing in getattr(refused, "missing", [])]
+    return []

@@ -138,6 +138,18 @@ def _doc(make) -> dict:
 @pytest.mark.parametrize("mutate, status, message", [
     (lambda d: d["states"][0]["substates"][0]["actions"].append({"group": "on_open", "kind": "x", "config": {}}),
      422, "states[0].substates[0].actions[1]: unknown action kind “x”."),
+    # What the designer's own form refuses, checked once the flow's substates exist.
+    (lambda d: d["states"][0]["substates"][0]["actions"][0]["config"].update(text="Hi {{ opportunity.name"),
+     422, "states[0].substates[0].actions[0].config.text: The placeholders are not valid (line 1)"),
+    (lambda d: d["states"][0]["substates"][0]["actions"][0]["config"].update(text="   "),
+     422, "states[0].substates[0].actions[0].config.text: Write the text of the entry."),
+    (lambda d: d["states"][0]["substates"][0]["actions"].append(
+        {"group": "on_open", "kind": "open_substate", "config": {}}),
+     422, "states[0].substates[0].actions[1].config.substate_id: Choose a substate."),
+    (lambda d: d["states"][0]["substates"][0]["actions"].append(
+        {"group": "scheduled", "kind": "add_history_entry", "config": {"text": "Later"}, "delay_amount": 400,
+         "delay_unit": "days"}),
+     422, "states[0].substates[0].actions[1]: The delay must be a whole number of days from 1 to 365."),
     (lambda d: d["states"][0]["substates"][0]["actions"][0]["config"].update(
         email_template_id={"ref": "email_template", "name": "Nowhere"}),
      422, "states[0].substates[0].actions[0].config.email_template_id: no email template “Nowhere” in this"),
@@ -201,3 +213,21 @@ def test_only_an_empty_type_takes_an_import_and_who_may(client, manager, make):
     assert client.get(f"{T}/{busy.id}/export.json").status_code == 404
     assert upload(client, doc, target="new", name="Partner's").status_code == 404
     assert counts() == before
+
+
+def test_an_uploaded_attachment_stays_behind_and_the_imported_action_has_none(client, manager, make):
+    """The file does not travel in the document: the copy's action is valid, with no attachment."""
+    t = make.flow((1,), name="With a file")
+    visit = make.activity_type("Visit")
+    make.action(t.substates[0], "schedule_activity", "on_open", {
+        "activity_type_id": visit.id, "subject": "Survey", "description": "", "due_amount": 2, "due_unit": "days",
+        "due_working_hours": True, "duration_minutes": 60, "responsible": "owner", "responsible_user_id": None,
+        "colour": "#27ae60", "in_calendar": True, "include_client": True, "invitee_ids": [], "address": "",
+        "location_id": None, "location_text": "", "link": "", "attachment": "upload",
+        "attachment_upload": "kept-upload-token", "report_template_id": None, "auto_complete": True})
+    response = upload(client, json.dumps(flow_transfer.export_type(t)), target="new", name="Copied")
+    assert response.status_code == 302, text(response)[-1500:]
+    copy = db.session.execute(select(OpportunityType).filter_by(name="Copied")).scalar_one()
+    (action,) = copy.substates[0].actions
+    assert action.config["attachment"] == "none" and action.config["attachment_upload"] is None
+    assert action.config["subject"] == "Survey" and action.config["activity_type_id"] == visit.id
