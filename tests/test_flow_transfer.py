@@ -150,6 +150,9 @@ def _doc(make) -> dict:
         {"group": "scheduled", "kind": "add_history_entry", "config": {"text": "Later"}, "delay_amount": 400,
          "delay_unit": "days"}),
      422, "states[0].substates[0].actions[1]: The delay must be a whole number of days from 1 to 365."),
+    (lambda d: d["states"][0]["substates"][0].setdefault("triggers", []).append(
+        {"kind": "task_status", "name": "Done", "config": {"status": "bogus"}}),
+     422, "states[0].substates[0].triggers[0].config.status: Choose the task status that sets the trigger off."),
     (lambda d: d["states"][0]["substates"][0]["actions"][0]["config"].update(
         email_template_id={"ref": "email_template", "name": "Nowhere"}),
      422, "states[0].substates[0].actions[0].config.email_template_id: no email template “Nowhere” in this"),
