@@ -37,12 +37,14 @@ def close_needs(opp: Opportunity, flow) -> dict[int, tuple[list[str], bool]]:
 
 
 def flow_context(opp: Opportunity, close_prompt: dict | None = None, linked_form: LinkedTaskForm | None = None,
-                 announce: str | None = None) -> dict:
+                 announce: str | None = None, flow=None, people=None) -> dict:
     """The flow panel: substates with their buttons, what closing each needs, and their linked tasks (T3)
-    with an "Add activity" form under each open one the user may act on (up to three tasks)."""
-    flow = substate_svc.flow_of(opp)
+    with an "Add activity" form under each open one the user may act on (up to three tasks). `flow` and
+    `people`: flow_of(opp) and people_choices(opp) when the caller has them already."""
+    flow = substate_svc.flow_of(opp) if flow is None else flow
     linked = linked_svc.linked_tasks(opp)
-    forms, people = {}, None
+    forms = {}
+    people = None if people is None else [(0, "—"), *people]
     for _state, rows in flow:
         for row in rows:
             sub = row.substate
@@ -97,7 +99,10 @@ def fields_context(opp: Opportunity, editing: str | None = None, error: str | No
 def page_context(opp: Opportunity, **fields) -> dict:
     """Everything the whole page needs: flow, fields (`fields`: fields_context's arguments), activities,
     assignments, files sent and the timeline."""
-    files = sent_files(opp, current_user)
-    return {**flow_context(opp), **fields_context(opp, **fields), **activities_context(opp, files),
-            **assignments_context(opp), "sent_files": files, "timeline": timeline_svc.items(opp.id, current_user),
-            **opportunity_tasks_context(opp)}
+    files, flow = sent_files(opp, current_user), substate_svc.flow_of(opp)
+    # Who may take a task: the task form's and the linked-task forms' choices (partners get neither form).
+    people = None if current_user.is_partner else people_choices(opp)
+    return {**flow_context(opp, flow=flow, people=people), **fields_context(opp, **fields),
+            **activities_context(opp, files), **assignments_context(opp), "sent_files": files,
+            "timeline": timeline_svc.items(opp.id, current_user),
+            **opportunity_tasks_context(opp, flow=flow, people=people)}

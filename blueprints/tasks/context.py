@@ -15,11 +15,13 @@ def may_add_task(user) -> bool:
     return not user.is_partner and user.can("opportunities.edit")
 
 
-def opportunity_tasks_context(opp: Opportunity, form: TaskForm | None = None, announce: str | None = None) -> dict:
-    """The Tasks section of the opportunity page: its tasks and, for who may add one, the form."""
+def opportunity_tasks_context(opp: Opportunity, form: TaskForm | None = None, announce: str | None = None,
+                              flow=None, people=None) -> dict:
+    """The Tasks section of the opportunity page: its tasks and, for who may add one, the form (`flow`,
+    `people`: what the page read already for its other parts)."""
     may_add = may_add_task(current_user)
     if may_add and form is None:
-        form = TaskForm(formdata=None).fill(opp)
+        form = TaskForm(formdata=None).fill(opp, flow, people)
     return {"opp": opp, "opp_tasks": task_svc.tasks_of(opp), "task_form": form if may_add else None,
             "tasks_announce": announce, "now": utcnow()}
 

@@ -29,16 +29,17 @@ class TaskForm(FlaskForm):
     observers = SelectMultipleField(_l("Observers"), coerce=record_id, validators=[Optional()])
     substate_id = SelectField(_l("Substate"), coerce=optional_record_id, validators=[Optional()])
 
-    def fill(self, opp: Opportunity) -> "TaskForm":
+    def fill(self, opp: Opportunity, flow=None, people=None) -> "TaskForm":
         """The choices: active internal users and the users of the opportunity's partner companies (who
-        work on it); the substates of the opportunity's flow. The responsible defaults to its owner."""
-        users = people_choices(opp)
+        work on it); the substates of the opportunity's flow. The responsible defaults to its owner.
+        `flow` and `people`: flow_of(opp) and people_choices(opp) when the caller has them already."""
+        users = people_choices(opp) if people is None else people
         self.responsible_id.choices = [(0, "—")] + users
         self.participants.choices = users
         self.observers.choices = users
         # The flow as the opportunity page shows it: archived substates only if it went through them.
         self.substate_id.choices = [("", "—")] + [(row.substate.id, f"{state.label} › {row.substate.label}")
-                                                 for state, rows in flow_of(opp) for row in rows]
+                                                 for state, rows in (flow or flow_of(opp)) for row in rows]
         if self.responsible_id.data is None and not self.is_submitted():
             self.responsible_id.data = opp.owner_id or 0
         return self
