@@ -92,7 +92,7 @@ def new_page(browser, live_server):
     def make(**context_options):
         options = {"locale": "en-US", "viewport": {"width": 1280, "height": 800}, **context_options}
         context = browser.new_context(base_url=live_server.url, **options)
-        context.set_default_timeout(5000)
+        context.set_default_timeout(15000)  # a loaded CI machine: two browsers and two servers on 2 cores
         contexts.append(context)
         return context.new_page()
 
