@@ -72,7 +72,7 @@ def child_env(environ: dict, host: str, port: int) -> dict:
 def web_command(host: str, port: int) -> list[str]:
     """The gunicorn command line serving the app on host:port."""
     return [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"{host}:{port}", "--workers", "2",
-            "--threads", "4", "--access-logfile", "-", "app:create_app()"]
+            "--threads", "4", "--access-logfile", "-", "wsgi:app"]
 
 
 def banner(url: str) -> str:

@@ -17,7 +17,7 @@ from rq import Queue, SimpleWorker, Worker
 
 
 def main(argv: list[str]) -> int:
-    from app import create_app
+    from app import create_app, frozen
     from engine.dispatch import Sweeper
     from extensions import db
 
@@ -38,6 +38,7 @@ def main(argv: list[str]) -> int:
         from engine import template_pool
 
         template_pool.warm(app.config["TEMPLATE_MEMORY"])
+    frozen(app)  # the loaded app lives as long as the process: collections skip it (and forked children share it)
     worker = (Worker if forking else SimpleWorker)([queue], connection=redis)
     helper = None
     if forking:  # threads and fork() do not mix: the sweeper gets its own process
