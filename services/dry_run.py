@@ -281,6 +281,9 @@ def _step(run: ActionRun, collected, lookup: Lookup | None = None) -> Step:
         step.details.append(_("A real run would try again later."))
     if result.get("company"):
         step.details.append(_assignment_why(result))
+    kind = get_kind(run.kind)
+    if run.status == "succeeded" and kind is not None:
+        step.details += kind.dry_details(run)
     if result.get("signer"):
         step.details.append(_("Signature requested from %(who)s (%(lang)s): %(doc)s", who=result["signer"],
                               lang=result.get("language", ""), doc=result.get("document", "")))

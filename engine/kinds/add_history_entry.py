@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import Form, TextAreaField
 
 from engine.kinds import _monitoring
-from engine.kinds.base import Kind, Lookup, Missing, quoted
+from engine.kinds.base import Kind, Lookup, Missing, quoted, written
 from engine.kinds.send_email import LOAD_OPTIONS
 from extensions import db
 from models import HistoryEntry, User
@@ -42,6 +42,10 @@ class AddHistoryEntry(Kind):
 
     def summary(self, config: dict, lookup: Lookup) -> str:
         return "{} · {}".format(quoted(lookup.name(User, config.get("author_id"))), (config.get("text") or "")[:60])
+
+    def dry_details(self, run) -> list[str]:
+        entry = db.session.get(HistoryEntry, (run.result or {}).get("history_entry_id") or 0)
+        return written(_("History entry"), entry.text) if entry is not None else []
 
     def execute(self, run) -> dict:
         """Write the entry in the run's transaction, which also records the run's outcome (engine.executor): a

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flask import current_app, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms import Form, SelectField, SelectMultipleField
@@ -190,6 +191,14 @@ def quoted(value: str | None) -> str:
     return f"“{value}”" if value else str(_l("(deleted)"))
 
 
+def written(label: str, text: str | None) -> list[str]:
+    """A dry run's detail: `label` with the text a run wrote (shortened), or nothing when it wrote none."""
+    text = " ".join((text or "").split())
+    if not text:
+        return []
+    return [_("%(what)s: “%(text)s”", what=label, text=text if len(text) <= 300 else text[:299] + "…")]
+
+
 class Kind:
     """An action kind: key, label, config form, prerequisites and validation (execution comes later)."""
 
@@ -226,6 +235,11 @@ class Kind:
     def summary(self, config: dict, lookup: Lookup) -> str:
         """One line describing a configured action, for the panel's lists."""
         return str(self.label)
+
+    def dry_details(self, run) -> list[str]:
+        """What a dry run shows of a run's effect beyond its configured summary: the texts it wrote with
+        their placeholders filled (read in the dry run's transaction, before it is rolled back)."""
+        return []
 
     def substate_refs(self, config: dict) -> list[int]:
         """Substates this action refers to (kept valid when substates are deleted or copied)."""

@@ -6,9 +6,9 @@ from sqlalchemy import select
 from wtforms import Form, TextAreaField
 from wtforms.validators import Length
 
-from engine.kinds.base import Kind, Lookup, Missing, RefField, check_placeholders, exists, quoted
+from engine.kinds.base import Kind, Lookup, Missing, RefField, check_placeholders, exists, quoted, written
 from extensions import db
-from models import ActivityType
+from models import Activity, ActivityType
 
 
 class CreateActivity(Kind):
@@ -48,6 +48,10 @@ class CreateActivity(Kind):
         if config.get("description"):
             text += " · " + config["description"][:60]
         return text
+
+    def dry_details(self, run) -> list[str]:
+        activity = db.session.get(Activity, (run.result or {}).get("activity_id") or 0)
+        return written(_("Activity"), activity.description) if activity is not None else []
 
     def execute(self, run) -> dict:
         """Create the activity, its description's placeholders filled, in the run's transaction."""

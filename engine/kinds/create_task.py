@@ -15,7 +15,7 @@ from wtforms import BooleanField, Form, SelectField, StringField, TextAreaField
 from wtforms.validators import StopValidation
 
 from engine.kinds import _monitoring
-from engine.kinds.base import Kind, Lookup, Missing, options, quoted
+from engine.kinds.base import Kind, Lookup, Missing, options, quoted, written
 from engine.kinds.send_email import LOAD_OPTIONS
 from extensions import db
 from models import Task, User
@@ -106,6 +106,13 @@ class CreateTask(Kind):
         if config.get("deadline_amount"):
             text += " · " + deadline_text(config["deadline_amount"], config.get("deadline_unit"))
         return text
+
+    def dry_details(self, run) -> list[str]:
+        task = db.session.get(Task, (run.result or {}).get("task_id") or 0)
+        if task is None:
+            return []
+        who = task.responsible.name if task.responsible is not None else "—"
+        return written(_("Task for %(who)s", who=who), task.title) + written(_("Description"), task.description)
 
     def execute(self, run) -> dict:
         """Create the task in the run's transaction, once per run (Task.run_id is unique)."""

@@ -17,7 +17,7 @@ from wtforms import BooleanField, Form, TextAreaField
 from wtforms.validators import ValidationError
 
 from engine.kinds import _monitoring, _refs
-from engine.kinds.base import Kind, Lookup, quoted
+from engine.kinds.base import Kind, Lookup, quoted, written
 from engine.kinds.send_email import LOAD_OPTIONS
 from extensions import db
 from models import Notification, SmtpCredential
@@ -111,6 +111,13 @@ class NotifySupervisor(Kind):
         sent = outbox.send(run, cred, None, outgoing, result)
         sent["emailed"] = sum(1 for e in sent.get("emails", []) if e.get("status") == "sent")
         return sent
+
+    def dry_details(self, run) -> list[str]:
+        from models import User
+
+        rows = db.session.execute(select(User.name, Notification.body).join(User, User.id == Notification.user_id)
+                                  .where(Notification.run_id == run.id).order_by(Notification.id)).all()
+        return [line for name, body in rows for line in written(_("Notification to %(who)s", who=name), body)]
 
     @staticmethod
     def _texts(source: str, opp, languages: set[str]) -> dict[str, str]:

@@ -16,9 +16,9 @@ from sqlalchemy import select
 
 from engine import uploads
 from engine.kinds import _schedule_form as schedule_form
-from engine.kinds.base import Kind, Lookup, Missing, exists, quoted
+from engine.kinds.base import Kind, Lookup, Missing, exists, quoted, written
 from extensions import db
-from models import ActivityType, Location, OpportunitySubstate, ReportTemplate, User
+from models import Activity, ActivityType, Location, OpportunitySubstate, ReportTemplate, User
 from models.base import utcnow
 from services.colours import COLOURS, DEFAULT_COLOUR, colour_name
 
@@ -88,6 +88,12 @@ class ScheduleActivity(Kind):
         text = "{} · {}".format(quoted(lookup.name(ActivityType, config.get("activity_type_id"))),
                                 (config.get("subject") or "")[:60])
         return f"{text} · {colour_name(config.get('colour'))}"
+
+    def dry_details(self, run) -> list[str]:
+        activity = db.session.get(Activity, (run.result or {}).get("activity_id") or 0)
+        if activity is None:
+            return []
+        return written(_("Activity"), activity.subject) + written(_("Description"), activity.description)
 
     def execute(self, run) -> dict:
         """Create the scheduled activity, its texts filled in the responsible user's language, in the run's
