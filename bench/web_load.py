@@ -353,6 +353,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pg", default=os.environ.get("TEST_DATABASE_URL"),
                         help="PostgreSQL measured after SQLite (default: TEST_DATABASE_URL)")
+    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL (--pg) alone")
     parser.add_argument("--rates", type=lambda s: [float(r) for r in s.split(",")], default=[40, 80, 160, 240])
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--clients", type=int, default=16, help="sessions: admins and partners alternately")
@@ -366,13 +367,15 @@ def main() -> None:
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     figures = []
-    sqlite_url = database_url(None)
-    try:
-        started = time.perf_counter()
-        figures.append(measure(sqlite_url, args))
-        print(f"sqlite: {json.dumps(figures[-1])} ({time.perf_counter() - started:.0f} s with the seed)", flush=True)
-    finally:
-        shutil.rmtree(Path(sqlite_url.removeprefix("sqlite:///")).parent, ignore_errors=True)
+    if not args.no_sqlite:
+        sqlite_url = database_url(None)
+        try:
+            started = time.perf_counter()
+            figures.append(measure(sqlite_url, args))
+            print(f"sqlite: {json.dumps(figures[-1])} ({time.perf_counter() - started:.0f} s with the seed)",
+                  flush=True)
+        finally:
+            shutil.rmtree(Path(sqlite_url.removeprefix("sqlite:///")).parent, ignore_errors=True)
     if args.pg:
         try:
             started = time.perf_counter()
