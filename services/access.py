@@ -24,9 +24,10 @@ def visible_opportunities(user: User | None = None) -> Select:
     return scope_opportunities(select(Opportunity), user)
 
 
-def get_opportunity_or_404(opportunity_id: int, user: User | None = None) -> Opportunity:
-    """The opportunity if the user may see it; otherwise 404, never a hint that it exists."""
-    stmt = scope_opportunities(select(Opportunity).where(Opportunity.id == opportunity_id), user)
+def get_opportunity_or_404(opportunity_id: int, user: User | None = None, options=()) -> Opportunity:
+    """The opportunity if the user may see it; otherwise 404, never a hint that it exists. `options`: loader
+    options for what the caller reads with it."""
+    stmt = scope_opportunities(select(Opportunity).options(*options).where(Opportunity.id == opportunity_id), user)
     opp = db.session.execute(stmt).scalar_one_or_none()
     if opp is None:
         abort(404)

@@ -78,7 +78,8 @@ def activities_of(opp: Opportunity) -> list[Activity]:
     """The opportunity's activities: open ones first, then completed, each newest first."""
     return list(db.session.execute(
         select(Activity).options(selectinload(Activity.invitees), joinedload(Activity.responsible),
-                                 joinedload(Activity.location), joinedload(Activity.attachment))
+                                 joinedload(Activity.location), joinedload(Activity.attachment),
+                                 joinedload(Activity.type))
         .where(Activity.opportunity_id == opp.id)
         .order_by(Activity.completed_at.is_not(None), Activity.id.desc())
     ).scalars())

@@ -276,7 +276,8 @@ def current(opp: Opportunity, field: FieldRef):
 def values_of(opp: Opportunity, fields: list[FieldRef]) -> dict[str, object]:
     """Every listed field's typed value on the opportunity, by reference, in one query."""
     rows = {r.field_id: r for r in db.session.execute(
-        select(FieldValue).where(FieldValue.opportunity_id == opp.id)).scalars()}
+        select(FieldValue).where(FieldValue.opportunity_id == opp.id)).scalars()} \
+        if any(not f.system_key for f in fields) else {}  # system fields are the opportunity's own columns
     return {f.ref: (getattr(opp, f.system_key) or None) if f.system_key
             else _from_row(f, rows.get(f.custom.id)) for f in fields}
 

@@ -2,13 +2,14 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload
 
 from blueprints.opportunities import bp
 from blueprints.opportunities.fields import editing_from_query
 from blueprints.opportunities.forms import OpportunityForm
 from blueprints.opportunities.page import page_context
 from extensions import db
-from models import Channel, Customer, OpportunityType, User
+from models import Channel, Customer, Opportunity, OpportunityType, User
 from services import ServiceError
 from services import opportunities as svc
 from services import opportunity_fields as fields_svc
@@ -42,7 +43,8 @@ def index():
 @login_required
 def detail(opp_id: int):
     """Opportunity detail: client, channel, amount, partners and the flow with open/close buttons."""
-    opp = get_opportunity_or_404(opp_id)
+    # Its partners with it: the page names both (two queries fewer).
+    opp = get_opportunity_or_404(opp_id, options=(joinedload(Opportunity.installer), joinedload(Opportunity.commercial)))
     return render_template("opportunities/detail.html", **page_context(opp, editing=editing_from_query(opp)))
 
 
