@@ -3,7 +3,7 @@
 import logging
 
 from flask import Flask, has_request_context, request, session, url_for
-from flask_babel import format_currency, format_date, format_datetime, get_locale
+from flask_babel import format_currency, format_date, get_locale
 from flask_login import current_user
 from werkzeug.routing import IntegerConverter
 
@@ -163,6 +163,7 @@ def _configure_sqlite(app: Flask) -> None:
 
 def _register_template_helpers(app: Flask) -> None:
     from models.accounts import LANGUAGE_NAMES
+    from services.date_format import datetime_text
     from services.locale_input import date_input_value, date_placeholder
 
     @app.template_filter("money")
@@ -171,7 +172,7 @@ def _register_template_helpers(app: Flask) -> None:
 
     @app.template_filter("dt")
     def dt(value) -> str:
-        return format_datetime(value, "medium") if value else ""
+        return datetime_text(value) if value else ""
 
     @app.template_filter("d")
     def d(value) -> str:
