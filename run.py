@@ -70,9 +70,16 @@ def child_env(environ: dict, host: str, port: int) -> dict:
 
 
 def web_command(host: str, port: int) -> list[str]:
-    """The gunicorn command line serving the app on host:port."""
-    return [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"{host}:{port}", "--workers", "2",
-            "--threads", "4", "--access-logfile", "-", "wsgi:app"]
+    """The gunicorn command line serving the app on host:port: two single-threaded (sync) processes per
+    core, at most four; WEB_WORKERS and WEB_THREADS override. Threads of one process take turns on one
+    interpreter lock, so under load a request waited behind its siblings' Python: on 2 cores with
+    PostgreSQL, 4 sync processes held 80 requests/s at p99 48–120 ms where 2 × 4 threads gave 125–195 ms, and
+    one thread in the threaded class 90–420 ms (bench/web_load.py, docs/performance.md). Sync workers
+    expect a proxy in front in production, which buffers slow clients (docs/deploy.md)."""
+    workers = os.environ.get("WEB_WORKERS") or str(min(4, 2 * (os.cpu_count() or 1)))
+    threads = os.environ.get("WEB_THREADS") or "1"
+    return [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"{host}:{port}", "--workers", workers,
+            "--threads", threads, "--access-logfile", "-", "wsgi:app"]
 
 
 def banner(url: str) -> str:

@@ -1,5 +1,5 @@
-"""Web capacity (figures `capacity_rps`, `load_errors`): the stack as `make run` starts it (gunicorn, 2 workers
-× 4 threads, run.web_command) on a seeded database, loaded open-loop by 16 logged-in sessions, 8 of an
+"""Web capacity (figures `capacity_rps`, `load_errors`): the stack as `make run` starts it (gunicorn, 4 sync
+workers on 2 cores, run.web_command) on a seeded database, loaded open-loop by 16 logged-in sessions, 8 of an
 admin and 8 of a partner user (with --scale medium, one of 20 partner companies: it sees ~1/10 of the
 opportunities; with --scale demo, the demo's installer user).
 
