@@ -40,3 +40,18 @@ def test_each_written_text_is_shown_filled(app, make):
     assert "Task for Lucia Bianchi: “Prepara Impianto Rossi”" in details["Create task"]
     assert "Notification to Sergio Supervisore: “Impianto Rossi di Lucia Bianchi”" in details["Notify supervisor"]
     assert not any("{{" in line for lines in details.values() for line in lines)
+
+
+def test_a_waiting_actions_text_reads_as_it_would_now(app, make):
+    flow = make.flow((1, 1))
+    sub = flow.substates[0]
+    owner = make.user("agent", name="Lucia Bianchi", language="it")
+    customer = make.customer(name="Sara Esposito", email="sara@example.it", language="it")
+    opp = make.opportunity(flow, name="Impianto Esposito", owner=owner, customer=customer)
+    add_action(sub, "scheduled", "create_activity", delay=(2, "days"), activity_type_id=make.activity_type("Call").id,
+               description="Sollecita la firma di {{ client.name }}")
+
+    result = dry_run.simulate(flow, sub, "open", owner, opp)
+
+    (step,) = [s for s in result.steps if s.status == "scheduled"]
+    assert step.summary.endswith("Sollecita la firma di Sara Esposito") and "{{" not in step.summary
