@@ -5,7 +5,7 @@ htmx (the "N of M active" count follows) and the panel fits a phone."""
 import re
 
 from tests.browser.phone import AUDIT_JS, PHONE
-from tests.browser.support import login, own_flow
+from tests.browser.support import htmx_settled, login, own_flow
 
 
 def test_admin_makes_and_switches_on_an_automation(live_server, new_page):
@@ -19,7 +19,11 @@ def test_admin_makes_and_switches_on_an_automation(live_server, new_page):
         page.get_by_role("link", name="Create new").click()
         page.get_by_label("Name", exact=True).fill("Offer signed when the source is known")
         page.get_by_label("Field", exact=True).select_option("system:acquisition_source")
-        page.get_by_role("button", name="Next: define the effect").click()
+        # The second step (a plain form post) must be loaded, htmx set up on it, before the sales process
+        # changes: a change made earlier sends no request and the step picker never fills (a CI failure).
+        with page.expect_navigation():
+            page.get_by_role("button", name="Next: define the effect").click()
+        htmx_settled(page)
         picker = page.locator("#substate_id")
         page.get_by_label("Sales process", exact=True).select_option(str(type_id))
         page.wait_for_function("() => document.querySelector('#substate_id optgroup')")
