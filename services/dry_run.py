@@ -269,23 +269,25 @@ def _summary(kind_key: str, config: dict, lookup: Lookup | None = None) -> str:
     return kind.summary(config or {}, lookup or Lookup()) if kind else (config or {}).get("name", "")
 
 
-def _filled_now(text: str, run: ActionRun) -> str:
-    """A waiting action's summary with its placeholders filled as they read now (the run fills them again when
-    it runs); the text as configured when it cannot be filled."""
+def _config_now(run: ActionRun) -> dict:
+    """The run's settings with each text's placeholders filled as they read now for its opportunity, so the
+    summary speaks of this opportunity (a waiting run fills them again when it runs); a text that cannot be
+    filled stays as configured. Filled before the summary shortens the text, which could cut a placeholder."""
     from engine import render
 
-    try:
-        return render.render(text, render.context(run.opportunity, sources=[text]), html=False)
-    except render.RENDER_ERRORS:
-        return text
+    config = dict(run.config or {})
+    for key, text in config.items():
+        if isinstance(text, str) and "{{" in text:
+            try:
+                config[key] = render.render(text, render.context(run.opportunity, sources=[text]), html=False)
+            except render.RENDER_ERRORS:
+                pass
+    return config
 
 
 def _step(run: ActionRun, collected, lookup: Lookup | None = None) -> Step:
     result = run.result or {}
-    summary = _summary(run.kind, run.config, lookup)
-    if run.status == "scheduled" and "{{" in summary:  # not executed in a dry run: nothing filled them yet
-        summary = _filled_now(summary, run)
-    step = Step(kind=kind_label(run.kind), summary=summary, group=run.trigger,
+    step = Step(kind=kind_label(run.kind), summary=_summary(run.kind, _config_now(run), lookup), group=run.trigger,
                 substate=run.substate.label if run.substate else "", status=run.status,
                 when=run.due_at if run.status == "scheduled" else None)
     step.reason = run.reason_text or run.error_text

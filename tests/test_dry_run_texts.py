@@ -40,6 +40,7 @@ def test_each_written_text_is_shown_filled(app, make):
     assert "Task for Lucia Bianchi: “Prepara Impianto Rossi”" in details["Create task"]
     assert "Notification to Sergio Supervisore: “Impianto Rossi di Lucia Bianchi”" in details["Notify supervisor"]
     assert not any("{{" in line for lines in details.values() for line in lines)
+    assert all("{{" not in step.summary for step in result.steps)  # the summaries speak of this opportunity
 
 
 def test_a_waiting_actions_text_reads_as_it_would_now(app, make):
@@ -50,8 +51,12 @@ def test_a_waiting_actions_text_reads_as_it_would_now(app, make):
     opp = make.opportunity(flow, name="Impianto Esposito", owner=owner, customer=customer)
     add_action(sub, "scheduled", "create_activity", delay=(2, "days"), activity_type_id=make.activity_type("Call").id,
                description="Sollecita la firma di {{ client.name }}")
+    # Longer than a summary shows (60 characters), a placeholder past the cut: filled before it is cut.
+    add_action(sub, "scheduled", "add_history_entry", delay=(3, "days"), author_id=owner.id,
+               text="Documentazione non ricevuta entro due giorni ({{ owner.name }})")
 
     result = dry_run.simulate(flow, sub, "open", owner, opp)
 
-    (step,) = [s for s in result.steps if s.status == "scheduled"]
-    assert step.summary.endswith("Sollecita la firma di Sara Esposito") and "{{" not in step.summary
+    activity, entry = [s for s in result.steps if s.status == "scheduled"]
+    assert activity.summary.endswith("Sollecita la firma di Sara Esposito") and "{{" not in activity.summary
+    assert "Documentazione non ricevuta entro due giorni (Lucia Bianc" in entry.summary and "{{" not in entry.summary
