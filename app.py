@@ -1,5 +1,6 @@
 """Application factory: extensions, blueprints, locale, security headers, error pages, CLI."""
 
+import gc
 import logging
 
 from flask import Flask, has_request_context, request, session, url_for
@@ -55,8 +56,6 @@ def frozen(app: Flask) -> Flask:
     collection walks them all: measured, one pass cost 45–115 ms, landing on whichever request was running
     (a p99 spike under load). Frozen objects are skipped; what requests and jobs allocate is collected as before
     (the Python documentation recommends gc.freeze() for pre-loaded servers)."""
-    import gc
-
     gc.collect()  # start-up's garbage is freed first rather than kept for good
     gc.freeze()
     return app

@@ -20,7 +20,7 @@ from engine.kinds import _monitoring, _refs
 from engine.kinds.base import Kind, Lookup, quoted, written
 from engine.kinds.send_email import LOAD_OPTIONS
 from extensions import db
-from models import Notification, SmtpCredential
+from models import Notification, SmtpCredential, User
 
 MESSAGE_MAX = 2000
 FAILED_MESSAGE = _l("The message's placeholders could not be filled: %(error)s")
@@ -113,8 +113,6 @@ class NotifySupervisor(Kind):
         return sent
 
     def dry_details(self, run) -> list[str]:
-        from models import User
-
         rows = db.session.execute(select(User.name, Notification.body).join(User, User.id == Notification.user_id)
                                   .where(Notification.run_id == run.id).order_by(Notification.id)).all()
         return [line for name, body in rows for line in written(_("Notification to %(who)s", who=name), body)]
