@@ -80,13 +80,13 @@ def _one_run(counter: Counter, opp_id: int, substate_id: int) -> int:
     with dispatch.held():  # the run is executed here, not by a worker
         open_substate(db.session.get(Opportunity, opp_id), substate_id, None)
         db.session.commit()
-    run_id = db.session.execute(select(ActionRun.id).where(ActionRun.substate_id == substate_id)
-                                .order_by(ActionRun.id.desc()).limit(1)).scalar_one()
+    run_id, kind = db.session.execute(select(ActionRun.id, ActionRun.kind).where(ActionRun.substate_id == substate_id)
+                                      .order_by(ActionRun.id.desc()).limit(1)).one()
     db.session.remove()
     counter.statements = counter.commits = 0
     counter.on = True
     try:
-        word = executor.execute(run_id)
+        word = executor.execute(run_id, kind)  # as the job calls it: the kind named when it was enqueued
     finally:
         counter.on = False
     db.session.remove()

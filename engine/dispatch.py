@@ -14,6 +14,7 @@ from flask import Flask, current_app
 from redis import Redis
 from rq import Queue
 from rq.job import Job, JobStatus
+from rq.utils import utcparse
 from sqlalchemy import and_, event, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
@@ -53,12 +54,19 @@ def _arm(runs: list[ActionRun]) -> list[tuple[int, str]]:
     return out
 
 
+def _run_jobs(runs: list[ActionRun]) -> list[tuple]:
+    """Armed runs as queue items; the job is told the run's kind, which says how it may claim the run
+    (engine.executor.execute) before the run is read."""
+    kinds = [run.kind for run in runs]
+    return [(i, j, RUN_JOB, kind) for (i, j), kind in zip(_arm(runs), kinds, strict=True)]
+
+
 def enqueue_after_commit(runs: list[ActionRun]) -> None:
     """Enqueue these runs once the current transaction commits; nothing is sent if it rolls back."""
     session = db.session()
     if not runs or session.info.get(_HOLD_KEY):
         return
-    session.info.setdefault(_PENDING_KEY, []).extend(_arm(runs))
+    session.info.setdefault(_PENDING_KEY, []).extend(_run_jobs(runs))
 
 
 def enqueue_deliveries_after_commit(deliveries: list) -> None:
@@ -68,8 +76,8 @@ def enqueue_deliveries_after_commit(deliveries: list) -> None:
         enqueue_jobs_after_commit([(i, j, DELIVER_JOB) for i, j in _arm(deliveries)])
 
 
-def enqueue_jobs_after_commit(jobs: list[tuple[int, str, str]]) -> None:
-    """(row id, job id, job function) triples for the queue once the current transaction commits (long work
+def enqueue_jobs_after_commit(jobs: list[tuple]) -> None:
+    """(row id, job id, job function, *further arguments) items for the queue once the current transaction commits (long work
     of services.progress, webhook deliveries); nothing is sent if it rolls back."""
     session = db.session()
     if jobs and not session.info.get(_HOLD_KEY):
@@ -89,8 +97,9 @@ def held() -> Iterator[None]:
 
 
 def push(jobs: list[tuple], app: Flask | None = None) -> None:
-    """Put (run id, job id) pairs on the queue in one round trip; a third item names another job than
-    run_action (a webhook delivery's). A failure is logged, not raised: the sweeper enqueues the runs
+    """Put (row id, job id[, job function, *further arguments]) items on the queue in one round trip: the
+    function is run_action unless named (a webhook delivery's); it is called with the row id and the further
+    arguments. A failure is logged, not raised: the sweeper enqueues the runs
     again once it sees their jobs missing."""
     if not jobs:
         return
@@ -100,7 +109,7 @@ def push(jobs: list[tuple], app: Flask | None = None) -> None:
     try:
         queue.enqueue_many([
             # result_ttl=0: the run row holds the outcome; RQ need not keep a copy.
-            Queue.prepare_data(item[2] if len(item) > 2 else RUN_JOB, args=(item[0],), job_id=item[1],
+            Queue.prepare_data(item[2] if len(item) > 2 else RUN_JOB, args=(item[0], *item[3:]), job_id=item[1],
                                timeout=timeout, result_ttl=0, failure_ttl=24 * 3600)
             for item in jobs
         ])
@@ -137,8 +146,10 @@ _alive_until: dict[str, float] = {}  # job id -> until when it was last seen que
 
 
 def _lost_jobs(runs: list[ActionRun]) -> list[ActionRun]:
-    """Runs whose job Redis no longer holds as queued or running (flushed, restarted, or the job ended).
-    One pipelined HGET per job, and a job seen alive is not asked about again for a grace period:
+    """Runs whose job Redis no longer holds as queued or running (flushed, restarted, or the job ended), or
+    holds as started for longer than a lease: a run of a one-transaction kind (Kind.one_transaction) shows
+    no claim while it runs, so a worker that died during it left only its job "started" behind.
+    One pipelined HMGET per job, and a job seen alive is not asked about again for a grace period:
     under a long backlog this check must stay cheap."""
     if not runs:
         return []
@@ -151,11 +162,16 @@ def _lost_jobs(runs: list[ActionRun]) -> list[ActionRun]:
         return []
     pipe = redis_conn().pipeline(transaction=False)
     for run in unknown:
-        pipe.hget(Job.key_for(run.job_id or "-"), "status")
-    statuses = pipe.execute()
-    lost, grace = [], current_app.config["ENGINE_REQUEUE_GRACE"]
-    for run, status in zip(unknown, statuses, strict=True):
-        if status is not None and status.decode() in _LIVE_JOB:
+        pipe.hmget(Job.key_for(run.job_id or "-"), "status", "started_at")
+    replies = pipe.execute()
+    cfg = current_app.config
+    lost, grace = [], cfg["ENGINE_REQUEUE_GRACE"]
+    started_before = utcnow() - timedelta(seconds=cfg["ENGINE_LEASE_SECONDS"])
+    for run, (status, started_at) in zip(unknown, replies, strict=True):
+        status = status.decode() if status is not None else None
+        if status == JobStatus.STARTED.value and started_at and utcparse(started_at.decode()).replace(tzinfo=None) < started_before:
+            lost.append(run)
+        elif status in _LIVE_JOB:
             _alive_until[run.job_id] = clock + grace
         else:
             lost.append(run)
@@ -200,7 +216,7 @@ def sweep(batch: int = 500) -> int:
                                 ActionRun.enqueued_at < now - grace).limit(batch)
     ).scalars().all()
     runs = never_sent + lease_expired + _lost_jobs(sent_long_ago + requeued_long_ago)
-    jobs = _arm(runs)
+    jobs = _run_jobs(runs)
     from engine import webhooks_out  # the deliveries due again, or whose job Redis lost
 
     jobs += [(i, j, DELIVER_JOB) for i, j in _arm(webhooks_out.due_deliveries(now, grace, batch, _lost_jobs))]

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from engine import dispatch, dry_run
 from engine.errors import NeedsReview, PermanentError, Skip, TransientError
@@ -31,16 +32,23 @@ _HOST = socket.gethostname()
 # Statements on the table rather than the mapped class: the ORM's bulk-update path (synchronising the
 # session, plugin hooks) cost more per run than the statement itself, and nothing here needs it.
 _table = ActionRun.__table__
+# A run may be taken when it is due and free, or when its holder's lease ran out.
+_CLAIMABLE = and_(_table.c.id == bindparam("run_id"),
+                  or_(dispatch.ready_clause(bindparam("now")),
+                      and_(_table.c.status == "running", _table.c.lease_until < bindparam("now"))))
 _CLAIM = (
     _table.update()
-    .where(_table.c.id == bindparam("run_id"),
-           or_(dispatch.ready_clause(bindparam("now")),
-               and_(_table.c.status == "running", _table.c.lease_until < bindparam("now"))))
+    .where(_CLAIMABLE)
     .values(status="running", claimed_by=bindparam("token"), lease_until=bindparam("lease_until"),
             started_at=bindparam("now"), attempts=_table.c.attempts + 1)
     .returning(_table.c.kind)  # which kind: it says what to load with the run
 )
 _LOAD = [joinedload(ActionRun.opportunity)]
+_READS: dict[str, object] = {}  # the one-transaction path's read of a run, with its kind's load options, built once
+_SETTLE = _table.update().where(_CLAIMABLE).values(
+    status="succeeded", claimed_by=bindparam("token"), started_at=bindparam("now"), attempts=_table.c.attempts + 1,
+    finished_at=bindparam("finished_at"), lease_until=None, result=bindparam("result", type_=_table.c.result.type),
+    error=None)
 # A run holds its claim while "running" and, once it talks to the outside world, while "sending".
 _HELD = ("running", "sending")
 # Spelled as ORs rather than IN: an IN list is re-rendered ("expanded") at every execution.
@@ -67,21 +75,25 @@ class LeaseLost(Exception):
     """The run is no longer this worker's (the sweeper or another worker took it): stop, record nothing."""
 
 
-def claim(run_id: int) -> str | None:
-    """Take the run if it is due and free (or its holder's lease ran out); the token fences later writes."""
-    taken = _claim_run(run_id)
-    return taken[0] if taken else None
-
-
 def _claim_run(run_id: int) -> tuple[str, str | None] | None:
-    """claim(), also returning the run's kind: (token, kind), or None when the run is not ours."""
+    """Take the run if it may be taken now, in the session's transaction, left uncommitted: (token, kind),
+    the token fencing later writes; None when the run is not ours."""
     now = utcnow()
     token = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     lease_until = now + timedelta(seconds=current_app.config["ENGINE_LEASE_SECONDS"])
     row = db.session.execute(_CLAIM, {"run_id": run_id, "now": now, "token": token,
                                       "lease_until": lease_until}).first()
-    db.session.commit()
     return (token, row[0]) if row is not None else None
+
+
+def _undo(run_id: int, token: str, claim_committed: bool) -> str | None:
+    """Roll back the run's work and hold the run again: a claim not yet committed went with the rollback and
+    is made anew. Returns the token that now holds the run, None if another worker has it."""
+    db.session.rollback()
+    if claim_committed:
+        return token
+    taken = _claim_run(run_id)
+    return taken[0] if taken else None
 
 
 def _record(run_id: int, token: str, **values) -> bool:
@@ -136,8 +148,8 @@ def _outcome(run: ActionRun, token: str, status: str, **values) -> None:
 
 
 def _failed(run_id: int, token: str, attempts: int, error: str, transient: bool) -> bool:
-    """Record a failure; False when the run will be retried later rather than having ended."""
-    db.session.rollback()
+    """Record a failure (the run's work already rolled back); False when the run will be retried later
+    rather than having ended."""
     run = db.session.get(ActionRun, run_id)
     if transient and attempts < current_app.config["ENGINE_MAX_ATTEMPTS"]:
         # Back to waiting with a later due time; the sweeper enqueues it then.
@@ -151,9 +163,20 @@ def _failed(run_id: int, token: str, attempts: int, error: str, transient: bool)
     return True
 
 
-def execute(run_id: int) -> str:
-    """Claim, run and record one run; returns its final word (for RQ's job result)."""
+def execute(run_id: int, kind_key: str | None = None) -> str:
+    """Claim, run and record one run; returns its final word (for RQ's job result).
+
+    The job names the run's kind (`kind_key`; None: read it with the claim). A kind whose effect is a few
+    statements in this database (`Kind.one_transaction`) is claimed, run and recorded in one transaction: the
+    run is read if it may be taken, and the claim is written with the outcome, fenced by the same condition
+    (_settle): a worker dying midway leaves the run as it was, two workers cannot both record it, and the
+    claim costs neither an UPDATE nor a commit of its own. Any other kind's claim is committed first, so that
+    the lease is visible while it renders templates or talks to the outside world."""
+    kind = get_kind(kind_key) if kind_key else None
+    if kind is not None and kind.one_transaction:
+        return _execute_in_one_transaction(run_id, kind)
     taken = _claim_run(run_id)
+    db.session.commit()
     if taken is None:
         return "not claimed"
     token, kind_key = taken
@@ -161,7 +184,37 @@ def execute(run_id: int) -> str:
     # A kind may name what its execute() reads with the run (e.g. the opportunity's customer), to load it
     # in the same query rather than one lazy load at a time.
     run = db.session.get(ActionRun, run_id, options=getattr(kind, "load_options", None) or _LOAD)
-    attempts, has_next = run.attempts, run.has_next
+    return _run(run, kind, token, lambda result, finished: _record(
+        run_id, token, status="succeeded", finished_at=finished, result=result, error=None), claim_committed=True)
+
+
+def _execute_in_one_transaction(run_id: int, kind) -> str:
+    now = utcnow()
+    token = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    read = _READS.get(kind.key)
+    if read is None:
+        read = _READS[kind.key] = select(ActionRun).where(_CLAIMABLE).options(
+            *(getattr(kind, "load_options", None) or _LOAD))
+    run = db.session.execute(read, {"run_id": run_id, "now": now}).scalar_one_or_none()
+    if run is None:
+        db.session.rollback()
+        return "not claimed"
+    # The kind sees the run as claimed, as on the other path (nothing is written until _settle).
+    for key, value in (("status", "running"), ("claimed_by", token), ("started_at", now),
+                       ("attempts", run.attempts + 1)):
+        set_committed_value(run, key, value)
+
+    def settle(result: dict, finished) -> bool:
+        return db.session.execute(_SETTLE, {"run_id": run_id, "now": now, "token": token, "finished_at": finished,
+                                            "result": result}).rowcount == 1
+
+    return _run(run, kind, token, settle, claim_committed=False)
+
+
+def _run(run: ActionRun, kind, token: str, succeeded, claim_committed: bool) -> str:
+    """Execute a claimed run's kind and record how it went; `succeeded(result, finished)` writes the success,
+    False when the run is no longer ours."""
+    run_id, attempts, has_next = run.id, run.attempts, run.has_next
     ended = True
     claim_var = _claim.set((run_id, token))
     try:
@@ -170,7 +223,7 @@ def execute(run_id: int) -> str:
             raise PermanentError(_("Actions of this kind cannot run yet: %(kind)s.", kind=run.kind))
         result = run_kind(run) or {}
         finished = utcnow()
-        if not _record(run_id, token, status="succeeded", finished_at=finished, result=result, error=None):
+        if not succeeded(result, finished):
             db.session.rollback()  # another worker holds it now: undo our effect
             return "lost lease"
         events.run_succeeded.send(run, change=RunOutcome(run, "succeeded", finished))  # same transaction
@@ -179,24 +232,32 @@ def execute(run_id: int) -> str:
         db.session.rollback()
         log.warning("run %s: lost its claim during an external effect; left to the sweeper", run_id)
         return "lost lease"
-    except Skip as reason:
-        db.session.rollback()
-        _outcome(run, token, "skipped", reason=str(reason))
-    except NeedsReview as reason:  # a person decides (e.g. no working day to schedule the due time in)
-        db.session.rollback()
-        _outcome(run, token, "needs_review", reason=str(reason))
-    except (TransientError, OperationalError) as err:
-        ended = _failed(run_id, token, attempts, str(err) or type(err).__name__, transient=True)
-    except (PermanentError, ServiceError) as err:
-        _failed(run_id, token, attempts, getattr(err, "message", None) or str(err), transient=False)
     except Exception as err:  # noqa: BLE001 - recorded on the run, never swallowed
-        log.exception("run %s failed", run_id)
-        _failed(run_id, token, attempts, f"{type(err).__name__}: {err}", transient=False)
+        token = _undo(run_id, token, claim_committed)
+        if token is None:
+            return "lost lease"
+        ended = _end(run, run_id, token, attempts, err)
     finally:
         _claim.reset(claim_var)
     if ended and has_next:
         _release_next(run_id)
     return "done"
+
+
+def _end(run: ActionRun, run_id: int, token: str, attempts: int, err: Exception) -> bool:
+    """Record how a run that raised ended (its work rolled back); False when it will be retried later."""
+    if isinstance(err, Skip):
+        _outcome(run, token, "skipped", reason=str(err))
+    elif isinstance(err, NeedsReview):  # a person decides (e.g. no working day to schedule the due time in)
+        _outcome(run, token, "needs_review", reason=str(err))
+    elif isinstance(err, (TransientError, OperationalError)):
+        return _failed(run_id, token, attempts, str(err) or type(err).__name__, transient=True)
+    elif isinstance(err, (PermanentError, ServiceError)):
+        _failed(run_id, token, attempts, getattr(err, "message", None) or str(err), transient=False)
+    else:
+        log.error("run %s failed", run_id, exc_info=err)
+        _failed(run_id, token, attempts, f"{type(err).__name__}: {err}", transient=False)
+    return True
 
 
 def _release_next(run_id: int) -> None:

@@ -17,12 +17,13 @@ def _application():
     return _app
 
 
-def run_action(run_id: int) -> str:
-    """Execute one action run (claim, effect, outcome); a second delivery of the same run does nothing."""
+def run_action(run_id: int, kind: str | None = None) -> str:
+    """Execute one action run (claim, effect, outcome); a second delivery of the same run does nothing. `kind`
+    (the run's, named when it was enqueued) says how the run may be claimed (engine.executor.execute)."""
     from engine.executor import execute
 
     with _application().app_context():  # a fresh context: a fresh database session per job
-        return execute(run_id)
+        return execute(run_id, kind)
 
 
 def deliver_webhook(delivery_id: int) -> str:

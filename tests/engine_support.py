@@ -19,7 +19,7 @@ ENGINE_TEST_CONFIG = {
     "ENGINE_BACKOFF_MAX": 1.0,
     "ENGINE_MAX_ATTEMPTS": 3,
     "ENGINE_CHAIN_DEPTH": 10,
-    "OPPFLOW_KIND_PLUGINS": "tests.kind_slow,tests.kind_flaky",
+    "OPPFLOW_KIND_PLUGINS": "tests.kind_slow,tests.kind_slow_db,tests.kind_flaky",
 }
 
 

@@ -10,6 +10,9 @@ class SlowOpen(SubstateKind):
     key = "slow_open"
     label = "Slow open (tests)"
     effect = "open"
+    # Slow, so its claim is committed first and the run shows "running" while it sleeps (tests/kind_slow_db.py
+    # is the same kind claimed, run and recorded in one transaction).
+    one_transaction = False
 
     def execute(self, run) -> dict:
         time.sleep(float(run.config.get("seconds", 2)))

@@ -35,6 +35,30 @@ def test_worker_killed_mid_run_the_run_still_completes_once(make, workers):
     assert _open_events(s2) == 1
 
 
+def test_worker_killed_mid_run_of_a_one_transaction_kind_leaves_nothing_and_the_run_completes_once(make, workers):
+    """A database-only kind is claimed, run and recorded in one transaction: a worker killed midway leaves the
+    run waiting, its claim and effect undone, and once its job has been started longer than the lease the
+    sweeper hands it out again."""
+    flow = make.flow((2,))
+    s1, s2 = flow.substates
+    add_action(s1, "on_open", "slow_open_db", substate_id=s2.id, seconds=1.5)
+    opp = make.opportunity(flow)
+    (victim,) = workers.start(1)
+    open_substate(opp, s1.id, None)
+    db.session.commit()
+    redis = Redis.from_url(workers.app.config["REDIS_URL"])
+    job_key = f"rq:job:{runs()[0].job_id}"
+    wait_for(lambda: redis.hget(job_key, "status") == b"started", message="job started")
+    workers.kill9(victim)
+    run = runs()[0]
+    assert status_of(opp, s2) is None and run.status == "pending" and run.attempts == 0
+    workers.start(1)
+    wait_for(lambda: status_of(opp, s2) == "open", timeout=20, message="run re-executed after the lease")
+    (run,) = runs()
+    assert run.status == "succeeded" and run.attempts == 1
+    assert _open_events(s2) == 1
+
+
 def test_redis_flushed_with_runs_queued_and_scheduled_every_run_completes_once(make, workers, engine_app):
     flow = make.flow((4,))
     s1, s2, s3, s4 = flow.substates

@@ -12,7 +12,7 @@ from services.substates import close_substate, open_substate
 from services.tasks import change_status, create_task
 from tests.engine_support import add_action, runs, status_of, wait_for
 
-PLUGINS = "tests.kind_slow,tests.kind_flaky,tests.kind_task_flip"
+PLUGINS = "tests.kind_slow,tests.kind_slow_db,tests.kind_flaky,tests.kind_task_flip"
 
 
 def trigger(sub, status="completed", *, as_user=None, allow_back=False, enabled=True, name=None, **conditions):

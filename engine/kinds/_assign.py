@@ -13,6 +13,8 @@ REASONS.setdefault("already_assigned", _l("The opportunity already had a company
 
 
 class AssignKind(Kind):
+    one_transaction = True  # database statements only: claimed, run and recorded in one commit
+
     partner_kind = ""
     needs_criteria = ""
 

@@ -8,6 +8,8 @@ from models import Substate
 
 
 class SubstateKind(Kind):
+    one_transaction = True  # database statements only: claimed, run and recorded in one commit
+
     class ConfigForm(Form):
         substate_id = RefField(
             _l("Substate"),

@@ -207,6 +207,10 @@ class Kind:
     help = ""
     # "open" or "close" when the kind opens or closes another substate (edges of the flow map).
     effect: str | None = None
+    # True when the effect is a few statements in this database (no template rendered, nothing sent out): the
+    # run is claimed, executed and recorded in one transaction (engine.executor.execute). Not for a kind that
+    # may take a while: on SQLite its transaction would hold the database's write lock all that time.
+    one_transaction = False
 
     class ConfigForm(Form):
         pass
