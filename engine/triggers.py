@@ -4,7 +4,7 @@ engine's subscriber to services.events."""
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import selectinload
 
 from engine import dispatch
@@ -113,15 +113,19 @@ def cancel_scheduled(opp: Opportunity, substate: Substate, at: datetime) -> int:
     return result.rowcount or 0
 
 
+# Built once with a bind parameter: this runs for every opening and closing.
+_ENABLED_ACTIONS = (
+    select(Action).options(selectinload(Action.channels))
+    .where(Action.substate_id == bindparam("substate_id"), Action.enabled.is_(True), Action.paused_at.is_(None))
+    .order_by(Action.position, Action.id)
+)
+
+
 def substate_event(opp: Opportunity, substate: Substate, event: str, at: datetime, user: User | None,
                    chain: Chain | None = None) -> list[ActionRun]:
     """Create the runs an opening or closing calls for; they are enqueued after the commit."""
     chain = chain or Chain()
-    enabled = db.session.execute(
-        select(Action).options(selectinload(Action.channels))
-        .where(Action.substate_id == substate.id, Action.enabled.is_(True), Action.paused_at.is_(None))
-        .order_by(Action.position, Action.id)
-    ).scalars().all()
+    enabled = db.session.execute(_ENABLED_ACTIONS, {"substate_id": substate.id}).scalars().all()
     if event == "opened":
         immediate = _immediate_runs([a for a in enabled if a.group == "on_open"], opp, substate, "on_open",
                                     chain, user, at)

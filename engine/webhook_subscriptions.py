@@ -30,9 +30,14 @@ _TABLE = WebhookSubscription.__table__
 
 
 def _key(app) -> str:
-    """The counter's Redis key, one per database (tests and benches share a Redis between databases)."""
-    url = db.engine.url.render_as_string(hide_password=True)
-    return f"oppflow:webhook_subscriptions:{hashlib.sha1(url.encode()).hexdigest()[:16]}"
+    """The counter's Redis key, one per database (tests and benches share a Redis between databases); made
+    once per app, as it is asked for by every run."""
+    key = app.extensions.get("oppflow_webhook_subscriptions_key")
+    if key is None:
+        url = db.engine.url.render_as_string(hide_password=True)
+        key = app.extensions["oppflow_webhook_subscriptions_key"] = \
+            f"oppflow:webhook_subscriptions:{hashlib.sha1(url.encode()).hexdigest()[:16]}"
+    return key
 
 
 def _version(app) -> int | None:

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import insert, select
+from sqlalchemy import and_, bindparam, insert, select
 from sqlalchemy.orm import selectinload
 
 from extensions import db
@@ -52,21 +52,45 @@ def may_act(user: User, substate: Substate) -> bool:
     return user.can("opportunities.edit")
 
 
+# Built once with bind parameters: this runs for every substate an action opens or closes.
+_SUBSTATE_OF = select(Substate).join(State).where(Substate.id == bindparam("substate_id"),
+                                                  State.type_id == bindparam("type_id"))
+_SUBSTATE_AND_RECORD = (
+    select(Substate, OpportunitySubstate).join(State)
+    .outerjoin(OpportunitySubstate, and_(OpportunitySubstate.substate_id == Substate.id,
+                                         OpportunitySubstate.opportunity_id == bindparam("opportunity_id")))
+    .where(Substate.id == bindparam("substate_id"), State.type_id == bindparam("type_id"))
+)
+
+_INSERT_OPEN = insert(OpportunitySubstate).values(
+    opportunity_id=bindparam("opportunity_id"), substate_id=bindparam("substate_id"), status="open",
+    opened_at=bindparam("opened_at"), opened_by_id=bindparam("opened_by_id")).returning(OpportunitySubstate)
+
+_INSERT_EVENT = insert(SubstateEvent).values(
+    opportunity_id=bindparam("opportunity_id"), substate_id=bindparam("substate_id"), event=bindparam("event"),
+    at=bindparam("at"), user_id=bindparam("user_id"))
+
+
+def _not_in_flow() -> ServiceError:
+    return ServiceError(_("This substate does not belong to the flow of this opportunity."), 404)
+
+
 def _substate_of(opp: Opportunity, substate_id: int) -> Substate:
-    substate = db.session.execute(
-        select(Substate).join(State).where(Substate.id == substate_id, State.type_id == opp.type_id)
-    ).scalar_one_or_none() if isinstance(substate_id, int) else None
+    substate = db.session.execute(_SUBSTATE_OF, {"substate_id": substate_id, "type_id": opp.type_id}
+                                  ).scalar_one_or_none() if isinstance(substate_id, int) else None
     if substate is None:
-        raise ServiceError(_("This substate does not belong to the flow of this opportunity."), 404)
+        raise _not_in_flow()
     return substate
 
 
-def _record(opp: Opportunity, substate: Substate) -> OpportunitySubstate | None:
-    return db.session.execute(
-        select(OpportunitySubstate).where(
-            OpportunitySubstate.opportunity_id == opp.id, OpportunitySubstate.substate_id == substate.id
-        )
-    ).scalar_one_or_none()
+def _substate_and_record(opp: Opportunity, substate_id: int) -> tuple[Substate, OpportunitySubstate | None]:
+    """The substate of the opportunity's flow and where the opportunity stands on it, in one statement."""
+    row = db.session.execute(_SUBSTATE_AND_RECORD, {"opportunity_id": opp.id, "substate_id": substate_id,
+                                                    "type_id": opp.type_id}
+                             ).one_or_none() if isinstance(substate_id, int) else None
+    if row is None:
+        raise _not_in_flow()
+    return row[0], row[1]
 
 
 def open_substate(opp: Opportunity, substate_id: int, user: User | None,
@@ -75,19 +99,19 @@ def open_substate(opp: Opportunity, substate_id: int, user: User | None,
     (events.substate_opened): the engine creates its action runs in the same transaction; they are
     enqueued after the caller commits. Automation may record the opening on behalf of a user
     (`on_behalf_of_id`, a trigger's "change as"): only the recorded user changes, not who acts."""
-    substate = _substate_of(opp, substate_id)
+    substate, record = _substate_and_record(opp, substate_id)
     if user is not None and not may_act(user, substate):
         raise ServiceError(_("You may not change this substate."), 403)
-    record = _record(opp, substate)
     if record is not None and record.status == "open":
         raise ServiceError(_("“%(name)s” is already open.", name=substate.label), 409)
     now, user_id = utcnow(), user.id if user else on_behalf_of_id
-    if record is None:
-        record = OpportunitySubstate(opportunity_id=opp.id, substate_id=substate.id)
-        db.session.add(record)
-    record.status = "open"
-    record.opened_at, record.opened_by_id = now, user_id
-    record.closed_at, record.closed_by_id = None, None
+    if record is None:  # one INSERT … RETURNING: cheaper than the unit of work's flush, for every opening
+        record = db.session.execute(_INSERT_OPEN, {"opportunity_id": opp.id, "substate_id": substate.id,
+                                                   "opened_at": now, "opened_by_id": user_id}).scalar_one()
+    else:
+        record.status = "open"
+        record.opened_at, record.opened_by_id = now, user_id
+        record.closed_at, record.closed_by_id = None, None
     _log(opp, substate, "opened", now, user_id)
     events.substate_opened.send(opp, change=SubstateChange(opp, substate, now, user, chain or Chain()))
     return record
@@ -95,8 +119,8 @@ def open_substate(opp: Opportunity, substate_id: int, user: User | None,
 
 def _log(opp: Opportunity, substate: Substate, event: str, at, user_id: int | None) -> None:
     """Append to the timeline; a plain insert, as this runs for every change the automation makes."""
-    db.session.execute(insert(SubstateEvent).values(opportunity_id=opp.id, substate_id=substate.id, event=event,
-                                                    at=at, user_id=user_id))
+    db.session.execute(_INSERT_EVENT, {"opportunity_id": opp.id, "substate_id": substate.id, "event": event,
+                                       "at": at, "user_id": user_id})
 
 
 def close_substate(opp: Opportunity, substate_id: int, user: User | None, chain: Chain | None = None, *,
@@ -106,10 +130,9 @@ def close_substate(opp: Opportunity, substate_id: int, user: User | None, chain:
     close first needs the substate's required fields and note (services.close_requirements): `values`
     gives the missing ones ({field reference: as typed}, or JSON values when `canonical`: the API), saved once
     the substate is closed."""
-    substate = _substate_of(opp, substate_id)
+    substate, record = _substate_and_record(opp, substate_id)
     if user is not None and not may_act(user, substate):
         raise ServiceError(_("You may not change this substate."), 403)
-    record = _record(opp, substate)
     if record is None or record.status != "open":
         raise ServiceError(_("“%(name)s” is not open.", name=substate.label), 409)
     if user is not None:
