@@ -116,16 +116,18 @@ def cancel_scheduled(opp: Opportunity, substate: Substate, at: datetime) -> int:
 # Built once with a bind parameter: this runs for every opening and closing.
 _ENABLED_ACTIONS = (
     select(Action).options(selectinload(Action.channels))
-    .where(Action.substate_id == bindparam("substate_id"), Action.enabled.is_(True), Action.paused_at.is_(None))
+    .where(Action.substate_id == bindparam("substate_id"), Action.makes_runs())
     .order_by(Action.position, Action.id)
 )
 
 
 def substate_event(opp: Opportunity, substate: Substate, event: str, at: datetime, user: User | None,
-                   chain: Chain | None = None) -> list[ActionRun]:
-    """Create the runs an opening or closing calls for; they are enqueued after the commit."""
+                   chain: Chain | None = None, actions: list[Action] | None = None) -> list[ActionRun]:
+    """Create the runs an opening or closing calls for; they are enqueued after the commit. `actions`: the
+    substate's actions that make runs, in order, when the caller has read them already."""
     chain = chain or Chain()
-    enabled = db.session.execute(_ENABLED_ACTIONS, {"substate_id": substate.id}).scalars().all()
+    enabled = actions if actions is not None else \
+        db.session.execute(_ENABLED_ACTIONS, {"substate_id": substate.id}).scalars().all()
     if event == "opened":
         immediate = _immediate_runs([a for a in enabled if a.group == "on_open"], opp, substate, "on_open",
                                     chain, user, at)
@@ -156,11 +158,11 @@ def run_now(actions: list[Action], opp: Opportunity, substate: Substate, user: U
 
 
 def _on_opened(opp: Opportunity, change: SubstateChange) -> None:
-    substate_event(opp, change.substate, "opened", change.at, change.user, change.chain)
+    substate_event(opp, change.substate, "opened", change.at, change.user, change.chain, change.actions)
 
 
 def _on_closed(opp: Opportunity, change: SubstateChange) -> None:
-    substate_event(opp, change.substate, "closed", change.at, change.user, change.chain)
+    substate_event(opp, change.substate, "closed", change.at, change.user, change.chain, change.actions)
 
 
 def subscribe() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, Boolean, Column, DateTime, ForeignKey, Integer, String, Table, false
+from sqlalchemy import JSON, Boolean, Column, DateTime, ForeignKey, Integer, String, Table, and_, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
@@ -106,3 +106,8 @@ class Action(db.Model):
     substate: Mapped[Substate] = relationship(back_populates="actions")
     # Empty means every channel, as the seeds' default.
     channels: Mapped[list[Channel]] = relationship(secondary=action_channel, order_by="Channel.name")
+
+    @classmethod
+    def makes_runs(cls):
+        """The actions an opening or closing runs (engine.triggers): enabled and not paused (E10)."""
+        return and_(cls.enabled.is_(True), cls.paused_at.is_(None))

@@ -57,6 +57,9 @@ class SubstateChange:
     at: datetime
     user: object | None
     chain: Chain
+    # The substate's actions that make runs, in order, when the change read them with the substate (one
+    # statement fewer per change); None: whoever needs them reads them.
+    actions: list | None = None
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from sqlalchemy import and_, bindparam, insert, select
 from sqlalchemy.orm import selectinload
 
 from extensions import db
-from models import Opportunity, OpportunitySubstate, State, Substate, SubstateEvent, User
+from models import Action, Opportunity, OpportunitySubstate, State, Substate, SubstateEvent, User
 from models.base import utcnow
 from services import ServiceError, close_requirements, events
 from services.events import Chain, SubstateChange
@@ -55,11 +55,15 @@ def may_act(user: User, substate: Substate) -> bool:
 # Built once with bind parameters: this runs for every substate an action opens or closes.
 _SUBSTATE_OF = select(Substate).join(State).where(Substate.id == bindparam("substate_id"),
                                                   State.type_id == bindparam("type_id"))
+# …and with it the substate's actions that make runs, for the engine to create them (engine.triggers).
 _SUBSTATE_AND_RECORD = (
-    select(Substate, OpportunitySubstate).join(State)
+    select(Substate, OpportunitySubstate, Action).join(State)
     .outerjoin(OpportunitySubstate, and_(OpportunitySubstate.substate_id == Substate.id,
                                          OpportunitySubstate.opportunity_id == bindparam("opportunity_id")))
+    .outerjoin(Action, and_(Action.substate_id == Substate.id, Action.makes_runs()))
     .where(Substate.id == bindparam("substate_id"), State.type_id == bindparam("type_id"))
+    .order_by(Action.position, Action.id)
+    .options(selectinload(Action.channels))
 )
 
 _INSERT_OPEN = insert(OpportunitySubstate).values(
@@ -83,14 +87,16 @@ def _substate_of(opp: Opportunity, substate_id: int) -> Substate:
     return substate
 
 
-def _substate_and_record(opp: Opportunity, substate_id: int) -> tuple[Substate, OpportunitySubstate | None]:
-    """The substate of the opportunity's flow and where the opportunity stands on it, in one statement."""
-    row = db.session.execute(_SUBSTATE_AND_RECORD, {"opportunity_id": opp.id, "substate_id": substate_id,
-                                                    "type_id": opp.type_id}
-                             ).one_or_none() if isinstance(substate_id, int) else None
-    if row is None:
+def _substate_and_record(opp: Opportunity, substate_id: int
+                         ) -> tuple[Substate, OpportunitySubstate | None, list[Action]]:
+    """The substate of the opportunity's flow, where the opportunity stands on it, and the substate's actions
+    that make runs (in order), in one statement (two when actions filter by channel)."""
+    rows = db.session.execute(_SUBSTATE_AND_RECORD, {"opportunity_id": opp.id, "substate_id": substate_id,
+                                                     "type_id": opp.type_id}
+                              ).all() if isinstance(substate_id, int) else []
+    if not rows:
         raise _not_in_flow()
-    return row[0], row[1]
+    return rows[0][0], rows[0][1], [row[2] for row in rows if row[2] is not None]
 
 
 def open_substate(opp: Opportunity, substate_id: int, user: User | None,
@@ -99,7 +105,7 @@ def open_substate(opp: Opportunity, substate_id: int, user: User | None,
     (events.substate_opened): the engine creates its action runs in the same transaction; they are
     enqueued after the caller commits. Automation may record the opening on behalf of a user
     (`on_behalf_of_id`, a trigger's "change as"): only the recorded user changes, not who acts."""
-    substate, record = _substate_and_record(opp, substate_id)
+    substate, record, actions = _substate_and_record(opp, substate_id)
     if user is not None and not may_act(user, substate):
         raise ServiceError(_("You may not change this substate."), 403)
     if record is not None and record.status == "open":
@@ -113,7 +119,7 @@ def open_substate(opp: Opportunity, substate_id: int, user: User | None,
         record.opened_at, record.opened_by_id = now, user_id
         record.closed_at, record.closed_by_id = None, None
     _log(opp, substate, "opened", now, user_id)
-    events.substate_opened.send(opp, change=SubstateChange(opp, substate, now, user, chain or Chain()))
+    events.substate_opened.send(opp, change=SubstateChange(opp, substate, now, user, chain or Chain(), actions))
     return record
 
 
@@ -130,7 +136,7 @@ def close_substate(opp: Opportunity, substate_id: int, user: User | None, chain:
     close first needs the substate's required fields and note (services.close_requirements): `values`
     gives the missing ones ({field reference: as typed}, or JSON values when `canonical`: the API), saved once
     the substate is closed."""
-    substate, record = _substate_and_record(opp, substate_id)
+    substate, record, actions = _substate_and_record(opp, substate_id)
     if user is not None and not may_act(user, substate):
         raise ServiceError(_("You may not change this substate."), 403)
     if record is None or record.status != "open":
@@ -141,7 +147,7 @@ def close_substate(opp: Opportunity, substate_id: int, user: User | None, chain:
     record.status = "closed"
     record.closed_at, record.closed_by_id = now, user.id if user else None
     _log(opp, substate, "closed", now, record.closed_by_id)
-    events.substate_closed.send(opp, change=SubstateChange(opp, substate, now, user, chain))
+    events.substate_closed.send(opp, change=SubstateChange(opp, substate, now, user, chain, actions))
     if user is not None:
         close_requirements.apply(opp, substate, parsed, note, user, chain)
     return record
