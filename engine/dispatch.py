@@ -77,8 +77,8 @@ def enqueue_deliveries_after_commit(deliveries: list) -> None:
 
 
 def enqueue_jobs_after_commit(jobs: list[tuple]) -> None:
-    """(row id, job id, job function, *further arguments) items for the queue once the current transaction commits (long work
-    of services.progress, webhook deliveries); nothing is sent if it rolls back."""
+    """(row id, job id, job function, *further arguments) items for the queue once the current transaction
+    commits (long work of services.progress, webhook deliveries); nothing is sent if it rolls back."""
     session = db.session()
     if jobs and not session.info.get(_HOLD_KEY):
         session.info.setdefault(_PENDING_KEY, []).extend(jobs)
@@ -99,8 +99,8 @@ def held() -> Iterator[None]:
 def push(jobs: list[tuple], app: Flask | None = None) -> None:
     """Put (row id, job id[, job function, *further arguments]) items on the queue in one round trip: the
     function is run_action unless named (a webhook delivery's); it is called with the row id and the further
-    arguments. A failure is logged, not raised: the sweeper enqueues the runs
-    again once it sees their jobs missing."""
+    arguments. A failure is logged, not raised: the sweeper enqueues the runs again once it sees their jobs
+    missing."""
     if not jobs:
         return
     app = app or current_app
@@ -145,6 +145,11 @@ def ready_clause(now):
 _alive_until: dict[str, float] = {}  # job id -> until when it was last seen queued or running
 
 
+def _utc(rq_time: bytes):
+    """A time as RQ writes it in a job's hash, as the naive UTC the database keeps."""
+    return utcparse(rq_time.decode()).replace(tzinfo=None)
+
+
 def _lost_jobs(runs: list[ActionRun]) -> list[ActionRun]:
     """Runs whose job Redis no longer holds as queued or running (flushed, restarted, or the job ended), or
     holds as started for longer than a lease: a run of a one-transaction kind (Kind.one_transaction) shows
@@ -166,10 +171,10 @@ def _lost_jobs(runs: list[ActionRun]) -> list[ActionRun]:
     replies = pipe.execute()
     cfg = current_app.config
     lost, grace = [], cfg["ENGINE_REQUEUE_GRACE"]
-    started_before = utcnow() - timedelta(seconds=cfg["ENGINE_LEASE_SECONDS"])
+    lease_ago = utcnow() - timedelta(seconds=cfg["ENGINE_LEASE_SECONDS"])
     for run, (status, started_at) in zip(unknown, replies, strict=True):
         status = status.decode() if status is not None else None
-        if status == JobStatus.STARTED.value and started_at and utcparse(started_at.decode()).replace(tzinfo=None) < started_before:
+        if status == JobStatus.STARTED.value and started_at and _utc(started_at) < lease_ago:
             lost.append(run)
         elif status in _LIVE_JOB:
             _alive_until[run.job_id] = clock + grace

@@ -75,11 +75,16 @@ class LeaseLost(Exception):
     """The run is no longer this worker's (the sweeper or another worker took it): stop, record nothing."""
 
 
+def _new_token() -> str:
+    """Who holds a run: host, process and a random part, written as claimed_by and fencing later writes."""
+    return f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
 def _claim_run(run_id: int) -> tuple[str, str | None] | None:
     """Take the run if it may be taken now, in the session's transaction, left uncommitted: (token, kind),
     the token fencing later writes; None when the run is not ours."""
     now = utcnow()
-    token = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    token = _new_token()
     lease_until = now + timedelta(seconds=current_app.config["ENGINE_LEASE_SECONDS"])
     row = db.session.execute(_CLAIM, {"run_id": run_id, "now": now, "token": token,
                                       "lease_until": lease_until}).first()
@@ -169,7 +174,7 @@ def execute(run_id: int, kind_key: str | None = None) -> str:
     The job names the run's kind (`kind_key`; None: read it with the claim). A kind whose effect is a few
     statements in this database (`Kind.one_transaction`) is claimed, run and recorded in one transaction: the
     run is read if it may be taken, and the claim is written with the outcome, fenced by the same condition
-    (_settle): a worker dying midway leaves the run as it was, two workers cannot both record it, and the
+    (_SETTLE): a worker dying midway leaves the run as it was, two workers cannot both record it, and the
     claim costs neither an UPDATE nor a commit of its own. Any other kind's claim is committed first, so that
     the lease is visible while it renders templates or talks to the outside world."""
     kind = get_kind(kind_key) if kind_key else None
@@ -189,8 +194,10 @@ def execute(run_id: int, kind_key: str | None = None) -> str:
 
 
 def _execute_in_one_transaction(run_id: int, kind) -> str:
+    """execute() for a one-transaction kind: read the run if it may be taken, run it, and write claim and
+    outcome together (_SETTLE, fenced by the condition the read used)."""
     now = utcnow()
-    token = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    token = _new_token()
     read = _READS.get(kind.key)
     if read is None:
         read = _READS[kind.key] = select(ActionRun).where(_CLAIMABLE).options(

@@ -90,7 +90,7 @@ def _substate_of(opp: Opportunity, substate_id: int) -> Substate:
 def _substate_and_record(opp: Opportunity, substate_id: int
                          ) -> tuple[Substate, OpportunitySubstate | None, list[Action]]:
     """The substate of the opportunity's flow, where the opportunity stands on it, and the substate's actions
-    that make runs (in order), in one statement (two when actions filter by channel)."""
+    that make runs (in order), in one statement (and one more for those actions' channels, when it has any)."""
     rows = db.session.execute(_SUBSTATE_AND_RECORD, {"opportunity_id": opp.id, "substate_id": substate_id,
                                                      "type_id": opp.type_id}
                               ).all() if isinstance(substate_id, int) else []

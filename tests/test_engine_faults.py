@@ -17,14 +17,20 @@ def _open_events(substate) -> int:
                              .where(SubstateEvent.substate_id == substate.id, SubstateEvent.event == "opened"))
 
 
-def test_worker_killed_mid_run_the_run_still_completes_once(make, workers):
+def _slow_opening(make, workers, kind: str):
+    """S1 opens S2 through a slow action of `kind`; S1 opened with one worker running. (opp, S2, the worker)."""
     flow = make.flow((2,))
     s1, s2 = flow.substates
-    add_action(s1, "on_open", "slow_open", substate_id=s2.id, seconds=1.5)
+    add_action(s1, "on_open", kind, substate_id=s2.id, seconds=1.5)
     opp = make.opportunity(flow)
     (victim,) = workers.start(1)
     open_substate(opp, s1.id, None)
     db.session.commit()
+    return opp, s2, victim
+
+
+def test_worker_killed_mid_run_the_run_still_completes_once(make, workers):
+    opp, s2, victim = _slow_opening(make, workers, "slow_open")
     wait_for(lambda: runs()[0].status == "running", message="run claimed")
     workers.kill9(victim)  # dies holding the run: no outcome recorded, no effect committed
     assert status_of(opp, s2) is None and runs()[0].status == "running"
@@ -39,13 +45,7 @@ def test_worker_killed_mid_run_of_a_one_transaction_kind_leaves_nothing_and_the_
     """A database-only kind is claimed, run and recorded in one transaction: a worker killed midway leaves the
     run waiting, its claim and effect undone, and once its job has been started longer than the lease the
     sweeper hands it out again."""
-    flow = make.flow((2,))
-    s1, s2 = flow.substates
-    add_action(s1, "on_open", "slow_open_db", substate_id=s2.id, seconds=1.5)
-    opp = make.opportunity(flow)
-    (victim,) = workers.start(1)
-    open_substate(opp, s1.id, None)
-    db.session.commit()
+    opp, s2, victim = _slow_opening(make, workers, "slow_open_db")
     redis = Redis.from_url(workers.app.config["REDIS_URL"])
     job_key = f"rq:job:{runs()[0].job_id}"
     wait_for(lambda: redis.hget(job_key, "status") == b"started", message="job started")
