@@ -152,8 +152,9 @@ def _utc(rq_time: bytes):
 
 def _lost_jobs(runs: list[ActionRun]) -> list[ActionRun]:
     """Runs whose job Redis no longer holds as queued or running (flushed, restarted, or the job ended), or
-    holds as started for longer than a lease: a run of a one-transaction kind (Kind.one_transaction) shows
-    no claim while it runs, so a worker that died during it left only its job "started" behind.
+    holds as started for longer than a lease: a run of a kind claimed with its first write
+    (Kind.claim_with_first_write) shows no claim until then, so a worker that died before it left only its
+    job "started" behind.
     One pipelined HMGET per job, and a job seen alive is not asked about again for a grace period:
     under a long backlog this check must stay cheap."""
     if not runs:

@@ -6,7 +6,8 @@ import os
 import socket
 import uuid
 from contextvars import ContextVar
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -17,7 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from engine import dispatch, dry_run
 from engine.errors import NeedsReview, PermanentError, Skip, TransientError
-from engine.kinds import get_kind
+from engine.kinds import Kind, get_kind
 from extensions import db
 from models.base import utcnow
 from models.runs import WAITING_STATUSES, ActionRun
@@ -44,11 +45,9 @@ _CLAIM = (
     .returning(_table.c.kind)  # which kind: it says what to load with the run
 )
 _LOAD = [joinedload(ActionRun.opportunity)]
-_READS: dict[str, object] = {}  # the one-transaction path's read of a run, with its kind's load options, built once
-_SETTLE = _table.update().where(_CLAIMABLE).values(
-    status="succeeded", claimed_by=bindparam("token"), started_at=bindparam("now"), attempts=_table.c.attempts + 1,
-    finished_at=bindparam("finished_at"), lease_until=None, result=bindparam("result", type_=_table.c.result.type),
-    error=None)
+_UNKNOWN = Kind()  # what a run of a kind this code does not know is read as (it has no execute())
+_READS: dict[tuple[str, bool], object] = {}  # a run's read with what its kind names (_read), built once per kind
+_CLAIMS_WITH: dict[tuple[str, ...], object] = {}  # the claim written with a run's first write, per set of columns
 # A run holds its claim while "running" and, once it talks to the outside world, while "sending".
 _HELD = ("running", "sending")
 # Spelled as ORs rather than IN: an IN list is re-rendered ("expanded") at every execution.
@@ -67,8 +66,19 @@ def _fenced(run_id: int, token: str, values: dict):
     return db.session.execute(stmt, {"run_id": run_id, "token": token, **{f"v_{k}": v for k, v in values.items()}})
 
 
+@dataclass
+class _Claim:
+    """The run this job executes and its fencing token; `written` once the claim is in the database (at once
+    on the committed-claim path; with the run's first write on the other, see execute())."""
+
+    run_id: int
+    token: str
+    now: datetime
+    written: bool
+
+
 # The claim of the run this job executes, for the external-effect API below.
-_claim: ContextVar[tuple[int, str] | None] = ContextVar("oppflow_claim", default=None)
+_claim: ContextVar[_Claim | None] = ContextVar("oppflow_claim", default=None)
 
 
 class LeaseLost(Exception):
@@ -80,10 +90,10 @@ def _new_token() -> str:
     return f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def _claim_run(run_id: int) -> tuple[str, str | None] | None:
+def _claim_run(run_id: int, now=None) -> tuple[str, str | None] | None:
     """Take the run if it may be taken now, in the session's transaction, left uncommitted: (token, kind),
     the token fencing later writes; None when the run is not ours."""
-    now = utcnow()
+    now = now or utcnow()
     token = _new_token()
     lease_until = now + timedelta(seconds=current_app.config["ENGINE_LEASE_SECONDS"])
     row = db.session.execute(_CLAIM, {"run_id": run_id, "now": now, "token": token,
@@ -91,13 +101,13 @@ def _claim_run(run_id: int) -> tuple[str, str | None] | None:
     return (token, row[0]) if row is not None else None
 
 
-def _undo(run_id: int, token: str, claim_committed: bool) -> str | None:
-    """Roll back the run's work and hold the run again: a claim not yet committed went with the rollback and
+def _undo(claim: _Claim) -> str | None:
+    """Roll back the run's work and hold the run again: a claim not yet written went with the rollback and
     is made anew. Returns the token that now holds the run, None if another worker has it."""
     db.session.rollback()
-    if claim_committed:
-        return token
-    taken = _claim_run(run_id)
+    if claim.written:
+        return claim.token
+    taken = _claim_run(claim.run_id)
     return taken[0] if taken else None
 
 
@@ -124,12 +134,17 @@ def _fenced_commit(run: ActionRun, **values) -> None:
     if dry_run.active() is not None:  # a dry run keeps everything in its one transaction, rolled back
         return
     held = _claim.get()
-    if held is None or held[0] != run.id:
+    if held is None or held.run_id != run.id:
         raise RuntimeError("begin_external/checkpoint called outside the run's own job")
     lease_until = utcnow() + timedelta(seconds=current_app.config["ENGINE_LEASE_SECONDS"])
-    if _fenced(held[0], held[1], {"lease_until": lease_until, **values}).rowcount != 1:
+    if held.written:
+        ours = _fenced(held.run_id, held.token, {"lease_until": lease_until, **values}).rowcount == 1
+    else:  # the run's first write: the claim goes with it, under the condition the run was read with
+        ours = _claim_with(held, {"status": "running", "lease_until": lease_until, **values})
+    if not ours:
         db.session.rollback()
-        raise LeaseLost(f"run {held[0]}")
+        raise LeaseLost(f"run {held.run_id}")
+    held.written = True
     # The run is still ours and goes on with the objects it loaded: expiring them would only reload them.
     session = db.session()
     session.expire_on_commit = False
@@ -171,66 +186,95 @@ def _failed(run_id: int, token: str, attempts: int, error: str, transient: bool)
 def execute(run_id: int, kind_key: str | None = None) -> str:
     """Claim, run and record one run; returns its final word (for RQ's job result).
 
-    The job names the run's kind (`kind_key`; None: read it with the claim). A kind whose effect is a few
-    statements in this database (`Kind.one_transaction`) is claimed, run and recorded in one transaction: the
-    run is read if it may be taken, and the claim is written with the outcome, fenced by the same condition
-    (_SETTLE): a worker dying midway leaves the run as it was, two workers cannot both record it, and the
-    claim costs neither an UPDATE nor a commit of its own. Any other kind's claim is committed first, so that
-    the lease is visible while it renders templates or talks to the outside world."""
+    The job names the run's kind (`kind_key`; None: read it with the claim). Two ways to claim (docs/engine.md,
+    "Claim"):
+    - A kind whose work before its first write is short (`Kind.claim_with_first_write`: database-only kinds,
+      whose first write is the outcome; send email, whose first is the `sending` mark before the server is
+      contacted) has its run read if it may be taken, and the claim written with that first write, fenced
+      by the same condition: the claim costs neither an UPDATE nor a commit of its own, a worker dying before
+      it leaves the run as it was, and two workers cannot both write it.
+    - Any other kind's claim is committed first, so that the lease is visible while it renders templates or
+      writes files."""
     kind = get_kind(kind_key) if kind_key else None
-    if kind is not None and kind.one_transaction:
-        return _execute_in_one_transaction(run_id, kind)
-    taken = _claim_run(run_id)
+    if kind is not None and kind.claim_with_first_write:
+        return _execute_claiming_with_first_write(run_id, kind)
+    now = utcnow()
+    taken = _claim_run(run_id, now)
     db.session.commit()
     if taken is None:
         return "not claimed"
     token, kind_key = taken
-    kind = get_kind(kind_key)
-    # A kind may name what its execute() reads with the run (e.g. the opportunity's customer), to load it
-    # in the same query rather than one lazy load at a time.
-    run = db.session.get(ActionRun, run_id, options=getattr(kind, "load_options", None) or _LOAD)
-    return _run(run, kind, token, lambda result, finished: _record(
-        run_id, token, status="succeeded", finished_at=finished, result=result, error=None), claim_committed=True)
+    kind = get_kind(kind_key) or _UNKNOWN  # e.g. a kind since removed: the run fails, saying so
+    run = db.session.execute(_read(kind, claimable=False), {"run_id": run_id}).unique().first()[0]
+    return _run(run, kind, _Claim(run_id, token, now, written=True))
 
 
-def _execute_in_one_transaction(run_id: int, kind) -> str:
-    """execute() for a one-transaction kind: read the run if it may be taken, run it, and write claim and
-    outcome together (_SETTLE, fenced by the condition the read used)."""
-    now = utcnow()
-    token = _new_token()
-    read = _READS.get(kind.key)
-    if read is None:
-        read = _READS[kind.key] = select(ActionRun).where(_CLAIMABLE).options(
+def _read(kind, claimable: bool):
+    """The statement reading a run (`claimable`: only if it may be taken now) with what its kind's execute()
+    reads besides — its relationships (`load_options`, e.g. the opportunity's customer) and the records its
+    config names (`Kind.read_with`, e.g. the email template), joined, so that it is one query rather than
+    one lookup at a time: the records land in the session, where session.get() finds them."""
+    stmt = _READS.get((kind.key, claimable))
+    if stmt is None:
+        stmt = select(ActionRun).where(_CLAIMABLE if claimable else _table.c.id == bindparam("run_id")).options(
             *(getattr(kind, "load_options", None) or _LOAD))
-    run = db.session.execute(read, {"run_id": run_id, "now": now}).scalar_one_or_none()
-    if run is None:
+        for entity, on in kind.read_with():
+            stmt = stmt.add_columns(entity).outerjoin(entity, on)
+        _READS[(kind.key, claimable)] = stmt
+    return stmt
+
+
+def _execute_claiming_with_first_write(run_id: int, kind) -> str:
+    """execute() for a kind that claims with its first write: read the run if it may be taken and run it;
+    begin_external/checkpoint or the outcome write the claim (_claim_with)."""
+    now = utcnow()
+    row = db.session.execute(_read(kind, claimable=True), {"run_id": run_id, "now": now}).unique().first()
+    if row is None:
         db.session.rollback()
         return "not claimed"
-    # The kind sees the run as claimed, as on the other path (nothing is written until _settle).
-    for key, value in (("status", "running"), ("claimed_by", token), ("started_at", now),
+    run = row[0]
+    claim = _Claim(run_id, _new_token(), now, written=False)
+    # The kind sees the run as claimed, as on the other path (nothing is written until its first write).
+    for key, value in (("status", "running"), ("claimed_by", claim.token), ("started_at", now),
                        ("attempts", run.attempts + 1)):
         set_committed_value(run, key, value)
-
-    def settle(result: dict, finished) -> bool:
-        return db.session.execute(_SETTLE, {"run_id": run_id, "now": now, "token": token, "finished_at": finished,
-                                            "result": result}).rowcount == 1
-
-    return _run(run, kind, token, settle, claim_committed=False)
+    return _run(run, kind, claim)
 
 
-def _run(run: ActionRun, kind, token: str, succeeded, claim_committed: bool) -> str:
-    """Execute a claimed run's kind and record how it went; `succeeded(result, finished)` writes the success,
-    False when the run is no longer ours."""
+def _claim_with(claim: _Claim, values: dict) -> bool:
+    """Write the claim with the run's first write (`values`), under the condition the run was read with;
+    False when the run may no longer be taken (another worker has it)."""
+    keys = tuple(sorted(values))
+    stmt = _CLAIMS_WITH.get(keys)
+    if stmt is None:
+        stmt = _CLAIMS_WITH[keys] = _table.update().where(_CLAIMABLE).values(
+            claimed_by=bindparam("token"), started_at=bindparam("now"), attempts=_table.c.attempts + 1,
+            **{k: bindparam(f"v_{k}", type_=_table.c[k].type) for k in keys})
+    return db.session.execute(stmt, {"run_id": claim.run_id, "now": claim.now, "token": claim.token,
+                                     **{f"v_{k}": v for k, v in values.items()}}).rowcount == 1
+
+
+def _succeeded(claim: _Claim, result: dict, finished) -> bool:
+    """Write the success, fenced by the claim (or with it, when the run wrote nothing before); False when
+    the run is no longer ours."""
+    values = {"status": "succeeded", "finished_at": finished, "result": result, "error": None}
+    if claim.written:
+        return _record(claim.run_id, claim.token, **values)
+    return _claim_with(claim, {"lease_until": None, **values})
+
+
+def _run(run: ActionRun, kind, claim: _Claim) -> str:
+    """Execute a run's kind and record how it went."""
     run_id, attempts, has_next = run.id, run.attempts, run.has_next
     ended = True
-    claim_var = _claim.set((run_id, token))
+    claim_var = _claim.set(claim)
     try:
         run_kind = getattr(kind, "execute", None)
         if run_kind is None:
             raise PermanentError(_("Actions of this kind cannot run yet: %(kind)s.", kind=run.kind))
         result = run_kind(run) or {}
         finished = utcnow()
-        if not succeeded(result, finished):
+        if not _succeeded(claim, result, finished):
             db.session.rollback()  # another worker holds it now: undo our effect
             return "lost lease"
         events.run_succeeded.send(run, change=RunOutcome(run, "succeeded", finished))  # same transaction
@@ -240,7 +284,7 @@ def _run(run: ActionRun, kind, token: str, succeeded, claim_committed: bool) -> 
         log.warning("run %s: lost its claim during an external effect; left to the sweeper", run_id)
         return "lost lease"
     except Exception as err:  # noqa: BLE001 - recorded on the run, never swallowed
-        token = _undo(run_id, token, claim_committed)
+        token = _undo(claim)
         if token is None:
             return "lost lease"
         ended = _end(run, run_id, token, attempts, err)

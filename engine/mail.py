@@ -9,6 +9,7 @@ ever contains the password.
 
 from __future__ import annotations
 
+import functools
 import io
 import smtplib
 import socket
@@ -168,6 +169,13 @@ class _SMTP_SSL(_Greeting, smtplib.SMTP_SSL):
     pass
 
 
+@functools.cache
+def _local_hostname() -> str:
+    """The name this host gives in EHLO, looked up once per process: smtplib would ask the resolver again
+    (socket.getfqdn) for every connection, i.e. for every email a worker sends."""
+    return socket.getfqdn()
+
+
 def _tls_context() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=current_app.config.get("MAIL_CA_FILE"))
 
@@ -185,9 +193,10 @@ class Connection:
         s = self.sender
         try:
             if s.security == "tls":
-                self.smtp = _SMTP_SSL(timeout=self.timeout, context=_tls_context())
+                self.smtp = _SMTP_SSL(local_hostname=_local_hostname(), timeout=self.timeout,
+                                      context=_tls_context())
             else:
-                self.smtp = _SMTP(timeout=self.timeout)
+                self.smtp = _SMTP(local_hostname=_local_hostname(), timeout=self.timeout)
             self.smtp.connect(s.host, s.port)
             self.smtp.ehlo()
             if s.security == "starttls":

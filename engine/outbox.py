@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, or_, select, true
+from sqlalchemy import and_, or_, select
 
 from engine import dry_run, executor
 from engine.errors import PermanentError, TransientError
@@ -184,15 +184,3 @@ def check_credentials(cred_id) -> SmtpCredential:
     if cred is None:
         raise PermanentError(_("The SMTP credentials of this action no longer exist."))
     return cred
-
-
-def template_and_credentials(model, template_id, cred_id):
-    """The action's template (of `model`) and SMTP credentials in one query: (template or None, credentials
-    or None). When either is missing, each is looked up alone, so the caller can say which."""
-    row = db.session.execute(
-        select(model, SmtpCredential).join_from(model, SmtpCredential, true())  # two single rows: no join
-        .where(model.id == (template_id or 0), SmtpCredential.id == (cred_id or 0))
-    ).first()
-    if row is not None:
-        return row[0], row[1]
-    return db.session.get(model, template_id or 0), db.session.get(SmtpCredential, cred_id or 0)

@@ -11,8 +11,8 @@ class SlowOpen(SubstateKind):
     label = "Slow open (tests)"
     effect = "open"
     # Slow, so its claim is committed first and the run shows "running" while it sleeps (tests/kind_slow_db.py
-    # is the same kind claimed, run and recorded in one transaction).
-    one_transaction = False
+    # is the same kind claimed with its first write: claimed, run and recorded in one transaction).
+    claim_with_first_write = False
 
     def execute(self, run) -> dict:
         time.sleep(float(run.config.get("seconds", 2)))

@@ -90,3 +90,20 @@ def test_retry_creates_a_new_attempt_that_runs(make, workers):
     assert retry.id == second.id and first.config == {"substate_id": other.substates[0].id}
     with pytest.raises(ServiceError):
         retry_run(second, manager)  # only failed runs
+
+
+def test_a_run_of_a_kind_this_code_does_not_know_fails_saying_so(make, engine_app):
+    """E.g. a job left in the queue by an older release, for a kind since removed: the run fails with a
+    message, whether or not its job names the kind, rather than staying pending or crashing the worker."""
+    from engine.executor import execute
+    from models import ActionRun
+
+    flow = make.flow((1,))
+    opp = make.opportunity(flow)
+    made = [ActionRun(opportunity_id=opp.id, kind="no_such_kind", trigger="on_open", chain_id="c1") for _ in range(2)]
+    db.session.add_all(made)
+    db.session.commit()
+    assert execute(made[0].id) == "done" and execute(made[1].id, "no_such_kind") == "done"
+    for run in runs(kind="no_such_kind"):
+        assert (run.status, run.attempts) == ("failed", 1)
+        assert "cannot run yet: no_such_kind" in run.error

@@ -13,7 +13,7 @@ REASONS.setdefault("already_assigned", _l("The opportunity already had a company
 
 
 class AssignKind(Kind):
-    one_transaction = True  # database statements only: claimed, run and recorded in one commit
+    claim_with_first_write = True  # database statements only: claimed, run and recorded in one commit
 
     partner_kind = ""
     needs_criteria = ""

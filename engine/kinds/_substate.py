@@ -8,7 +8,7 @@ from models import Substate
 
 
 class SubstateKind(Kind):
-    one_transaction = True  # database statements only: claimed, run and recorded in one commit
+    claim_with_first_write = True  # database statements only: claimed, run and recorded in one commit
 
     class ConfigForm(Form):
         substate_id = RefField(

@@ -207,10 +207,17 @@ class Kind:
     help = ""
     # "open" or "close" when the kind opens or closes another substate (edges of the flow map).
     effect: str | None = None
-    # True when the effect is a few statements in this database (no template rendered, nothing sent out): the
-    # run is claimed, executed and recorded in one transaction (engine.executor.execute). Not for a kind that
-    # may take a while: on SQLite its transaction would hold the database's write lock all that time.
-    one_transaction = False
+    # True when what the kind does before its first write is short (a few statements in this database, or a
+    # short email rendered before the `sending` mark): the run is read, and its claim written with that first
+    # write — the outcome, or begin_external (engine.executor.execute). Not for a kind that may take a while
+    # (a report, an export): meanwhile the run shows no claim, and on SQLite a transaction that has written
+    # holds the database's write lock.
+    claim_with_first_write = False
+
+    def read_with(self) -> list:
+        """Records the run's config names that execute() looks up by id, as (model, join condition on
+        ActionRun) pairs: the engine reads them with the run, in the same query (engine.executor._read)."""
+        return []
 
     class ConfigForm(Form):
         pass

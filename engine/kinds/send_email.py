@@ -13,7 +13,7 @@ from wtforms import Form
 from engine.kinds import _refs
 from engine.kinds.base import RECIPIENTS, Kind, Lookup, Missing, RecipientField, RefsField, options, quoted
 from extensions import db
-from models import ActionRun, EmailTemplate, Opportunity, User
+from models import ActionRun, EmailTemplate, Opportunity, SmtpCredential, User
 
 # What rendering reads besides the run, loaded with it in one query (engine.executor): the placeholders'
 # opportunity, client, type, channel, partners and owner.
@@ -33,9 +33,17 @@ def internal_users() -> list[tuple[int, str]]:
 class SendEmail(Kind):
     key = "send_email"
     load_options = LOAD_OPTIONS
+    # Filling a template in for a few recipients is short: the claim goes with the `sending` mark (one UPDATE
+    # and one commit fewer per email). A message too big or a template refused writes the claim with the
+    # failed row (engine.outbox.record_failure).
+    claim_with_first_write = True
     label = _l("Send email")
     help = _l("Sends an email template to the client, the installer, the commercial or the internal owner; "
               "it is written in the recipient's language.")
+
+    def read_with(self) -> list:
+        return [(EmailTemplate, EmailTemplate.id == ActionRun.config["email_template_id"].as_integer()),
+                (SmtpCredential, SmtpCredential.id == ActionRun.config["smtp_credential_id"].as_integer())]
 
     class ConfigForm(Form):
         email_template_id = _refs.email_template_field()
@@ -77,8 +85,9 @@ class SendEmail(Kind):
 
         config = run.config or {}
         role = config.get("recipient")
-        template, cred = outbox.template_and_credentials(EmailTemplate, config.get("email_template_id"),
-                                                         config.get("smtp_credential_id"))
+        # Read with the run (read_with): found in the session, not asked for again.
+        template = db.session.get(EmailTemplate, config.get("email_template_id") or 0)
+        cred = db.session.get(SmtpCredential, config.get("smtp_credential_id") or 0)
         left_out, stand_ins = [], []  # stand_ins: who received it for an absent user (services.absences)
         try:
             if template is None:

@@ -22,7 +22,7 @@ def _failed_run(mail_app, make, server):
     open_substate(w["opp"], w["substate"].id, None)
     db.session.commit()
     (run,) = runs(kind="send_email")
-    execute(run.id)
+    execute(run.id, "send_email")
     (run,) = runs(id=run.id)
     assert run.status == "failed" and server.messages == []
     server.sink.refuse.clear()  # the mailbox works again: now a retry may deliver

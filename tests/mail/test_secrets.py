@@ -48,7 +48,7 @@ def test_rotate_keys_reencrypts_with_the_new_key_and_sending_still_works(mail_ap
     open_substate(w["opp"], w["substate"].id, None)
     db.session.commit()
     (run,) = runs(kind="send_email")
-    execute(run.id)
+    execute(run.id, "send_email")
     assert runs(id=run.id)[0].status == "succeeded"
     assert len(server.wait_for(1)) == 1
 
@@ -74,7 +74,7 @@ def test_a_password_no_key_opens_fails_the_run_with_a_clear_error(mail_app, make
     open_substate(w["opp"], w["substate"].id, None)
     db.session.commit()
     (run,) = runs(kind="send_email")
-    execute(run.id)
+    execute(run.id, "send_email")
     run = runs(id=run.id)[0]
     assert run.status == "failed" and run.attempts == 1 and "cannot be decrypted" in run.error
     assert server.messages == []

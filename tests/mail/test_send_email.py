@@ -32,7 +32,7 @@ def test_client_in_italian_and_extra_user_in_spanish(mail_app, make, smtp_server
     w["action"].config = {**w["action"].config, "extra_user_ids": [w["owner"].id]}
     db.session.commit()
     run = open_first(w)
-    assert execute(run.id) == "done"
+    assert execute(run.id, "send_email") == "done"
     run = runs(kind="send_email")[0]
     assert run.status == "succeeded", run.error
     got = {m["To"].addresses[0].addr_spec: m for m in server.wait_for(2)}
@@ -61,7 +61,7 @@ def test_starttls_and_implicit_tls_with_auth(mail_app, make, smtp_server, securi
     server = smtp_server(security, auth=True)
     w = support.world(make, support.credentials(server, auth=True), support.template())
     run = open_first(w)
-    assert execute(run.id) == "done"
+    assert execute(run.id, "send_email") == "done"
     assert runs(id=run.id)[0].status == "succeeded", runs(id=run.id)[0].error
     (msg,) = server.wait_for(1)
     assert msg["Subject"] == "Documentazione in sospeso: Impianto Rossi"
@@ -76,7 +76,7 @@ def test_installer_gets_the_company_language_and_owner_the_user_language(mail_ap
     open_substate(w["opp"], w["substate"].id, None)
     db.session.commit()
     for run in runs(kind="send_email"):
-        assert execute(run.id) == "done"
+        assert execute(run.id, "send_email") == "done"
     got = {m["To"].addresses[0].addr_spec: m["Subject"] for m in server.wait_for(2)}
     assert got == {"info@solarenord.example": "Documents pending: Impianto Rossi",
                    "lucia@oppflow.example": "Documentación pendiente: Impianto Rossi"}
@@ -86,7 +86,7 @@ def test_language_without_text_falls_back(mail_app, make, smtp_server):
     server = smtp_server()
     tmpl = support.template(subjects={"en": support.SUBJECTS["en"]}, bodies={"en": support.BODIES["en"]})
     w = support.world(make, support.credentials(server), tmpl)
-    assert execute(open_first(w).id) == "done"
+    assert execute(open_first(w).id, "send_email") == "done"
     (msg,) = server.wait_for(1)
     assert msg["Subject"] == "Documents pending: Impianto Rossi" and msg["Content-Language"] == "en"
     assert "12,345.50" in msg.get_body(("html",)).get_content()  # formatted in the text's language
@@ -98,7 +98,7 @@ def test_missing_address_fails_with_the_reason_and_sends_nothing(mail_app, make,
     w["customer"].email = None
     db.session.commit()
     run = open_first(w)
-    execute(run.id)
+    execute(run.id, "send_email")
     run = runs(id=run.id)[0]
     assert run.status == "failed" and run.attempts == 1
     assert run.error == "The client Mario Rossi has no email address."
@@ -112,7 +112,7 @@ def test_no_installer_assigned_fails_with_the_reason(mail_app, make, smtp_server
     server = smtp_server()
     w = support.world(make, support.credentials(server), support.template(), recipient="installer", installer=None)
     run = open_first(w)
-    execute(run.id)
+    execute(run.id, "send_email")
     assert runs(id=run.id)[0].error == "The opportunity has no installer assigned."
 
 
@@ -120,7 +120,7 @@ def test_wrong_password_fails_at_once_as_authentication_failed(mail_app, make, s
     server = smtp_server("starttls", auth=True)
     w = support.world(make, support.credentials(server, auth=True, password="not-the-password"), support.template())
     run = open_first(w)
-    execute(run.id)
+    execute(run.id, "send_email")
     run = runs(id=run.id)[0]
     assert run.status == "failed" and run.attempts == 1
     assert run.error.startswith("Authentication failed: the server answered 535")
@@ -135,7 +135,7 @@ def test_oversize_message_is_refused_with_a_clear_error(mail_app, make, smtp_ser
     big = {lang: body + "<p>" + "x" * 3000 + "</p>" for lang, body in support.BODIES.items()}
     w = support.world(make, support.credentials(server), support.template(bodies=big))
     run = open_first(w)
-    execute(run.id)
+    execute(run.id, "send_email")
     run = runs(id=run.id)[0]
     assert run.status == "failed" and run.attempts == 1
     assert "over the limit of 0.0 MB (MAIL_MAX_BYTES): it was not sent" in run.error
@@ -149,7 +149,7 @@ def test_recipient_refused_5xx_fails_and_4xx_retries_sending_only_what_was_not_a
     w["action"].config = {**w["action"].config, "extra_user_ids": [w["owner"].id]}
     db.session.commit()
     run = open_first(w)
-    execute(run.id)
+    execute(run.id, "send_email")
     run = runs(id=run.id)[0]
     assert run.status == "pending" and "450 4.2.1 Mailbox busy" in run.error  # back off, then again
     first = {r.recipient: (r.status, r.message_id) for r in rows(run.id)}
@@ -159,7 +159,7 @@ def test_recipient_refused_5xx_fails_and_4xx_retries_sending_only_what_was_not_a
     server.sink.refuse.clear()
     run.due_at = run.created_at
     db.session.commit()
-    execute(run.id)
+    execute(run.id, "send_email")
     run = runs(id=run.id)[0]
     assert run.status == "succeeded" and run.attempts == 2
     msgs = server.wait_for(2)
@@ -172,7 +172,7 @@ def test_recipient_refused_5xx_fails_and_4xx_retries_sending_only_what_was_not_a
     close_substate(w["opp"], w["substate"].id, None)
     db.session.commit()
     (refused,) = runs(action_id=run2.id)
-    execute(refused.id)
+    execute(refused.id, "send_email")
     refused = runs(id=refused.id)[0]
     assert refused.status == "failed" and refused.attempts == 1
     assert "refused the recipient mario.rossi@example.it: 550 5.1.1 No such user" in refused.error
@@ -182,6 +182,34 @@ def test_a_second_delivery_sends_nothing(mail_app, make, smtp_server):
     server = smtp_server()
     w = support.world(make, support.credentials(server), support.template())
     run = open_first(w)
-    assert execute(run.id) == "done"
-    assert execute(run.id) == "not claimed"
+    assert execute(run.id, "send_email") == "done"
+    assert execute(run.id, "send_email") == "not claimed"
     assert len(server.wait_for(1)) == 1 and len(rows(run.id)) == 1
+
+
+def test_a_run_another_worker_takes_while_it_renders_sends_nothing(mail_app, make, smtp_server, monkeypatch):
+    """A send-email run's claim is written with its `sending` mark: when another worker took the run after this
+    one read it, the mark matches no row, nothing is sent or kept, and the other worker's claim stands."""
+    from datetime import timedelta
+
+    from engine import outbox
+    from models.base import utcnow
+    from models.runs import ActionRun
+
+    server = smtp_server()
+    w = support.world(make, support.credentials(server), support.template())
+    run = open_first(w)
+    real_send = outbox.send
+
+    def taken_meanwhile(*args, **kwargs):
+        with db.engine.begin() as other:  # another worker's claim, committed on its own connection
+            other.execute(ActionRun.__table__.update().where(ActionRun.id == run.id).values(
+                status="running", claimed_by="other-worker", lease_until=utcnow() + timedelta(minutes=5),
+                attempts=1))
+        return real_send(*args, **kwargs)
+
+    monkeypatch.setattr(outbox, "send", taken_meanwhile)
+    assert execute(run.id, "send_email") == "lost lease"
+    run = runs(id=run.id)[0]
+    assert (run.status, run.claimed_by, run.attempts) == ("running", "other-worker", 1)
+    assert rows(run.id) == [] and server.messages == []

@@ -40,7 +40,7 @@ def test_retry_after_a_partial_failure_sends_only_to_who_has_not_received_it(mai
     w["action"].config = {**w["action"].config, "extra_user_ids": [w["owner"].id]}
     db.session.commit()
     first = _open(w)
-    execute(first.id)
+    execute(first.id, "send_email")
     first = runs(id=first.id)[0]
     assert first.status == "failed" and "550 5.2.2 Mailbox full" in first.error
     assert _to(server) == [CLIENT]
@@ -50,7 +50,7 @@ def test_retry_after_a_partial_failure_sends_only_to_who_has_not_received_it(mai
     server.sink.refuse[OWNER] = "451 4.3.0 Try again later"
     second = retry_run(first, w["owner"])
     db.session.commit()
-    execute(second.id)
+    execute(second.id, "send_email")
     second = runs(id=second.id)[0]
     assert second.status == "pending" and "451 4.3.0" in second.error
     assert _to(server) == [CLIENT]
@@ -60,7 +60,7 @@ def test_retry_after_a_partial_failure_sends_only_to_who_has_not_received_it(mai
     server.sink.refuse.clear()
     second.due_at = second.created_at
     db.session.commit()
-    execute(second.id)
+    execute(second.id, "send_email")
     second = runs(id=second.id)[0]
     assert second.status == "succeeded" and second.attempts == 2
     server.wait_for(2)
@@ -77,7 +77,7 @@ def test_retry_after_a_partial_failure_sends_only_to_who_has_not_received_it(mai
     db.session.commit()
     third = retry_run(second, w["owner"])
     db.session.commit()
-    assert execute(third.id) == "done"
+    assert execute(third.id, "send_email") == "done"
     third = runs(id=third.id)[0]
     assert third.status == "succeeded" and _rows(third.id) == []
     assert {e["sent_by_run"] for e in third.result["emails"]} == {first.id, second.id}
@@ -96,7 +96,7 @@ def test_retry_sends_to_a_recipient_whose_message_was_never_confirmed(mail_app, 
     db.session.commit()
     again = retry_run(run, w["owner"])
     db.session.commit()
-    execute(again.id)
+    execute(again.id, "send_email")
     assert runs(id=again.id)[0].status == "succeeded"
     assert _to(server) == [CLIENT]
 
@@ -115,7 +115,7 @@ def test_a_changed_password_is_used_at_the_next_run(mail_app, make, smtp_server)
     w = support.world(make, cred, support.template())
     admin = make.user("admin", name="Ada Admin")
     run = _open(w)
-    execute(run.id)
+    execute(run.id, "send_email")
     assert runs(id=run.id)[0].status == "succeeded"
 
     _set_password(cred, "not-the-password", admin)
@@ -123,14 +123,14 @@ def test_a_changed_password_is_used_at_the_next_run(mail_app, make, smtp_server)
     close_substate(w["opp"], w["substate"].id, None)
     db.session.commit()
     (second,) = runs(action_id=closing.id)
-    execute(second.id)
+    execute(second.id, "send_email")
     second = runs(id=second.id)[0]
     assert second.status == "failed" and second.error.startswith("Authentication failed")
 
     _set_password(cred, PASSWORD, admin)
     third = retry_run(second, w["owner"])
     db.session.commit()
-    execute(third.id)
+    execute(third.id, "send_email")
     assert runs(id=third.id)[0].status == "succeeded"
     assert len(server.wait_for(2)) == 2
 
@@ -153,7 +153,7 @@ def test_a_send_email_run_costs_a_handful_of_statements(mail_app, make, smtp_ser
 
     event.listen(db.engine, "before_cursor_execute", count)
     try:
-        assert execute(run.id) == "done"
+        assert execute(run.id, "send_email") == "done"
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
     assert runs(id=run.id)[0].status == "succeeded" and len(server.wait_for(1)) == 1

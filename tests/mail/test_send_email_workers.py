@@ -93,8 +93,8 @@ def test_sweeper_turns_an_expired_sending_run_into_needs_review_and_retry_sends_
     dispatch.sweep()
     run = runs(id=run.id)[0]
     assert (run.status, run.reason, run.lease_until) == ("needs_review", "lost", None)
-    assert execute(run.id) == "not claimed" and server.messages == []
+    assert execute(run.id, "send_email") == "not claimed" and server.messages == []
     again = retry_run(run, w["owner"])
     db.session.commit()
-    assert execute(again.id) == "done"
+    assert execute(again.id, "send_email") == "done"
     assert runs(id=again.id)[0].status == "succeeded" and len(server.wait_for(1)) == 1

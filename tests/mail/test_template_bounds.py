@@ -76,7 +76,7 @@ def test_a_bomb_saved_before_the_limits_fails_its_run_with_the_reason(mail_app, 
     db.session.commit()
     (run,) = runs(kind="send_email")
     started = time.monotonic()
-    execute(run.id)
+    execute(run.id, "send_email")
     (run,) = runs(id=run.id)
     assert run.status == "failed" and "took longer than" in run.error and server.messages == []
     assert time.monotonic() - started < 5
