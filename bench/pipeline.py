@@ -232,7 +232,10 @@ def main() -> None:
         keys = ["latency_p50_ms", "latency_p99_ms", *(f"runs_per_s_{w}w" for w in args.workers), "ceiling_ratio",
                 "lateness_p99_s"]
         out.update({prefix + k: results.get(k) for k in keys})
-    out["round_trips_per_run"] = round_trips(args.pg if not args.database_url else None)
+    # One backend alone (--database-url): its counts only — SQLite's always, PostgreSQL's when that is the one.
+    pg = args.database_url if args.database_url and args.database_url.startswith("postgresql") else \
+        None if args.database_url else args.pg
+    out["round_trips_per_run"] = round_trips(pg)
     print(json.dumps(out))
 
 
