@@ -220,6 +220,8 @@ def main() -> None:
     parser.add_argument("--workers", type=lambda v: sorted({int(n) for n in v.split(",")}), default=[1, 2, 4],
                         help="worker counts to measure throughput with, e.g. 1,2,4")
     args = parser.parse_args()
+    if not 1 <= args.rounds <= args.runs:
+        parser.error("--rounds must be between 1 and --runs")
     if 1 not in args.workers:
         parser.error("--workers must include 1 (the ceiling ratio is measured with one worker)")
 
@@ -232,9 +234,9 @@ def main() -> None:
         keys = ["latency_p50_ms", "latency_p99_ms", *(f"runs_per_s_{w}w" for w in args.workers), "ceiling_ratio",
                 "lateness_p99_s"]
         out.update({prefix + k: results.get(k) for k in keys})
-    # One backend alone (--database-url): its counts only — SQLite's always, PostgreSQL's when that is the one.
-    pg = args.database_url if args.database_url and args.database_url.startswith("postgresql") else \
-        None if args.database_url else args.pg
+    pg = args.pg
+    if args.database_url:  # one backend alone: SQLite's counts always, PostgreSQL's when that is the one
+        pg = args.database_url if args.database_url.startswith("postgresql") else None
     out["round_trips_per_run"] = round_trips(pg)
     print(json.dumps(out))
 

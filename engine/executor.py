@@ -46,8 +46,8 @@ _CLAIM = (
 )
 _LOAD = [joinedload(ActionRun.opportunity)]
 _UNKNOWN = Kind()  # what a run of a kind this code does not know is read as (it has no execute())
-_READS: dict[tuple[str, bool], object] = {}  # a run's read with what its kind names (_read), built once per kind
-_CLAIMS_WITH: dict[tuple[str, ...], object] = {}  # the claim written with a run's first write, per set of columns
+_READS: dict[tuple[str, bool], object] = {}  # a run's read with what its kind names (_read), once per kind
+_CLAIMS_WITH: dict[tuple[str, ...], object] = {}  # the claim written with a run's first write, per column set
 # A run holds its claim while "running" and, once it talks to the outside world, while "sending".
 _HELD = ("running", "sending")
 # Spelled as ORs rather than IN: an IN list is re-rendered ("expanded") at every execution.
@@ -56,14 +56,21 @@ _RECORD_WHERE = and_(_table.c.id == bindparam("run_id"), _table.c.claimed_by == 
 _RECORDS: dict[tuple[str, ...], object] = {}  # fenced UPDATE per set of written columns, built once
 
 
+def _update(cache: dict, where, values: dict, **fixed):
+    """The UPDATE of the run's columns `values` (bound as v_<column>) under `where`, plus `fixed` column
+    expressions; built once per set of columns and kept in `cache`. Returns (statement, its value params)."""
+    keys = tuple(sorted(values))
+    stmt = cache.get(keys)
+    if stmt is None:
+        stmt = cache[keys] = _table.update().where(where).values(
+            **fixed, **{k: bindparam(f"v_{k}", type_=_table.c[k].type) for k in keys})
+    return stmt, {f"v_{k}": v for k, v in values.items()}
+
+
 def _fenced(run_id: int, token: str, values: dict):
     """UPDATE the run's columns `values` only while this worker holds it; returns the result."""
-    keys = tuple(sorted(values))
-    stmt = _RECORDS.get(keys)
-    if stmt is None:
-        stmt = _RECORDS[keys] = _table.update().where(_RECORD_WHERE).values(
-            {k: bindparam(f"v_{k}", type_=_table.c[k].type) for k in keys})
-    return db.session.execute(stmt, {"run_id": run_id, "token": token, **{f"v_{k}": v for k, v in values.items()}})
+    stmt, params = _update(_RECORDS, _RECORD_WHERE, values)
+    return db.session.execute(stmt, {"run_id": run_id, "token": token, **params})
 
 
 @dataclass
@@ -90,7 +97,7 @@ def _new_token() -> str:
     return f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def _claim_run(run_id: int, now=None) -> tuple[str, str | None] | None:
+def _claim_run(run_id: int, now: datetime | None = None) -> tuple[str, str | None] | None:
     """Take the run if it may be taken now, in the session's transaction, left uncommitted: (token, kind),
     the token fencing later writes; None when the run is not ours."""
     now = now or utcnow()
@@ -186,8 +193,8 @@ def _failed(run_id: int, token: str, attempts: int, error: str, transient: bool)
 def execute(run_id: int, kind_key: str | None = None) -> str:
     """Claim, run and record one run; returns its final word (for RQ's job result).
 
-    The job names the run's kind (`kind_key`; None: read it with the claim). Two ways to claim (docs/engine.md,
-    "Claim"):
+    The job names the run's kind (`kind_key`; None: read it with the claim). Two ways to claim
+    (docs/engine.md, "Claim"):
     - A kind whose work before its first write is short (`Kind.claim_with_first_write`: database-only kinds,
       whose first write is the outcome; send email, whose first is the `sending` mark before the server is
       contacted) has its run read if it may be taken, and the claim written with that first write, fenced
@@ -216,8 +223,8 @@ def _read(kind, claimable: bool):
     one lookup at a time: the records land in the session, where session.get() finds them."""
     stmt = _READS.get((kind.key, claimable))
     if stmt is None:
-        stmt = select(ActionRun).where(_CLAIMABLE if claimable else _table.c.id == bindparam("run_id")).options(
-            *(getattr(kind, "load_options", None) or _LOAD))
+        where = _CLAIMABLE if claimable else _table.c.id == bindparam("run_id")
+        stmt = select(ActionRun).where(where).options(*(getattr(kind, "load_options", None) or _LOAD))
         for entity, on in kind.read_with():
             stmt = stmt.add_columns(entity).outerjoin(entity, on)
         _READS[(kind.key, claimable)] = stmt
@@ -244,14 +251,10 @@ def _execute_claiming_with_first_write(run_id: int, kind) -> str:
 def _claim_with(claim: _Claim, values: dict) -> bool:
     """Write the claim with the run's first write (`values`), under the condition the run was read with;
     False when the run may no longer be taken (another worker has it)."""
-    keys = tuple(sorted(values))
-    stmt = _CLAIMS_WITH.get(keys)
-    if stmt is None:
-        stmt = _CLAIMS_WITH[keys] = _table.update().where(_CLAIMABLE).values(
-            claimed_by=bindparam("token"), started_at=bindparam("now"), attempts=_table.c.attempts + 1,
-            **{k: bindparam(f"v_{k}", type_=_table.c[k].type) for k in keys})
+    stmt, params = _update(_CLAIMS_WITH, _CLAIMABLE, values, claimed_by=bindparam("token"),
+                           started_at=bindparam("now"), attempts=_table.c.attempts + 1)
     return db.session.execute(stmt, {"run_id": claim.run_id, "now": claim.now, "token": claim.token,
-                                     **{f"v_{k}": v for k, v in values.items()}}).rowcount == 1
+                                     **params}).rowcount == 1
 
 
 def _succeeded(claim: _Claim, result: dict, finished) -> bool:

@@ -1,4 +1,4 @@
-"""tests/kind_slow.py's kind with the engine's claim-with-first-write path (Kind.claim_with_first_write), as the built-in
+"""tests/kind_slow.py's kind claimed with its first write (Kind.claim_with_first_write), as the built-in
 database-only kinds run: claim, effect and outcome commit together, so a test can kill the worker mid-run."""
 
 from tests.kind_slow import SlowOpen

@@ -34,8 +34,8 @@ class SendEmail(Kind):
     key = "send_email"
     load_options = LOAD_OPTIONS
     # Filling a template in for a few recipients is short: the claim goes with the `sending` mark (one UPDATE
-    # and one commit fewer per email). A message too big or a template refused writes the claim with the
-    # failed row (engine.outbox.record_failure).
+    # and one commit fewer per email). A refused template or a message too big writes the claim with its
+    # failed rows instead (engine.outbox: record_failure, or send's checkpoint before it raises).
     claim_with_first_write = True
     label = _l("Send email")
     help = _l("Sends an email template to the client, the installer, the commercial or the internal owner; "
