@@ -68,6 +68,8 @@ class Config:
         # Web processes check a pooled connection before use (a restarted database costs no user an error);
         # worker.py turns it off: a round trip per job, and a job on a dead connection is retried anyway.
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        # Rendered pages each web process keeps while the data is unchanged (blueprints/page_cache.py); 0: off.
+        self.PAGE_CACHE_MB = float(os.environ.get("OPPFLOW_PAGE_CACHE_MB", "16"))
         # Behind N reverse proxies, trust their X-Forwarded-For/-Proto/-Host (client address for rate limits).
         self.PROXY_COUNT = int(os.environ.get("OPPFLOW_PROXIES", "0"))
         self.REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -4,6 +4,7 @@ from flask_login import current_user
 
 from blueprints.customers import bp
 from blueprints.customers.forms import CustomerForm
+from blueprints.page_cache import cached_page
 from extensions import db
 from models import Customer
 from services import customers as svc
@@ -12,6 +13,7 @@ from services.access import internal_required, permission_required
 
 @bp.route("/")
 @internal_required
+@cached_page
 def index():
     """Customer list with search and pagination; htmx gets the table alone."""
     q = request.args.get("q", "")[:100]

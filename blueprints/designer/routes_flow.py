@@ -20,6 +20,7 @@ from blueprints.designer.views import (
     render_substate,
     wants_fragment,
 )
+from blueprints.page_cache import cached_page
 from extensions import db
 from services import ServiceError, flowmap
 from services import flow as svc
@@ -69,6 +70,7 @@ def create_type():
 
 @bp.route("/<int:type_id>")
 @internal_required
+@cached_page
 def type_page(type_id: int):
     """The designer of a type: states as columns of substates, and the side panel; htmx gets the board."""
     opp_type = get_type(type_id)

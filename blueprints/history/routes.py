@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from blueprints.history import bp
+from blueprints.page_cache import cached_page
 from blueprints.redirects import safe_next
 from extensions import db
 from services import history, locale_input
@@ -24,6 +25,7 @@ def index():
 
 @bp.route("/account/history/<tab>")
 @login_required
+@cached_page
 def tab(tab: str):
     """A history tab: filterable, sortable table; htmx gets the table alone (and the URL is pushed)."""
     spec = history.TABS.get(tab) or abort(404)
@@ -62,6 +64,7 @@ def history_helpers():
 
 @bp.route("/partner")
 @login_required
+@cached_page
 def partner_home():
     """A partner's landing page: new assignments to accept or reject, their opportunities, their substates."""
     if not current_user.is_partner:

@@ -8,6 +8,7 @@ from blueprints.opportunities import bp
 from blueprints.opportunities.fields import editing_from_query
 from blueprints.opportunities.forms import OpportunityForm
 from blueprints.opportunities.page import page_context
+from blueprints.page_cache import cached_page
 from extensions import db
 from models import Channel, Customer, Opportunity, OpportunityType, User
 from services import ServiceError
@@ -19,6 +20,7 @@ from services.validation import InvalidData, record_id, show_on_form
 
 @bp.route("/opportunities")
 @login_required
+@cached_page
 def index():
     """Opportunity list with filters (custom fields too), chosen columns and pagination; htmx gets the table
     alone. A field filter that does not read answers 422 with its message and no rows."""
@@ -41,6 +43,7 @@ def index():
 
 @bp.route("/opportunities/<int:opp_id>")
 @login_required
+@cached_page
 def detail(opp_id: int):
     """Opportunity detail: client, channel, amount, partners and the flow with open/close buttons."""
     # Its partners with it: the page names both (two queries fewer).

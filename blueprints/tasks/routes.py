@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 from blueprints.opportunities import (
     page as opportunity_page,  # the module: page.py imports this package's context
 )
+from blueprints.page_cache import cached_page
 from blueprints.tasks import bp
 from blueprints.tasks.context import may_add_task, opportunity_tasks_context, status_context
 from blueprints.tasks.forms import DEFAULT_TIME, TaskForm
@@ -26,6 +27,7 @@ from services.validation import InvalidData, show_on_form
 
 @bp.route("/tasks")
 @login_required
+@cached_page
 def index():
     """The task list: a view, filters and keyset paging; htmx gets the table alone (and the URL is pushed)."""
     filters = task_list.parse_filters(request.args)
