@@ -91,7 +91,7 @@ def _one_run(counter: Counter, opp_id: int, substate_id: int) -> int:
         counter.on = False
     db.session.remove()
     status = db.session.get(ActionRun, run_id).status
-    assert (word, status) == ("done", "succeeded"), (word, status)
+    assert (word, status) == ("done", "succeeded"), (word, status, db.session.get(ActionRun, run_id).error)
     return counter.statements + counter.commits
 
 

@@ -5,6 +5,7 @@ opportunities; with --scale demo, the demo's installer user).
 
     .venv/bin/python bench/web_load.py [--pg postgresql://…] [--rates 40,80,160,240] [--seconds 20]
                                        [--clients 16] [--scale demo|small|medium|large|OPPS,RUNS]
+                                       [--writes 0]
 
 Data: the demo data (services.demo.load, as `make run` loads it), then, unless --scale demo,
 bench/seed_scale.py's rows after it (default medium = 20,000 opportunities, 100,000 action runs with their
@@ -20,7 +21,9 @@ the server, never in its favour; each step prints the rate the client actually o
 started requests (its own limit). An error is a non-200 answer, a failure or no answer within 5 s.
 A page sustains a step when its p99 ≤ 250 ms with no error; its capacity is the last step it sustained
 before its first failure (0 if none). Stepping stops once every page has failed. No worker.py: the load
-is read-only GETs that enqueue nothing.
+is read-only GETs that enqueue nothing. The web processes keep rendered pages while the database is unchanged
+(blueprints/page_cache.py): --writes N commits N one-row writes a second beside the load, as busy workers do,
+so that the pages are rendered again that often (OPPFLOW_PAGE_CACHE_MB=0 in the environment: never kept).
 
 Ends with one JSON line: {"capacity_rps": lowest over pages, "load_errors": errors over every step and the
 warm-up (each session opening each of its pages once before the steps),
@@ -30,6 +33,7 @@ TEST_DATABASE_URL) is given; each backend's figures are printed on their own lin
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -37,6 +41,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -300,6 +305,40 @@ async def load(base: str, users: list, pages: dict, rates: list[float], seconds:
             "offered_rps": offered}
 
 
+@contextlib.contextmanager
+def writer(url: str, rate: float):
+    """With rate > 0, a thread commits `rate` one-row writes a second (to a table of the bench's own) while
+    the load runs, as busy workers do: every commit changes the data version, so the web processes' kept
+    pages (blueprints/page_cache.py) go stale that often and are rendered again."""
+    if rate <= 0:
+        yield
+        return
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE IF NOT EXISTS bench_tick (id INTEGER PRIMARY KEY, at FLOAT)"))
+    done, made = threading.Event(), [0]
+
+    def run() -> None:
+        start = time.perf_counter()
+        while not done.is_set():
+            with engine.begin() as conn:
+                conn.execute(text("INSERT INTO bench_tick (id, at) VALUES (:i, :t)"), {"i": made[0], "t": time.time()})
+            made[0] += 1
+            done.wait(max(0.0, start + made[0] / rate - time.perf_counter()))
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+        engine.dispose()
+        print(f"  writes during the load: {made[0]} ({rate:g}/s offered)")
+
+
 def measure(url: str, args) -> dict:
     """Seed `url`, start Redis and gunicorn, log the sessions in, run the steps; stops what it started."""
     opps, runs = args.scale
@@ -314,7 +353,8 @@ def measure(url: str, args) -> dict:
                "LOGIN_RATE_LIMIT": "1000 per minute"}
         proc, base = start_gunicorn(env, log)
         users = sessions(base, args.clients, pages, LOGINS["scale" if opps else "demo"])
-        figures = asyncio.run(load(base, users, pages, args.rates, args.seconds))
+        with writer(url, args.writes):
+            figures = asyncio.run(load(base, users, pages, args.rates, args.seconds))
         if proc.poll() is not None:
             raise SystemExit(f"gunicorn exited during the load; its log ends:\n{log.read_text()[-3000:]}")
         return figures
@@ -357,6 +397,8 @@ def main() -> None:
     parser.add_argument("--rates", type=lambda s: [float(r) for r in s.split(",")], default=[40, 80, 160, 240])
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--clients", type=int, default=16, help="sessions: admins and partners alternately")
+    parser.add_argument("--writes", type=float, default=0,
+                        help="commits a second made beside the load (as busy workers make): kept pages go stale")
     parser.add_argument("--scale", type=scale, default=SCALES["medium"],
                         help="demo (the demo data alone, as `make run` serves it), small, medium (default: "
                              "20000 opportunities, 100000 runs on top of the demo), large, or OPPS,RUNS")

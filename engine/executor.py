@@ -6,7 +6,7 @@ import os
 import socket
 import uuid
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -30,18 +30,20 @@ _HOST = socket.gethostname()
 
 
 # Built once with bind parameters: this runs for every job, and building it anew costs more than running it.
+# Their names (x_…) are no column's: an UPDATE's parameters named like a column of a write going with it
+# (with_outcome: outgoing_email.run_id) would be SET on that write too.
 # Statements on the table rather than the mapped class: the ORM's bulk-update path (synchronising the
 # session, plugin hooks) cost more per run than the statement itself, and nothing here needs it.
 _table = ActionRun.__table__
 # A run may be taken when it is due and free, or when its holder's lease ran out.
-_CLAIMABLE = and_(_table.c.id == bindparam("run_id"),
-                  or_(dispatch.ready_clause(bindparam("now")),
-                      and_(_table.c.status == "running", _table.c.lease_until < bindparam("now"))))
+_CLAIMABLE = and_(_table.c.id == bindparam("x_run"),
+                  or_(dispatch.ready_clause(bindparam("x_now")),
+                      and_(_table.c.status == "running", _table.c.lease_until < bindparam("x_now"))))
 _CLAIM = (
     _table.update()
     .where(_CLAIMABLE)
-    .values(status="running", claimed_by=bindparam("token"), lease_until=bindparam("lease_until"),
-            started_at=bindparam("now"), attempts=_table.c.attempts + 1)
+    .values(status="running", claimed_by=bindparam("x_token"), lease_until=bindparam("x_lease_until"),
+            started_at=bindparam("x_now"), attempts=_table.c.attempts + 1)
     .returning(_table.c.kind)  # which kind: it says what to load with the run
 )
 _LOAD = [joinedload(ActionRun.opportunity)]
@@ -51,7 +53,7 @@ _CLAIMS_WITH: dict[tuple[str, ...], object] = {}  # the claim written with a run
 # A run holds its claim while "running" and, once it talks to the outside world, while "sending".
 _HELD = ("running", "sending")
 # Spelled as ORs rather than IN: an IN list is re-rendered ("expanded") at every execution.
-_RECORD_WHERE = and_(_table.c.id == bindparam("run_id"), _table.c.claimed_by == bindparam("token"),
+_RECORD_WHERE = and_(_table.c.id == bindparam("x_run"), _table.c.claimed_by == bindparam("x_token"),
                      or_(*(_table.c.status == s for s in _HELD)))
 _RECORDS: dict[tuple[str, ...], object] = {}  # fenced UPDATE per set of written columns, built once
 
@@ -67,10 +69,23 @@ def _update(cache: dict, where, values: dict, **fixed):
     return stmt, {f"v_{k}": v for k, v in values.items()}
 
 
-def _fenced(run_id: int, token: str, values: dict):
-    """UPDATE the run's columns `values` only while this worker holds it; returns the result."""
+def _fenced(run_id: int, token: str, values: dict, along: list | tuple = ()):
+    """UPDATE the run's columns `values` only while this worker holds it, with the writes `along`
+    (with_outcome); returns the result."""
     stmt, params = _update(_RECORDS, _RECORD_WHERE, values)
-    return db.session.execute(stmt, {"run_id": run_id, "token": token, **params})
+    return db.session.execute(_with(stmt, along), {"x_run": run_id, "x_token": token, **params})
+
+
+def _with(stmt, along):
+    """`stmt` with the writes `along` (statements carrying their values): on PostgreSQL in the same statement,
+    as data-modifying WITHs — one round trip, not one each; elsewhere executed first."""
+    if not along:
+        return stmt
+    if db.engine.dialect.name == "postgresql":
+        return stmt.add_cte(*(write.cte(f"along_{i}") for i, write in enumerate(along)))
+    for write in along:
+        db.session.execute(write)
+    return stmt
 
 
 @dataclass
@@ -82,6 +97,8 @@ class _Claim:
     token: str
     now: datetime
     written: bool
+    along: list = field(default_factory=list)  # writes that go with the success (with_outcome)
+    kept: list = field(default_factory=list)  # their objects, held so the session keeps them until then
 
 
 # The claim of the run this job executes, for the external-effect API below.
@@ -103,8 +120,8 @@ def _claim_run(run_id: int, now: datetime | None = None) -> tuple[str, str | Non
     now = now or utcnow()
     token = _new_token()
     lease_until = now + timedelta(seconds=current_app.config["ENGINE_LEASE_SECONDS"])
-    row = db.session.execute(_CLAIM, {"run_id": run_id, "now": now, "token": token,
-                                      "lease_until": lease_until}).first()
+    row = db.session.execute(_CLAIM, {"x_run": run_id, "x_now": now, "x_token": token,
+                                      "x_lease_until": lease_until}).first()
     return (token, row[0]) if row is not None else None
 
 
@@ -112,15 +129,31 @@ def _undo(claim: _Claim) -> str | None:
     """Roll back the run's work and hold the run again: a claim not yet written went with the rollback and
     is made anew. Returns the token that now holds the run, None if another worker has it."""
     db.session.rollback()
+    claim.along.clear()
+    claim.kept.clear()
     if claim.written:
         return claim.token
     taken = _claim_run(claim.run_id)
     return taken[0] if taken else None
 
 
-def _record(run_id: int, token: str, **values) -> bool:
+def _record(run_id: int, token: str, along: list | tuple = (), **values) -> bool:
     """Write the outcome only if this worker still holds the run; False means another took it over."""
-    return _fenced(run_id, token, {"lease_until": None, **values}).rowcount == 1
+    return _fenced(run_id, token, {"lease_until": None, **values}, along).rowcount == 1
+
+
+def with_outcome(write, *objects) -> None:
+    """A write of the running job's kind (an UPDATE carrying its values) that belongs with the run's success:
+    made with the outcome's UPDATE (on PostgreSQL in the same statement), dropped with the rest of the run's
+    work if it fails or is no longer this worker's. Outside a job (a dry run), made at once. `objects`, the
+    session's objects it writes (already showing the new values), are held until then: the session keeps
+    only weak references to unchanged objects, and a query meanwhile would read the row as it still is."""
+    held = _claim.get()
+    if held is None or dry_run.active() is not None:
+        db.session.execute(write)
+    else:
+        held.along.append(write)
+        held.kept.extend(objects)
 
 
 def begin_external(run: ActionRun, **values) -> None:
@@ -212,7 +245,7 @@ def execute(run_id: int, kind_key: str | None = None) -> str:
         return "not claimed"
     token, kind_key = taken
     kind = get_kind(kind_key) or _UNKNOWN  # e.g. a kind since removed: the run fails, saying so
-    run = db.session.execute(_read(kind, claimable=False), {"run_id": run_id}).unique().first()[0]
+    run = db.session.execute(_read(kind, claimable=False), {"x_run": run_id}).unique().first()[0]
     return _run(run, kind, _Claim(run_id, token, now, written=True))
 
 
@@ -223,7 +256,7 @@ def _read(kind, claimable: bool):
     one lookup at a time: the records land in the session, where session.get() finds them."""
     stmt = _READS.get((kind.key, claimable))
     if stmt is None:
-        where = _CLAIMABLE if claimable else _table.c.id == bindparam("run_id")
+        where = _CLAIMABLE if claimable else _table.c.id == bindparam("x_run")
         stmt = select(ActionRun).where(where).options(*(getattr(kind, "load_options", None) or _LOAD))
         for entity, on in kind.read_with():
             stmt = stmt.add_columns(entity).outerjoin(entity, on)
@@ -235,7 +268,7 @@ def _execute_claiming_with_first_write(run_id: int, kind) -> str:
     """execute() for a kind that claims with its first write: read the run if it may be taken and run it;
     begin_external/checkpoint or the outcome write the claim (_claim_with)."""
     now = utcnow()
-    row = db.session.execute(_read(kind, claimable=True), {"run_id": run_id, "now": now}).unique().first()
+    row = db.session.execute(_read(kind, claimable=True), {"x_run": run_id, "x_now": now}).unique().first()
     if row is None:
         db.session.rollback()
         return "not claimed"
@@ -248,13 +281,13 @@ def _execute_claiming_with_first_write(run_id: int, kind) -> str:
     return _run(run, kind, claim)
 
 
-def _claim_with(claim: _Claim, values: dict) -> bool:
+def _claim_with(claim: _Claim, values: dict, along: list | tuple = ()) -> bool:
     """Write the claim with the run's first write (`values`), under the condition the run was read with;
     False when the run may no longer be taken (another worker has it)."""
-    stmt, params = _update(_CLAIMS_WITH, _CLAIMABLE, values, claimed_by=bindparam("token"),
-                           started_at=bindparam("now"), attempts=_table.c.attempts + 1)
-    return db.session.execute(stmt, {"run_id": claim.run_id, "now": claim.now, "token": claim.token,
-                                     **params}).rowcount == 1
+    stmt, params = _update(_CLAIMS_WITH, _CLAIMABLE, values, claimed_by=bindparam("x_token"),
+                           started_at=bindparam("x_now"), attempts=_table.c.attempts + 1)
+    return db.session.execute(_with(stmt, along), {"x_run": claim.run_id, "x_now": claim.now, "x_token": claim.token,
+                                                   **params}).rowcount == 1
 
 
 def _succeeded(claim: _Claim, result: dict, finished) -> bool:
@@ -262,8 +295,8 @@ def _succeeded(claim: _Claim, result: dict, finished) -> bool:
     the run is no longer ours."""
     values = {"status": "succeeded", "finished_at": finished, "result": result, "error": None}
     if claim.written:
-        return _record(claim.run_id, claim.token, **values)
-    return _claim_with(claim, {"lease_until": None, **values})
+        return _record(claim.run_id, claim.token, claim.along, **values)
+    return _claim_with(claim, {"lease_until": None, **values}, claim.along)
 
 
 def _run(run: ActionRun, kind, claim: _Claim) -> str:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from sqlalchemy import and_, or_, select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from engine import dry_run, executor
 from engine.errors import PermanentError, TransientError
@@ -126,14 +127,28 @@ def send(run: ActionRun, cred: SmtpCredential, template_name: str | None, outgoi
                 conn.send(msg, entry["to"], data)
                 sent += 1
                 entry["status"] = "sent"
-                row.status, row.sent_at = "sent", utcnow()
-                if sent < len(todo):  # the last one is committed with the run's outcome
+                if sent < len(todo):
+                    row.status, row.sent_at = "sent", utcnow()
                     executor.checkpoint(run, result=result)
+                else:  # the last one is committed with the run's outcome, in its statement where it can be
+                    _mark_sent_with_outcome(row)
     except (TransientError, PermanentError) as err:
         _failed([(row, entry) for row, entry, _m, _d in todo[sent:]], str(err))
         executor.checkpoint(run, result=result)
         raise
     return result
+
+
+_TABLE = OutgoingEmail.__table__
+
+
+def _mark_sent_with_outcome(row: OutgoingEmail) -> None:
+    """`row` sent, written with the run's success (executor.with_outcome) rather than flushed on its own;
+    the session's object says so too, without a write of its own."""
+    now = utcnow()
+    set_committed_value(row, "status", "sent")
+    set_committed_value(row, "sent_at", now)
+    executor.with_outcome(_TABLE.update().where(_TABLE.c.id == row.id).values(status="sent", sent_at=now), row)
 
 
 def _previous(run: ActionRun) -> tuple[dict[str, OutgoingEmail], dict[str, OutgoingEmail]]:

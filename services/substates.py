@@ -76,6 +76,11 @@ _INSERT_OPEN = insert(OpportunitySubstate.__table__).values(
 _INSERT_EVENT = insert(SubstateEvent.__table__).values(
     opportunity_id=bindparam("opportunity_id"), substate_id=bindparam("substate_id"), event=bindparam("event"),
     at=bindparam("at"), user_id=bindparam("user_id"))
+# PostgreSQL writes the record and its timeline event in one statement (a data-modifying WITH, which SQLite
+# lacks): a round trip fewer for every opening, and the engine opens a substate for every "open substate" run.
+_INSERT_OPEN_AND_LOG = _INSERT_OPEN.add_cte(insert(SubstateEvent.__table__).values(
+    opportunity_id=bindparam("opportunity_id"), substate_id=bindparam("substate_id"), event="opened",
+    at=bindparam("opened_at"), user_id=bindparam("opened_by_id")).cte("logged"))
 
 
 def _not_in_flow() -> ServiceError:
@@ -114,19 +119,29 @@ def open_substate(opp: Opportunity, substate_id: int, user: User | None,
     if record is not None and record.status == "open":
         raise ServiceError(_("“%(name)s” is already open.", name=substate.label), 409)
     now, user_id = utcnow(), user.id if user else on_behalf_of_id
-    if record is None:  # one INSERT … RETURNING id: cheaper than the unit of work's flush, for every opening
-        record = _persistent(OpportunitySubstate(
-            id=db.session.execute(_INSERT_OPEN, {"opportunity_id": opp.id, "substate_id": substate.id,
-                                                 "opened_at": now, "opened_by_id": user_id}).scalar_one(),
-            opportunity_id=opp.id, substate_id=substate.id, status="open", opened_at=now, opened_by_id=user_id,
-            closed_at=None, closed_by_id=None))
+    if record is None:
+        record = _insert_open(opp, substate, now, user_id)
     else:
         record.status = "open"
         record.opened_at, record.opened_by_id = now, user_id
         record.closed_at, record.closed_by_id = None, None
-    _log(opp, substate, "opened", now, user_id)
+        _log(opp, substate, "opened", now, user_id)
     events.substate_opened.send(opp, change=SubstateChange(opp, substate, now, user, chain or Chain(), actions))
     return record
+
+
+def _insert_open(opp: Opportunity, substate: Substate, now, user_id: int | None) -> OpportunitySubstate:
+    """The first opening's record and timeline event, by INSERT … RETURNING id (cheaper than the unit of work's
+    flush, for every opening): one statement on PostgreSQL, two on SQLite."""
+    together = db.engine.dialect.name == "postgresql"
+    record_id = db.session.execute(_INSERT_OPEN_AND_LOG if together else _INSERT_OPEN,
+                                   {"opportunity_id": opp.id, "substate_id": substate.id, "opened_at": now,
+                                    "opened_by_id": user_id}).scalar_one()
+    if not together:
+        _log(opp, substate, "opened", now, user_id)
+    return _persistent(OpportunitySubstate(
+        id=record_id, opportunity_id=opp.id, substate_id=substate.id, status="open", opened_at=now,
+        opened_by_id=user_id, closed_at=None, closed_by_id=None))
 
 
 def _persistent(record: OpportunitySubstate) -> OpportunitySubstate:

@@ -79,8 +79,11 @@ def test_open_then_close_substate_records_who_and_when(client, make):
     assert closed.status_code == 200 and "status-closed" in closed.get_data(as_text=True)
     db.session.refresh(record)
     assert record.status == "closed" and record.closed_by_id == manager.id
-    events = db.session.execute(select(SubstateEvent.event).order_by(SubstateEvent.id)).scalars().all()
-    assert events == ["opened", "closed"]
+    events = db.session.execute(select(SubstateEvent).order_by(SubstateEvent.id)).scalars().all()
+    assert [e.event for e in events] == ["opened", "closed"]
+    # The timeline says who and when as the record does (PostgreSQL writes both in one statement).
+    assert {(e.opportunity_id, e.substate_id, e.user_id) for e in events} == {(opp.id, sub.id, manager.id)}
+    assert events[0].at == record.opened_at and events[1].at == record.closed_at
 
 
 def test_substate_changes_refused_with_reason(client, make):

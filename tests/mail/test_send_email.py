@@ -213,3 +213,34 @@ def test_a_run_another_worker_takes_while_it_renders_sends_nothing(mail_app, mak
     run = runs(id=run.id)[0]
     assert (run.status, run.claimed_by, run.attempts) == ("running", "other-worker", 1)
     assert rows(run.id) == [] and server.messages == []
+
+
+def test_a_run_taken_after_its_last_message_went_keeps_it_sending_for_review(mail_app, make, smtp_server,
+                                                                             monkeypatch):
+    """The last message's `sent` is written with the run's outcome (in its statement on PostgreSQL): when the
+    run is no longer this worker's by then (the sweeper took it), neither is written — the message stays
+    `sending`, which the sweeper turns into a review, never `sent` under a run that did not succeed."""
+    from datetime import timedelta
+
+    from engine import outbox
+    from models.base import utcnow
+    from models.runs import ActionRun
+
+    server = smtp_server()
+    w = support.world(make, support.credentials(server), support.template())
+    run = open_first(w)
+    real_send = outbox.send
+
+    def taken_after_sending(*args, **kwargs):
+        result = real_send(*args, **kwargs)
+        with db.engine.begin() as other:
+            other.execute(ActionRun.__table__.update().where(ActionRun.id == run.id).values(
+                claimed_by="sweeper", lease_until=utcnow() + timedelta(minutes=5)))
+        return result
+
+    monkeypatch.setattr(outbox, "send", taken_after_sending)
+    assert execute(run.id, "send_email") == "lost lease"
+    assert len(server.wait_for(1)) == 1
+    (row,) = rows(run.id)
+    assert row.status == "sending" and row.sent_at is None
+    assert runs(id=run.id)[0].status == "sending"
