@@ -173,3 +173,21 @@ def test_no_page_is_kept_when_turned_off(app, client, admin, make, statements):
     get(client, "/opportunities")
     assert statements[0] > 5
     assert db.session.execute(select(Opportunity.id)).first()
+
+
+def test_a_kept_page_is_rendered_again_within_a_minute(client, admin, make):
+    """What a page computes from the clock (overdue tasks, today's date) and its CSRF token's time age a
+    minute at most: each page is kept 30–60 s, at random so that pages are not all rendered at once."""
+    import time
+
+    from blueprints import page_cache
+
+    make.opportunity()
+    get(client, "/opportunities")
+    get(client, "/opportunities")
+    store = page_cache._store()
+    ages = [page.until - time.monotonic() for page in store.pages.values()]
+    assert ages and all(page_cache.MIN_AGE_S - 1 < age <= page_cache.MAX_AGE_S for age in ages)
+    old = _Store()
+    old.put(b"k", _Page("v1", b"x", [], until=time.monotonic() - 1), 1000)
+    assert old.get(b"k", "v1") is None
