@@ -26,6 +26,7 @@ one cheap statement then, and spares the rendering of the many reads between wri
 """
 
 import hashlib
+import logging
 import os
 import random
 import sqlite3
@@ -41,6 +42,8 @@ from flask_login import current_user
 from sqlalchemy import text
 
 from extensions import db
+
+log = logging.getLogger("oppflow.page_cache")
 
 # How long a kept page may show what it computed from the clock (and its CSRF token's time): at most
 # MAX_AGE_S, each page for a random part of it at least MIN_AGE_S, so that pages kept together are not all
@@ -126,11 +129,20 @@ def data_version() -> str | None:
         return None
     key = (os.getpid(), path)  # a connection is not shared across a fork (gunicorn's workers)
     with _watchers_lock:
-        conn = _watchers.get(key)
-        if conn is None:
-            # Autocommit (isolation_level=None): an open read transaction would freeze the version it reads.
-            conn = _watchers[key] = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        return f"{path}:{conn.execute('PRAGMA data_version').fetchone()[0]}"
+        try:
+            conn = _watchers.get(key)
+            if conn is None:
+                # Autocommit (isolation_level=None): an open read transaction would freeze the version it
+                # reads. A short busy wait: when the file cannot be read at once, the page is rendered.
+                conn = _watchers[key] = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
+                                                        timeout=0.2)
+            return f"{path}:{conn.execute('PRAGMA data_version').fetchone()[0]}"
+        except sqlite3.Error as err:
+            log.warning("page cache: SQLite data version unreadable (%s); the page is rendered", err)
+            stale = _watchers.pop(key, None)
+            if stale is not None:
+                stale.close()
+            return None
 
 
 def _key() -> bytes:
