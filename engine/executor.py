@@ -30,10 +30,10 @@ _HOST = socket.gethostname()
 
 
 # Built once with bind parameters: this runs for every job, and building it anew costs more than running it.
-# Their names (x_…) are no column's: an UPDATE's parameters named like a column of a write going with it
-# (with_outcome: outgoing_email.run_id) would be SET on that write too.
 # Statements on the table rather than the mapped class: the ORM's bulk-update path (synchronising the
 # session, plugin hooks) cost more per run than the statement itself, and nothing here needs it.
+# The parameters' names (x_…) are no column's: an UPDATE's parameters named like a column of a write going
+# with it (with_outcome: outgoing_email.run_id) would be SET on that write too.
 _table = ActionRun.__table__
 # A run may be taken when it is due and free, or when its holder's lease ran out.
 _CLAIMABLE = and_(_table.c.id == bindparam("x_run"),

@@ -29,6 +29,8 @@ from models import ActionRun, OutgoingEmail, SmtpCredential
 from models.base import utcnow
 from services import ServiceError
 
+_TABLE = OutgoingEmail.__table__
+
 
 @dataclass
 class Outgoing:
@@ -137,9 +139,6 @@ def send(run: ActionRun, cred: SmtpCredential, template_name: str | None, outgoi
         executor.checkpoint(run, result=result)
         raise
     return result
-
-
-_TABLE = OutgoingEmail.__table__
 
 
 def _mark_sent_with_outcome(row: OutgoingEmail) -> None:

@@ -5,11 +5,13 @@ another session, user, language or htmx target."""
 import re
 import subprocess
 import sys
+import time
 
 import pytest
 from flask import g
 from sqlalchemy import event, select
 
+from blueprints import page_cache
 from blueprints.page_cache import _Page, _Store, data_version
 from extensions import db
 from models import Opportunity
@@ -178,10 +180,6 @@ def test_no_page_is_kept_when_turned_off(app, client, admin, make, statements):
 def test_a_kept_page_is_rendered_again_within_a_minute(client, admin, make):
     """What a page computes from the clock (overdue tasks, today's date) and its CSRF token's time age a
     minute at most: each page is kept 30–60 s, at random so that pages are not all rendered at once."""
-    import time
-
-    from blueprints import page_cache
-
     make.opportunity()
     get(client, "/opportunities")
     get(client, "/opportunities")
