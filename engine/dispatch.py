@@ -16,7 +16,7 @@ from rq import Queue
 from rq.job import Job, JobStatus
 from rq.utils import utcparse
 from sqlalchemy import and_, event, exists, or_, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, load_only
 
 from extensions import db
 from models.base import utcnow
@@ -142,6 +142,7 @@ def ready_clause(now):
     return and_(ActionRun.status.in_(WAITING_STATUSES), ActionRun.due_at <= now, _predecessor_done)
 
 
+_JOB_COLUMNS = load_only(ActionRun.id, ActionRun.job_id, ActionRun.kind, ActionRun.enqueued_at)
 _alive_until: dict[str, float] = {}  # job id -> until when it was last seen queued or running
 
 
@@ -207,8 +208,9 @@ def sweep(batch: int = 500) -> int:
         select(ActionRun).where(ready_clause(now), ActionRun.enqueued_at.is_(None))
         .order_by(ActionRun.due_at, ActionRun.id).limit(batch)
     ).scalars().all()
+    # Under a backlog these are the queued runs, read again every sweep: only what _lost_jobs and _run_jobs use.
     sent_long_ago = db.session.execute(
-        select(ActionRun).where(ready_clause(now), ActionRun.enqueued_at < now - grace)
+        select(ActionRun).options(_JOB_COLUMNS).where(ready_clause(now), ActionRun.enqueued_at < now - grace)
         .order_by(ActionRun.due_at, ActionRun.id).limit(batch)
     ).scalars().all()
     # A lease that ran out means its worker died or hung: the lease, not Redis, is the authority.
@@ -218,7 +220,7 @@ def sweep(batch: int = 500) -> int:
                                              ActionRun.enqueued_at < ActionRun.lease_until)).limit(batch)
     ).scalars().all()
     requeued_long_ago = db.session.execute(
-        select(ActionRun).where(expired, ActionRun.enqueued_at >= ActionRun.lease_until,
+        select(ActionRun).options(_JOB_COLUMNS).where(expired, ActionRun.enqueued_at >= ActionRun.lease_until,
                                 ActionRun.enqueued_at < now - grace).limit(batch)
     ).scalars().all()
     runs = never_sent + lease_expired + _lost_jobs(sent_long_ago + requeued_long_ago)
