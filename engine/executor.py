@@ -16,6 +16,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from engine import along as along_writes
 from engine import dispatch, dry_run
 from engine.errors import NeedsReview, PermanentError, Skip, TransientError
 from engine.kinds import Kind, get_kind
@@ -50,6 +51,7 @@ _LOAD = [joinedload(ActionRun.opportunity)]
 _UNKNOWN = Kind()  # what a run of a kind this code does not know is read as (it has no execute())
 _READS: dict[tuple[str, bool], object] = {}  # a run's read with what its kind names (_read), once per kind
 _CLAIMS_WITH: dict[tuple[str, ...], object] = {}  # the claim written with a run's first write, per column set
+_CLAIMED = {"claimed_by": bindparam("x_token"), "started_at": bindparam("x_now"), "attempts": _table.c.attempts + 1}
 # A run holds its claim while "running" and, once it talks to the outside world, while "sending".
 _HELD = ("running", "sending")
 # Spelled as ORs rather than IN: an IN list is re-rendered ("expanded") at every execution.
@@ -69,23 +71,12 @@ def _update(cache: dict, where, values: dict, **fixed):
     return stmt, {f"v_{k}": v for k, v in values.items()}
 
 
-def _fenced(run_id: int, token: str, values: dict, along: list | tuple = ()):
+def _fenced(run_id: int, token: str, values: dict, along: list | tuple = (), new: list | tuple = ()):
     """UPDATE the run's columns `values` only while this worker holds it, with the writes `along`
-    (with_outcome); returns the result."""
+    (with_outcome) and the INSERTs of the objects `new` (begin_external) — engine.along; returns the result."""
     stmt, params = _update(_RECORDS, _RECORD_WHERE, values)
-    return db.session.execute(_with(stmt, along), {"x_run": run_id, "x_token": token, **params})
-
-
-def _with(stmt, along):
-    """`stmt` with the writes `along` (statements carrying their values): on PostgreSQL in the same statement,
-    as data-modifying WITHs — one round trip, not one each; elsewhere executed first."""
-    if not along:
-        return stmt
-    if db.engine.dialect.name == "postgresql":
-        return stmt.add_cte(*(write.cte(f"along_{i}") for i, write in enumerate(along)))
-    for write in along:
-        db.session.execute(write)
-    return stmt
+    stmt, more = along_writes.statement(stmt, along, new)
+    return db.session.execute(stmt, {"x_run": run_id, "x_token": token, **params, **more})
 
 
 @dataclass
@@ -97,7 +88,7 @@ class _Claim:
     token: str
     now: datetime
     written: bool
-    along: list = field(default_factory=list)  # writes that go with the success (with_outcome)
+    along: list = field(default_factory=list)  # (write, parameters) that go with the success (with_outcome)
     kept: list = field(default_factory=list)  # their objects, held so the session keeps them until then
 
 
@@ -142,48 +133,54 @@ def _record(run_id: int, token: str, along: list | tuple = (), **values) -> bool
     return _fenced(run_id, token, {"lease_until": None, **values}, along).rowcount == 1
 
 
-def with_outcome(write, *objects) -> None:
-    """A write of the running job's kind (an UPDATE carrying its values) that belongs with the run's success:
-    made with the outcome's UPDATE (on PostgreSQL in the same statement), dropped with the rest of the run's
-    work if it fails or is no longer this worker's. Outside a job (a dry run), made at once. `objects`, the
-    session's objects it writes (already showing the new values), are held until then: the session keeps
-    only weak references to unchanged objects, and a query meanwhile would read the row as it still is."""
+def with_outcome(write, params: dict, *objects) -> None:
+    """A write of the running job's kind (an UPDATE with bind parameters `params`, named as no column is: see
+    engine.along) that belongs with the run's success: made with the outcome's UPDATE (on PostgreSQL in the
+    same statement), dropped with the rest of the run's work if it fails or is no longer this worker's. Outside
+    a job (a dry run), made at once. One per statement and run. `objects`, the session's objects it writes
+    (already showing the new values), are held until then: the session keeps only weak references to
+    unchanged objects, and a query meanwhile would read the row as it still is."""
     held = _claim.get()
     if held is None or dry_run.active() is not None:
-        db.session.execute(write)
-    else:
-        held.along.append(write)
-        held.kept.extend(objects)
+        db.session.execute(write, params)
+        return
+    if any(pending is write for pending, _params in held.along):
+        raise ValueError("with_outcome: this write is already waiting for the outcome")
+    held.along.append((write, params))
+    held.kept.extend(objects)
 
 
-def begin_external(run: ActionRun, **values) -> None:
+def begin_external(run: ActionRun, new: list | tuple = (), **values) -> None:
     """Before an effect outside the database (email, report, export, signature request): record the run
-    as `sending` with what identifies the effect (e.g. Message-IDs in `result`), commit it fenced by the
+    as `sending` with what identifies the effect (e.g. Message-IDs in `result`, and the rows `new`, not yet in
+    the session, inserted with it: on PostgreSQL in the same statement), commit it fenced by the
     claim, and renew the lease. From here on a worker that dies leaves the run `sending`; the sweeper then
     turns it into `needs_review` instead of doing the effect again (docs/engine.md, "External effects").
     Whatever the kind added to the session so far is committed with it. Raises LeaseLost."""
-    _fenced_commit(run, status="sending", **values)
+    _fenced_commit(run, new, status="sending", **values)
 
 
 def checkpoint(run: ActionRun, **values) -> None:
     """Commit progress of an external effect (one message of several sent), fenced; renews the lease."""
-    _fenced_commit(run, **values)
+    _fenced_commit(run, (), **values)
 
 
-def _fenced_commit(run: ActionRun, **values) -> None:
+def _fenced_commit(run: ActionRun, new: list | tuple, **values) -> None:
     if dry_run.active() is not None:  # a dry run keeps everything in its one transaction, rolled back
+        db.session.add_all(new)
         return
     held = _claim.get()
     if held is None or held.run_id != run.id:
         raise RuntimeError("begin_external/checkpoint called outside the run's own job")
     lease_until = utcnow() + timedelta(seconds=current_app.config["ENGINE_LEASE_SECONDS"])
     if held.written:
-        ours = _fenced(held.run_id, held.token, {"lease_until": lease_until, **values}).rowcount == 1
+        result = _fenced(held.run_id, held.token, {"lease_until": lease_until, **values}, new=new)
     else:  # the run's first write: the claim goes with it, under the condition the run was read with
-        ours = _claim_with(held, {"status": "running", "lease_until": lease_until, **values})
-    if not ours:
+        result = _claim_with(held, {"status": "running", "lease_until": lease_until, **values}, new=new)
+    if result.rowcount != 1:
         db.session.rollback()
         raise LeaseLost(f"run {held.run_id}")
+    along_writes.inserted(result, new)
     held.written = True
     # The run is still ours and goes on with the objects it loaded: expiring them would only reload them.
     session = db.session()
@@ -281,13 +278,14 @@ def _execute_claiming_with_first_write(run_id: int, kind) -> str:
     return _run(run, kind, claim)
 
 
-def _claim_with(claim: _Claim, values: dict, along: list | tuple = ()) -> bool:
-    """Write the claim with the run's first write (`values`), under the condition the run was read with;
-    False when the run may no longer be taken (another worker has it)."""
-    stmt, params = _update(_CLAIMS_WITH, _CLAIMABLE, values, claimed_by=bindparam("x_token"),
-                           started_at=bindparam("x_now"), attempts=_table.c.attempts + 1)
-    return db.session.execute(_with(stmt, along), {"x_run": claim.run_id, "x_now": claim.now, "x_token": claim.token,
-                                                   **params}).rowcount == 1
+def _claim_with(claim: _Claim, values: dict, along: list | tuple = (), new: list | tuple = ()):
+    """Write the claim with the run's first write (`values`, the writes `along` and the objects `new`:
+    engine.along), under the condition the run was read with; the result's rowcount is 0 when the run may no
+    longer be taken (another worker has it)."""
+    stmt, params = _update(_CLAIMS_WITH, _CLAIMABLE, values, **_CLAIMED)
+    stmt, more = along_writes.statement(stmt, along, new)
+    return db.session.execute(stmt, {"x_run": claim.run_id, "x_now": claim.now, "x_token": claim.token,
+                                     **params, **more})
 
 
 def _succeeded(claim: _Claim, result: dict, finished) -> bool:
@@ -296,7 +294,7 @@ def _succeeded(claim: _Claim, result: dict, finished) -> bool:
     values = {"status": "succeeded", "finished_at": finished, "result": result, "error": None}
     if claim.written:
         return _record(claim.run_id, claim.token, claim.along, **values)
-    return _claim_with(claim, {"lease_until": None, **values}, claim.along)
+    return _claim_with(claim, {"lease_until": None, **values}, claim.along).rowcount == 1
 
 
 def _run(run: ActionRun, kind, claim: _Claim) -> str:

@@ -15,6 +15,7 @@ import smtplib
 import socket
 import ssl
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from email.generator import BytesGenerator
 from email.headerregistry import Address
@@ -176,8 +177,22 @@ def _local_hostname() -> str:
     return socket.getfqdn()
 
 
-def _tls_context() -> ssl.SSLContext:
-    return ssl.create_default_context(cafile=current_app.config.get("MAIL_CA_FILE"))
+def _tls_context(ca_file: str | None) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=ca_file)
+
+
+_background: ThreadPoolExecutor | None = None
+_background_lock = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    """Two threads per process for what a sending job need not wait on: the handshake while the job commits
+    its `sending` mark (Connection.open_soon), the QUIT after the last message (close_soon)."""
+    global _background
+    with _background_lock:
+        if _background is None:
+            _background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="oppflow-smtp")
+        return _background
 
 
 class Connection:
@@ -186,28 +201,56 @@ class Connection:
     def __init__(self, sender: Sender, timeout: float | None = None) -> None:
         self.sender = sender
         self.timeout = timeout or current_app.config["MAIL_TIMEOUT"]
+        self.ca_file = current_app.config.get("MAIL_CA_FILE")  # read here: _open may run in another thread
         self.smtp: smtplib.SMTP | None = None
         self.steps: list[str] = []
+        self._handshake: Future | None = None
+
+    def _open(self) -> None:
+        """Connect, say EHLO, secure and log in, raising what smtplib or the network raise (no app needed)."""
+        s = self.sender
+        if s.security == "tls":
+            self.smtp = _SMTP_SSL(local_hostname=_local_hostname(), timeout=self.timeout,
+                                  context=_tls_context(self.ca_file))
+        else:
+            self.smtp = _SMTP(local_hostname=_local_hostname(), timeout=self.timeout)
+        self.smtp.connect(s.host, s.port)
+        self.smtp.ehlo()
+        if s.security == "starttls":
+            self.smtp.starttls(context=_tls_context(self.ca_file))
+            self.smtp.ehlo()
+        if s.username:
+            self.smtp.login(s.username, s.password or "")
 
     def __enter__(self) -> Connection:
-        s = self.sender
+        return self.opened()
+
+    def open_soon(self) -> None:
+        """Start the handshake (greeting, EHLO, TLS, login) in a background thread, so that it goes on while
+        the caller does what must come first (engine.outbox: commit the `sending` mark); opened() then waits
+        for it, close_soon() closes the connection whether or not it was used."""
+        self._handshake = _pool().submit(self._open)
+
+    def opened(self) -> Connection:
+        """The connection once open (the handshake open_soon started, or else made now); a failure is raised
+        classified, the connection closed."""
         try:
-            if s.security == "tls":
-                self.smtp = _SMTP_SSL(local_hostname=_local_hostname(), timeout=self.timeout,
-                                      context=_tls_context())
+            if self._handshake is None:
+                self._open()
             else:
-                self.smtp = _SMTP(local_hostname=_local_hostname(), timeout=self.timeout)
-            self.smtp.connect(s.host, s.port)
-            self.smtp.ehlo()
-            if s.security == "starttls":
-                self.smtp.starttls(context=_tls_context())
-                self.smtp.ehlo()
-            if s.username:
-                self.smtp.login(s.username, s.password or "")
+                self._handshake.result()
         except Exception as err:
             self.close()
-            raise classify(err, s, self.timeout) from None
+            raise classify(err, self.sender, self.timeout) from None
         return self
+
+    def close_soon(self) -> None:
+        """Say QUIT in the background (once a handshake still going on ends): the messages were accepted
+        already, or will not be sent; the job need not wait for the server's goodbye."""
+        if self._handshake is not None and not self._handshake.done():
+            self._handshake.add_done_callback(lambda _done: self.close())
+        elif self.smtp is not None:
+            _pool().submit(self.close)
 
     def send(self, msg: EmailMessage, to: str, data: bytes | None = None) -> None:
         """Send one message (`data`: its bytes from encode(), so it is not serialised again); raises

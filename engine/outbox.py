@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm.attributes import set_committed_value
 
 from engine import dry_run, executor
@@ -30,6 +30,8 @@ from models.base import utcnow
 from services import ServiceError
 
 _TABLE = OutgoingEmail.__table__
+# A message accepted by the server (with_outcome: bind names that are no column's, see engine.along).
+_SENT = _TABLE.update().where(_TABLE.c.id == bindparam("o_id")).values(status="sent", sent_at=bindparam("o_sent_at"))
 
 
 @dataclass
@@ -75,6 +77,7 @@ def send(run: ActionRun, cred: SmtpCredential, template_name: str | None, outgoi
     failure completes the sending rather than repeating it."""
     previous, earlier = _previous(run)
     pairs, view = [], []
+    new = []  # this attempt's new rows: inserted with the `sending` mark (executor.begin_external)
     for item in outgoing:
         key = item.recipient.address.lower()
         done = earlier.get(key)
@@ -86,7 +89,7 @@ def send(run: ActionRun, cred: SmtpCredential, template_name: str | None, outgoi
         if row is None:
             row = OutgoingEmail(run_id=run.id, opportunity_id=run.opportunity_id, kind=run.kind,
                                 message_id=new_message_id(cred.from_address), status="sending")
-            db.session.add(row)
+            new.append(row)
         if row.status != "sent":
             rcpt, letter = item.recipient, item.letter
             row.template_name, row.recipient, row.recipient_name = template_name, rcpt.address, rcpt.name
@@ -111,20 +114,25 @@ def send(run: ActionRun, cred: SmtpCredential, template_name: str | None, outgoi
                 todo.append((row, view[index], msg, data))
     except PermanentError as err:
         _failed([(row, view[index]) for row, _item, index in pairs if row.status != "sent"], str(err))
+        db.session.add_all(new)
         executor.checkpoint(run, result=result)
         raise
     if not todo:
         return result
     if dry_run.active() is not None:  # built and checked like the real ones; kept, not sent
+        db.session.add_all(new)
         for _row, entry, _msg, _data in todo:
             entry["status"] = "dry_run"
         dry_run.note_letters(run, [item.letter for _row, item, _i in pairs if _row.status != "sent"])
         return result
 
-    executor.begin_external(run, result=result)
-    sent = 0
+    conn = Connection(sender)
+    conn.open_soon()  # greeting, EHLO, TLS and login while the mark is committed: nothing is sent before it
     try:
-        with Connection(sender) as conn:
+        executor.begin_external(run, new, result=result)
+        sent = 0
+        try:
+            conn.opened()
             for row, entry, msg, data in todo:
                 conn.send(msg, entry["to"], data)
                 sent += 1
@@ -134,10 +142,12 @@ def send(run: ActionRun, cred: SmtpCredential, template_name: str | None, outgoi
                     executor.checkpoint(run, result=result)
                 else:  # the last one is committed with the run's outcome, in its statement where it can be
                     _mark_sent_with_outcome(row)
-    except (TransientError, PermanentError) as err:
-        _failed([(row, entry) for row, entry, _m, _d in todo[sent:]], str(err))
-        executor.checkpoint(run, result=result)
-        raise
+        except (TransientError, PermanentError) as err:
+            _failed([(row, entry) for row, entry, _m, _d in todo[sent:]], str(err))
+            executor.checkpoint(run, result=result)
+            raise
+    finally:
+        conn.close_soon()
     return result
 
 
@@ -147,7 +157,7 @@ def _mark_sent_with_outcome(row: OutgoingEmail) -> None:
     now = utcnow()
     set_committed_value(row, "status", "sent")
     set_committed_value(row, "sent_at", now)
-    executor.with_outcome(_TABLE.update().where(_TABLE.c.id == row.id).values(status="sent", sent_at=now), row)
+    executor.with_outcome(_SENT, {"o_id": row.id, "o_sent_at": now}, row)
 
 
 def _previous(run: ActionRun) -> tuple[dict[str, OutgoingEmail], dict[str, OutgoingEmail]]:

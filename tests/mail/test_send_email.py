@@ -244,3 +244,30 @@ def test_a_run_taken_after_its_last_message_went_keeps_it_sending_for_review(mai
     (row,) = rows(run.id)
     assert row.status == "sending" and row.sent_at is None
     assert runs(id=run.id)[0].status == "sending"
+
+
+def test_the_message_goes_only_after_its_sending_mark_is_committed(mail_app, make, smtp_server):
+    """The connection's handshake starts while the run's `sending` mark is being committed (engine.mail
+    open_soon): the message itself is sent only once the mark — with its row and Message-ID — is in the
+    database for everyone, so a worker dying meanwhile leaves a run for review, never an unrecorded email."""
+    from models.runs import ActionRun
+
+    server = smtp_server()
+    w = support.world(make, support.credentials(server), support.template())
+    run = open_first(w)
+    engine, seen = db.engine, []
+    real_data = server.sink.handle_DATA
+
+    async def data_after_the_mark(srv, session, envelope):
+        with engine.connect() as other:  # what any other process sees when the message arrives
+            seen.append((other.execute(select(ActionRun.status).where(ActionRun.id == run.id)).scalar_one(),
+                         other.execute(select(OutgoingEmail.status, OutgoingEmail.message_id)
+                                       .where(OutgoingEmail.run_id == run.id)).all()))
+        return await real_data(srv, session, envelope)
+
+    server.sink.handle_DATA = data_after_the_mark
+    assert execute(run.id, "send_email") == "done"
+    (message,) = server.wait_for(1)
+    ((status, messages),) = seen
+    assert status == "sending" and messages == [("sending", message["Message-ID"])]
+    assert runs(id=run.id)[0].status == "succeeded" and rows(run.id)[0].status == "sent"
