@@ -63,8 +63,10 @@ def _values(obj) -> dict:
         column = attr.columns[0]
         if column.primary_key:
             continue
-        if attr.key not in obj.__dict__ and column.default is not None:
-            default = column.default
+        default = column.default
+        if attr.key not in obj.__dict__ and default is not None:
+            if not (default.is_callable or default.is_scalar):  # a SQL expression or sequence: not bound here
+                raise TypeError(f"engine.along cannot insert {column} with its SQL-side default; set it")
             setattr(obj, attr.key, default.arg(None) if default.is_callable else default.arg)
         if attr.key in obj.__dict__:
             values[column.key] = obj.__dict__[attr.key]

@@ -187,7 +187,8 @@ _background_lock = threading.Lock()
 
 def _pool() -> ThreadPoolExecutor:
     """Two threads per process for what a sending job need not wait on: the handshake while the job commits
-    its `sending` mark (Connection.open_soon), the QUIT after the last message (close_soon)."""
+    its `sending` mark (Connection.open_soon), the QUIT after the last message (close_soon). Made on first use
+    (not at import: web processes rarely need it); a process ending waits for them at most MAIL_TIMEOUT."""
     global _background
     with _background_lock:
         if _background is None:
