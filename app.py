@@ -144,20 +144,25 @@ def _configure_sqlite(app: Flask) -> None:
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
 
-    @event.listens_for(Engine, "connect")
-    def _pragmas(dbapi_conn, _record):
-        if type(dbapi_conn).__module__.startswith("sqlite3"):
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            # WAL + NORMAL: durable across process crashes (the case the engine guards), one fsync per
-            # checkpoint instead of per commit.
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA busy_timeout=10000")
-            cur.execute("PRAGMA foreign_keys=ON")
-            # Reads through a memory map rather than a read() per page: the lists' per-row probes of
-            # field_value (custom-field filters) ran 5x faster at 100,000 opportunities (bench/process.py).
-            cur.execute("PRAGMA mmap_size=268435456")
-            cur.close()
+    # Listened to on every Engine, once per process: a listener added per app (tests build thousands) would
+    # run its PRAGMAs once per app built so far on every new connection.
+    if not event.contains(Engine, "connect", _sqlite_pragmas):
+        event.listen(Engine, "connect", _sqlite_pragmas)
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    if type(dbapi_conn).__module__.startswith("sqlite3"):
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        # WAL + NORMAL: durable across process crashes (the case the engine guards), one fsync per
+        # checkpoint instead of per commit.
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA busy_timeout=10000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        # Reads through a memory map rather than a read() per page: the lists' per-row probes of
+        # field_value (custom-field filters) ran 5x faster at 100,000 opportunities (bench/process.py).
+        cur.execute("PRAGMA mmap_size=268435456")
+        cur.close()
 
 
 def _register_template_helpers(app: Flask) -> None:
