@@ -19,8 +19,8 @@ def bearer(user, scopes=("read", "write"), lang: str | None = None) -> dict:
 
 def forget_locale_per_request(app) -> None:
     """The test's app context outlives requests (g is shared): forget the language the last request cached, as
-    a served request (an app context of its own) always does."""
-    app.before_request(flask_babel.refresh)
+    a served request (an app context of its own) always does (tests/conftest.py registers the refresh)."""
+    app.config["TEST_FORGET_LOCALE"] = True
 
 
 def listed_ids(client, path: str, headers: dict, query: str = "", limit: int = 3) -> list[int]:

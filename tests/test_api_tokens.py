@@ -66,6 +66,7 @@ def probe_view():
     return {"method": request.method}
 
 
+@pytest.mark.own_app
 def test_a_read_token_may_not_write(app, client, make):
     app.register_blueprint(probe)
     user = make.user("admin")

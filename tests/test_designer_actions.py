@@ -213,6 +213,7 @@ def test_esignature_needs_a_provider(app, make):
     assert notes[0].message == "Send report for e-signature needs a signature provider."
 
 
+@pytest.mark.own_app
 def test_missing_links_to_the_settings_page_once_it_exists(app, make, monkeypatch):
     from flask_login import login_user
 
