@@ -90,10 +90,18 @@ class _Claim:
     written: bool
     along: list = field(default_factory=list)  # (write, parameters) that go with the success (with_outcome)
     kept: list = field(default_factory=list)  # their objects, held so the session keeps them until then
+    read: tuple = ()  # what the kind's read_with named, read with the run (read_with_records)
 
 
 # The claim of the run this job executes, for the external-effect API below.
 _claim: ContextVar[_Claim | None] = ContextVar("oppflow_claim", default=None)
+
+
+def read_with_records() -> tuple:
+    """What the kind of the run this job executes named in `Kind.read_with`, as read with the run, in that
+    order (None where nothing matched); () outside a job (a dry run executes kinds without one)."""
+    claim = _claim.get()
+    return claim.read if claim is not None else ()
 
 
 class LeaseLost(Exception):
@@ -242,8 +250,8 @@ def execute(run_id: int, kind_key: str | None = None) -> str:
         return "not claimed"
     token, kind_key = taken
     kind = get_kind(kind_key) or _UNKNOWN  # e.g. a kind since removed: the run fails, saying so
-    run = db.session.execute(_read(kind, claimable=False), {"x_run": run_id}).unique().first()[0]
-    return _run(run, kind, _Claim(run_id, token, now, written=True))
+    row = db.session.execute(_read(kind, claimable=False), {"x_run": run_id}).unique().first()
+    return _run(row[0], kind, _Claim(run_id, token, now, written=True, read=tuple(row[1:])))
 
 
 def _read(kind, claimable: bool):
@@ -256,7 +264,9 @@ def _read(kind, claimable: bool):
         where = _CLAIMABLE if claimable else _table.c.id == bindparam("x_run")
         stmt = select(ActionRun).where(where).options(*(getattr(kind, "load_options", None) or _LOAD))
         for entity, on in kind.read_with():
-            stmt = stmt.add_columns(entity).outerjoin(entity, on)
+            stmt = stmt.add_columns(entity)
+            if on is not None:  # a record; without a join condition, a column expression (e.g. an EXISTS)
+                stmt = stmt.outerjoin(entity, on)
         _READS[(kind.key, claimable)] = stmt
     return stmt
 
@@ -270,7 +280,7 @@ def _execute_claiming_with_first_write(run_id: int, kind) -> str:
         db.session.rollback()
         return "not claimed"
     run = row[0]
-    claim = _Claim(run_id, _new_token(), now, written=False)
+    claim = _Claim(run_id, _new_token(), now, written=False, read=tuple(row[1:]))
     # The kind sees the run as claimed, as on the other path (nothing is written until its first write).
     for key, value in (("status", "running"), ("claimed_by", claim.token), ("started_at", now),
                        ("attempts", run.attempts + 1)):

@@ -83,6 +83,22 @@ _INSERT_OPEN_AND_LOG = _INSERT_OPEN.add_cte(insert(SubstateEvent.__table__).valu
     at=bindparam("opened_at"), user_id=bindparam("opened_by_id")).cte("logged"))
 
 
+# A substate's actions that make runs (in order), when what the caller knows says it has any (Known).
+_ACTIONS_OF = (select(Action).where(Action.substate_id == bindparam("substate_id"), Action.makes_runs())
+               .order_by(Action.position, Action.id).options(selectinload(Action.channels)))
+
+
+@dataclass
+class Known:
+    """What the engine read with an "open/close substate" run (engine.kinds._substate): the configured substate
+    (None when it does not exist), its state, the opportunity's record on it, and whether it has actions."""
+
+    substate: Substate | None
+    state: State | None
+    record: OpportunitySubstate | None
+    has_actions: bool
+
+
 def _not_in_flow() -> ServiceError:
     return ServiceError(_("This substate does not belong to the flow of this opportunity."), 404)
 
@@ -95,10 +111,17 @@ def _substate_of(opp: Opportunity, substate_id: int) -> Substate:
     return substate
 
 
-def _substate_and_record(opp: Opportunity, substate_id: int
+def _substate_and_record(opp: Opportunity, substate_id: int, known: Known | None = None
                          ) -> tuple[Substate, OpportunitySubstate | None, list[Action]]:
     """The substate of the opportunity's flow, where the opportunity stands on it, and the substate's actions
-    that make runs (in order), in one statement (and one more for those actions' channels, when it has any)."""
+    that make runs (in order), in one statement (and one more for those actions' channels, when it has any);
+    from what the caller `known`s, with a statement only for actions it has."""
+    if known is not None:
+        if known.substate is None or known.state is None or known.state.type_id != opp.type_id:
+            raise _not_in_flow()
+        actions = (db.session.execute(_ACTIONS_OF, {"substate_id": known.substate.id}).scalars().all()
+                   if known.has_actions else [])
+        return known.substate, known.record, actions
     rows = db.session.execute(_SUBSTATE_AND_RECORD, {"opportunity_id": opp.id, "substate_id": substate_id,
                                                      "type_id": opp.type_id}
                               ).all() if isinstance(substate_id, int) else []
@@ -108,12 +131,14 @@ def _substate_and_record(opp: Opportunity, substate_id: int
 
 
 def open_substate(opp: Opportunity, substate_id: int, user: User | None,
-                  chain: Chain | None = None, on_behalf_of_id: int | None = None) -> OpportunitySubstate:
+                  chain: Chain | None = None, on_behalf_of_id: int | None = None,
+                  known: Known | None = None) -> OpportunitySubstate:
     """Open a substate, recording who and when (user None: automation), and announce it
     (events.substate_opened): the engine creates its action runs in the same transaction; they are
     enqueued after the caller commits. Automation may record the opening on behalf of a user
-    (`on_behalf_of_id`, a trigger's "change as"): only the recorded user changes, not who acts."""
-    substate, record, actions = _substate_and_record(opp, substate_id)
+    (`on_behalf_of_id`, a trigger's "change as"): only the recorded user changes, not who acts. `known`: the
+    substate and record as the caller read them (the engine, with the run)."""
+    substate, record, actions = _substate_and_record(opp, substate_id, known)
     if user is not None and not may_act(user, substate):
         raise ServiceError(_("You may not change this substate."), 403)
     if record is not None and record.status == "open":
@@ -158,13 +183,14 @@ def _log(opp: Opportunity, substate: Substate, event: str, at, user_id: int | No
 
 
 def close_substate(opp: Opportunity, substate_id: int, user: User | None, chain: Chain | None = None, *,
-                   values: dict | None = None, note: str | None = None, canonical: bool = False) -> OpportunitySubstate:
+                   values: dict | None = None, note: str | None = None, canonical: bool = False,
+                   known: Known | None = None) -> OpportunitySubstate:
     """Close an open substate, recording who and when, and announce it (events.substate_closed): the
     engine cancels its scheduled runs and creates the on-close runs in the same transaction. A person's
     close first needs the substate's required fields and note (services.close_requirements): `values`
     gives the missing ones ({field reference: as typed}, or JSON values when `canonical`: the API), saved once
-    the substate is closed."""
-    substate, record, actions = _substate_and_record(opp, substate_id)
+    the substate is closed. `known`: as for open_substate."""
+    substate, record, actions = _substate_and_record(opp, substate_id, known)
     if user is not None and not may_act(user, substate):
         raise ServiceError(_("You may not change this substate."), 403)
     if record is None or record.status != "open":

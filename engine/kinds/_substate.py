@@ -1,10 +1,24 @@
 """Shared by A3 and A4: a chosen substate of the same opportunity type."""
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, exists, select
 from wtforms import Form
 
 from engine.kinds.base import Kind, Lookup, RefField, quoted
-from models import Substate
+from models import Action, ActionRun, OpportunitySubstate, State, Substate
+
+# The configured substate, its state (the flow it belongs to) and where the run's opportunity stands on it, read
+# with the run; and whether it has actions to run (only then are they read): an "open substate" run costs no
+# statement of its own before it writes (services.substates.Known).
+_CHOSEN = ActionRun.config["substate_id"].as_integer()
+_READ_WITH = [
+    (Substate, Substate.id == _CHOSEN),
+    (State, State.id == Substate.state_id),
+    (OpportunitySubstate, and_(OpportunitySubstate.opportunity_id == ActionRun.opportunity_id,
+                               OpportunitySubstate.substate_id == _CHOSEN)),
+    (exists(select(Action.id).where(Action.substate_id == _CHOSEN, Action.makes_runs())).label("has_actions"),
+     None),
+]
 
 
 class SubstateKind(Kind):
@@ -16,6 +30,9 @@ class SubstateKind(Kind):
             required_message=_l("Choose a substate."),
             missing_message=_l("The chosen substate is not part of this opportunity type."),
         )
+
+    def read_with(self) -> list:
+        return _READ_WITH
 
     def fill(self, form, substate) -> None:
         """Every substate of the same type, grouped by state (archived ones left out); this one is marked,
@@ -44,13 +61,16 @@ class SubstateKind(Kind):
     def change_substate(run, how: str) -> dict:
         """Open or close the configured substate; already so is a skip with its reason, not a failure."""
         from engine.errors import PermanentError, Skip
+        from engine.executor import read_with_records
         from services import ServiceError, substates
         from services.events import Chain
 
         substate_id = (run.config or {}).get("substate_id")
         change = substates.open_substate if how == "open" else substates.close_substate
+        read = read_with_records()
         try:
-            change(run.opportunity, substate_id, None, chain=Chain.from_run(run))
+            change(run.opportunity, substate_id, None, chain=Chain.from_run(run),
+                   known=substates.Known(*read) if read else None)
         except ServiceError as err:
             if err.status == 409:
                 raise Skip("already_open" if how == "open" else "not_open") from err

@@ -216,7 +216,9 @@ class Kind:
 
     def read_with(self) -> list:
         """Records the run's config names that execute() looks up by id, as (model, join condition on
-        ActionRun) pairs: the engine reads them with the run, in the same query (engine.executor._read)."""
+        ActionRun) pairs, or (column expression, None): the engine reads them with the run, in the same query
+        (engine.executor._read); execute() finds them in the session, or in order with
+        engine.executor.read_with_records()."""
         return []
 
     class ConfigForm(Form):
