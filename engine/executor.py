@@ -38,7 +38,7 @@ _HOST = socket.gethostname()
 _table = ActionRun.__table__
 # A run may be taken when it is due and free, or when its holder's lease ran out.
 _CLAIMABLE = and_(_table.c.id == bindparam("x_run"),
-                  or_(dispatch.ready_clause(bindparam("x_now")),
+                  or_(dispatch.ready_clause_of_one(bindparam("x_now")),
                       and_(_table.c.status == "running", _table.c.lease_until < bindparam("x_now"))))
 _CLAIM = (
     _table.update()
