@@ -1,5 +1,6 @@
 """Opening and closing the substates of an opportunity (SPEC E1): one service for the UI, jobs and API."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
@@ -76,6 +77,15 @@ _INSERT_OPEN = insert(OpportunitySubstate.__table__).values(
 _INSERT_EVENT = insert(SubstateEvent.__table__).values(
     opportunity_id=bindparam("opportunity_id"), substate_id=bindparam("substate_id"), event=bindparam("event"),
     at=bindparam("at"), user_id=bindparam("user_id"))
+# A first opening by the engine, written with the run's outcome (Known.with_outcome): two writes of their own,
+# as PostgreSQL takes no WITH inside a WITH, their parameters named as no column of action_run is (engine.along).
+_OPEN_LATER = {"opportunity_id": bindparam("o_opportunity"), "substate_id": bindparam("o_substate"),
+               "opened_at": bindparam("o_at"), "opened_by_id": bindparam("o_user")}
+_INSERT_OPEN_LATER = insert(OpportunitySubstate.__table__).values(status="open", **_OPEN_LATER
+                                                                  ).returning(OpportunitySubstate.__table__.c.id)
+_LOG_OPEN_LATER = insert(SubstateEvent.__table__).values(
+    opportunity_id=bindparam("o_opportunity"), substate_id=bindparam("o_substate"), event="opened",
+    at=bindparam("o_at"), user_id=bindparam("o_user")).returning(SubstateEvent.__table__.c.id)
 # PostgreSQL writes the record and its timeline event in one statement (a data-modifying WITH, which SQLite
 # lacks): a round trip fewer for every opening, and the engine opens a substate for every "open substate" run.
 _INSERT_OPEN_AND_LOG = _INSERT_OPEN.add_cte(insert(SubstateEvent.__table__).values(
@@ -91,12 +101,15 @@ _ACTIONS_OF = (select(Action).where(Action.substate_id == bindparam("substate_id
 @dataclass
 class Known:
     """What the engine read with an "open/close substate" run (engine.kinds._substate): the configured substate
-    (None when it does not exist), its state, the opportunity's record on it, and whether it has actions."""
+    (None when it does not exist), its state, the opportunity's record on it, and whether it has actions; and
+    `with_outcome` (engine.executor.with_outcome), which makes a first opening's record and timeline event go
+    with the run's outcome (on PostgreSQL, in its statement)."""
 
     substate: Substate | None
     state: State | None
     record: OpportunitySubstate | None
     has_actions: bool
+    with_outcome: Callable | None = None
 
 
 def _not_in_flow() -> ServiceError:
@@ -144,7 +157,9 @@ def open_substate(opp: Opportunity, substate_id: int, user: User | None,
     if record is not None and record.status == "open":
         raise ServiceError(_("“%(name)s” is already open.", name=substate.label), 409)
     now, user_id = utcnow(), user.id if user else on_behalf_of_id
-    if record is None:
+    if record is None and known is not None and known.with_outcome is not None:
+        record = _open_with_outcome(opp, substate, now, user_id, known.with_outcome)
+    elif record is None:
         record = _insert_open(opp, substate, now, user_id)
     else:
         record.status = "open"
@@ -167,6 +182,20 @@ def _insert_open(opp: Opportunity, substate: Substate, now, user_id: int | None)
     return _persistent(OpportunitySubstate(
         id=record_id, opportunity_id=opp.id, substate_id=substate.id, status="open", opened_at=now,
         opened_by_id=user_id, closed_at=None, closed_by_id=None))
+
+
+def _open_with_outcome(opp: Opportunity, substate: Substate, now, user_id: int | None,
+                       with_outcome: Callable) -> OpportunitySubstate:
+    """A first opening by the engine: its record and timeline event are written with the run's outcome (on
+    PostgreSQL in the same statement: one round trip fewer per opening), dropped with the run's work if it
+    fails. Until then neither is in the database: what reacts to the opening in the same transaction (the
+    engine's runs for the substate's actions, webhooks) is told by the event, not by the table. The record
+    returned is not the session's."""
+    params = {"o_opportunity": opp.id, "o_substate": substate.id, "o_at": now, "o_user": user_id}
+    with_outcome(_INSERT_OPEN_LATER, params)
+    with_outcome(_LOG_OPEN_LATER, params)
+    return OpportunitySubstate(opportunity_id=opp.id, substate_id=substate.id, status="open", opened_at=now,
+                               opened_by_id=user_id)
 
 
 def _persistent(record: OpportunitySubstate) -> OpportunitySubstate:

@@ -61,7 +61,7 @@ class SubstateKind(Kind):
     def change_substate(run, how: str) -> dict:
         """Open or close the configured substate; already so is a skip with its reason, not a failure."""
         from engine.errors import PermanentError, Skip
-        from engine.executor import read_with_records
+        from engine.executor import read_with_records, with_outcome
         from services import ServiceError, substates
         from services.events import Chain
 
@@ -70,7 +70,7 @@ class SubstateKind(Kind):
         read = read_with_records()
         try:
             change(run.opportunity, substate_id, None, chain=Chain.from_run(run),
-                   known=substates.Known(*read) if read else None)
+                   known=substates.Known(*read, with_outcome=with_outcome) if read else None)
         except ServiceError as err:
             if err.status == 409:
                 raise Skip("already_open" if how == "open" else "not_open") from err
