@@ -79,10 +79,9 @@ _INSERT_EVENT = insert(SubstateEvent.__table__).values(
     at=bindparam("at"), user_id=bindparam("user_id"))
 # A first opening by the engine, written with the run's outcome (Known.with_outcome): two writes of their own,
 # as PostgreSQL takes no WITH inside a WITH, their parameters named as no column of action_run is (engine.along).
-_OPEN_LATER = {"opportunity_id": bindparam("o_opportunity"), "substate_id": bindparam("o_substate"),
-               "opened_at": bindparam("o_at"), "opened_by_id": bindparam("o_user")}
-_INSERT_OPEN_LATER = insert(OpportunitySubstate.__table__).values(status="open", **_OPEN_LATER
-                                                                  ).returning(OpportunitySubstate.__table__.c.id)
+_INSERT_OPEN_LATER = insert(OpportunitySubstate.__table__).values(
+    opportunity_id=bindparam("o_opportunity"), substate_id=bindparam("o_substate"), status="open",
+    opened_at=bindparam("o_at"), opened_by_id=bindparam("o_user")).returning(OpportunitySubstate.__table__.c.id)
 _LOG_OPEN_LATER = insert(SubstateEvent.__table__).values(
     opportunity_id=bindparam("o_opportunity"), substate_id=bindparam("o_substate"), event="opened",
     at=bindparam("o_at"), user_id=bindparam("o_user")).returning(SubstateEvent.__table__.c.id)
@@ -128,7 +127,7 @@ def _substate_and_record(opp: Opportunity, substate_id: int, known: Known | None
                          ) -> tuple[Substate, OpportunitySubstate | None, list[Action]]:
     """The substate of the opportunity's flow, where the opportunity stands on it, and the substate's actions
     that make runs (in order), in one statement (and one more for those actions' channels, when it has any);
-    from what the caller `known`s, with a statement only for actions it has."""
+    or from what the caller already read (`known`), with statements only for the actions, when it has some."""
     if known is not None:
         if known.substate is None or known.state is None or known.state.type_id != opp.type_id:
             raise _not_in_flow()

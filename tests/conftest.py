@@ -1,4 +1,5 @@
-"""Fixtures: an app per test on real Redis and SQLite (and PostgreSQL when TEST_DATABASE_URL is set)."""
+"""Fixtures: one app per database (reset before each test) on real Redis and SQLite (and PostgreSQL when
+TEST_DATABASE_URL is set)."""
 
 import copy
 import os
