@@ -129,7 +129,7 @@ def _substate_and_record(opp: Opportunity, substate_id: int, known: Known | None
     that make runs (in order), in one statement (and one more for those actions' channels, when it has any);
     or from what the caller already read (`known`), with statements only for the actions, when it has some."""
     if known is not None:
-        if known.substate is None or known.state is None or known.state.type_id != opp.type_id:
+        if known.substate is None or known.state.type_id != opp.type_id:
             raise _not_in_flow()
         actions = (db.session.execute(_ACTIONS_OF, {"substate_id": known.substate.id}).scalars().all()
                    if known.has_actions else [])

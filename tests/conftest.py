@@ -10,7 +10,9 @@ import time
 import uuid
 from pathlib import Path
 
+import flask_babel
 import pytest
+from flask import current_app
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
 from redis import Redis
@@ -150,11 +152,7 @@ def _new_app(database_url: str, redis_url: str):
 def _refresh_locale_if_asked() -> None:
     """tests.api_support.forget_locale_per_request: the test's app context outlives its requests, so the
     language one request chose would stay cached for the next; a served request has a context of its own."""
-    from flask import current_app
-
     if current_app.config.get("TEST_FORGET_LOCALE"):
-        import flask_babel
-
         flask_babel.refresh()
 
 

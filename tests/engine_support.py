@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from redis import Redis
@@ -133,3 +134,20 @@ def status_of(opp, substate) -> str | None:
         select(OpportunitySubstate.status).where(OpportunitySubstate.opportunity_id == opp.id,
                                                  OpportunitySubstate.substate_id == substate.id)
     ).scalar_one_or_none()
+
+
+@contextmanager
+def statements_sent(engine):
+    """The first word of every statement sent on `engine` inside the block (SELECT, WITH, UPDATE…)."""
+    from sqlalchemy import event
+
+    sent = []
+
+    def count(conn, cursor, statement, *args):
+        sent.append(statement.split(None, 1)[0].upper())
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", count)

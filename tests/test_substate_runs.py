@@ -4,12 +4,10 @@ the outcome exactly as the service's own lookup does, and costs no statement of 
 
 from types import SimpleNamespace
 
-from sqlalchemy import event
-
 from engine.executor import execute
 from extensions import db
 from services.substates import close_substate, open_substate
-from tests.engine_support import add_action, runs, status_of
+from tests.engine_support import add_action, runs, statements_sent, status_of
 
 
 def _run_of(action):
@@ -25,16 +23,8 @@ def _ids(*records):
 def _execute(run, kind: str) -> list[str]:
     """Execute the run as a job does, in a fresh session; the first word of every statement it sent."""
     db.session.remove()
-    statements = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement.split(None, 1)[0].upper())
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with statements_sent(db.engine) as statements:
         assert execute(run.id, kind) == "done"
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
     return statements
 
 

@@ -1,7 +1,7 @@
 """Send email retried after a partial failure, a changed SMTP password, and what one run costs the database
 (SPEC A5, E8). A real aiosmtpd server on loopback; the executor runs in this process, as a worker's job does."""
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from engine import webhook_subscriptions
 from engine.executor import execute
@@ -10,7 +10,7 @@ from models import OutgoingEmail
 from services.runs import retry_run
 from services.smtp_credentials import SmtpData, update_credential
 from services.substates import close_substate, open_substate
-from tests.engine_support import runs
+from tests.engine_support import runs, statements_sent
 from tests.mail import support
 from tests.mail.conftest import PASSWORD
 
@@ -146,16 +146,8 @@ def test_a_send_email_run_costs_a_handful_of_statements(mail_app, make, smtp_ser
     # them per process until one is saved or deleted): warm that cache as a worker's first run does.
     webhook_subscriptions.active()
     db.session.remove()
-    statements = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement.split(None, 1)[0].upper())
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with statements_sent(db.engine) as statements:
         assert execute(run.id, "send_email") == "done"
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
     assert runs(id=run.id)[0].status == "succeeded" and len(server.wait_for(1)) == 1
     # Outbound webhooks' lookup of the active subscriptions when the run ends costs no SELECT: the
     # per-process cache answers (a Redis GET of its version, engine/webhook_subscriptions.py; issue 16).
