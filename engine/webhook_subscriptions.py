@@ -3,7 +3,9 @@ asks engine.webhooks_out which subscriptions listen, and the answer changes only
 deletes a subscription. So each process keeps the list it read, tagged with a version counter kept in Redis;
 any change to the table — through the ORM (services.outbound_webhooks) or a bulk statement through the
 session — bumps the counter once its transaction commits, and every process (web, workers) reads the list
-again in its next transaction. Asking Redis for the counter is one GET per transaction, not a SELECT per event.
+again in its next transaction. Asking Redis for the counter is one GET per transaction, not a SELECT per event;
+and none at all in an engine run's transaction when no subscription is active: the run is read with ANY_ACTIVE
+(engine.executor), and none_active() says so for the rest of that transaction.
 
 Correct across processes: the counter is read before the list, so a change committed meanwhile leaves the
 cached list under an older version, read again next time. Without Redis (or when it fails) the list is read
@@ -16,7 +18,7 @@ import logging
 import time
 
 from flask import current_app
-from sqlalchemy import event, select
+from sqlalchemy import event, exists, select
 from sqlalchemy.orm import Session
 
 from extensions import db
@@ -26,6 +28,7 @@ log = logging.getLogger("oppflow.webhooks_out")
 MAX_AGE = 60.0  # seconds: a change made behind the app's back is picked up by then
 _CHANGED = "webhook_subscriptions_changed"
 _VERSION = "webhook_subscriptions_version"  # the counter as this transaction first read it
+_NONE = "webhook_subscriptions_none"  # this transaction read that no subscription is active (none_active)
 _TABLE = WebhookSubscription.__table__
 
 
@@ -50,10 +53,23 @@ def _version(app) -> int | None:
         return None
 
 
+# Whether any subscription is active, as a column a statement can carry (the engine reads it with each run).
+ANY_ACTIVE = exists(select(WebhookSubscription.id).where(WebhookSubscription.active.is_(True))).label(
+    "any_webhook_subscription")
+
+
+def none_active() -> None:
+    """The caller read ANY_ACTIVE as false in the session's current transaction: until it ends, active() answers
+    [] without asking Redis (unless the session changes the subscriptions meanwhile)."""
+    db.session().info[_NONE] = True
+
+
 def active() -> list[tuple[int, list]]:
     """(id, events) of every active subscription: from this process's cache when the version still holds."""
-    app = current_app._get_current_object()
     session = db.session()
+    if session.info.get(_NONE) and not session.info.get(_CHANGED):
+        return []
+    app = current_app._get_current_object()
     cache = app.extensions.setdefault("oppflow_webhook_subscriptions", {})
     # Read once per transaction: a dry run or a bulk run-now announces dozens of events in one, and a
     # transaction's events all see the list as it stood when it began (as its SELECT would).
@@ -104,6 +120,7 @@ def _executed(state) -> None:
 def _ended(session, transaction) -> None:
     if transaction.parent is None:  # the next transaction asks Redis again
         session.info.pop(_VERSION, None)
+        session.info.pop(_NONE, None)
 
 
 @event.listens_for(Session, "after_commit")

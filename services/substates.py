@@ -100,12 +100,13 @@ _ACTIONS_OF = (select(Action).where(Action.substate_id == bindparam("substate_id
 @dataclass
 class Known:
     """What the engine read with an "open/close substate" run (engine.kinds._substate): the configured substate
-    (None when it does not exist), its state, the opportunity's record on it, and whether it has actions; and
+    (None when it does not exist), its state's opportunity type, the opportunity's record on it, and whether it
+    has actions; and
     `with_outcome` (engine.executor.with_outcome), which makes a first opening's record and timeline event go
     with the run's outcome (on PostgreSQL, in its statement)."""
 
     substate: Substate | None
-    state: State | None
+    type_id: int | None
     record: OpportunitySubstate | None
     has_actions: bool
     with_outcome: Callable | None = None
@@ -129,7 +130,7 @@ def _substate_and_record(opp: Opportunity, substate_id: int, known: Known | None
     that make runs (in order), in one statement (and one more for those actions' channels, when it has any);
     or from what the caller already read (`known`), with statements only for the actions, when it has some."""
     if known is not None:
-        if known.substate is None or known.state.type_id != opp.type_id:
+        if known.substate is None or known.type_id != opp.type_id:
             raise _not_in_flow()
         actions = (db.session.execute(_ACTIONS_OF, {"substate_id": known.substate.id}).scalars().all()
                    if known.has_actions else [])

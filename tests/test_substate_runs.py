@@ -1,5 +1,5 @@
 """Open/close substate runs executed as a worker executes them (engine.executor.execute, in process): what the
-run reads with its claim (the substate, its state, the opportunity's record, whether it has actions) decides
+run reads with its claim (the substate, its state's type, the opportunity's record, whether it has actions) decides
 the outcome exactly as the service's own lookup does, and costs no statement of its own."""
 
 from types import SimpleNamespace
@@ -39,7 +39,7 @@ def test_an_open_substate_run_opens_it_without_reading_it_apart(make, engine_app
     statements = _execute(_run_of(opening), "open_substate")
     assert status_of(opp, s2) == "open" and _run_of(opening).status == "succeeded"
     if db.engine.dialect.name == "postgresql":
-        # The run with the substate, its state and record; the outcome with the record and its timeline event.
+        # The run with the substate, its type and record; the outcome with the record and its timeline event.
         assert statements == ["SELECT", "WITH"], statements
     else:
         assert statements == ["SELECT", "INSERT", "INSERT", "UPDATE"], statements

@@ -103,3 +103,27 @@ def test_a_subscription_saved_by_another_process_is_seen(app):
                    env={**os.environ, "PYTHONPATH": str(ROOT)})
     other = db.session.execute(select(WebhookSubscription.id)).scalar_one()
     assert cache.active() == [(other, ["task.status_changed"])]
+
+
+def test_a_transaction_that_read_none_active_lists_none_until_it_ends(app):
+    """The engine reads ANY_ACTIVE with each run: when it is false, the run's transaction lists no subscription
+    without asking Redis (as the list stood when the transaction began); its next transaction sees one switched
+    on meanwhile by another process."""
+    sub = _create("Later", ["run.succeeded"], active=False)
+    assert db.session.execute(select(cache.ANY_ACTIVE)).scalar() is False
+    cache.none_active()
+    with db.engine.begin() as other:  # another process switches it on, and bumps the version after its commit
+        other.execute(WebhookSubscription.__table__.update().values(active=True))
+    cache.forget()
+    assert cache.active() == []
+    db.session.commit()
+    assert cache.active() == [(sub.id, ["run.succeeded"])]
+
+
+def test_a_transaction_that_read_none_active_still_sees_its_own_change(app):
+    assert db.session.execute(select(cache.ANY_ACTIVE)).scalar() is False
+    cache.none_active()
+    svc.save_allowed_hosts("127.0.0.1")
+    sub, _secret = svc.create(svc.SubscriptionData("Now", "http://127.0.0.1:9/hook", ["run.failed"], True))
+    db.session.flush()
+    assert cache.active() == [(sub.id, ["run.failed"])]

@@ -7,13 +7,13 @@ from wtforms import Form
 from engine.kinds.base import Kind, Lookup, RefField, quoted
 from models import Action, ActionRun, OpportunitySubstate, State, Substate
 
-# The configured substate, its state (the flow it belongs to) and where the run's opportunity stands on it, read
-# with the run; and whether it has actions to run (only then are they read): an "open substate" run costs no
+# The configured substate, its state's type (the flow it belongs to) and where the run's opportunity stands on
+# it, read with the run; and whether it has actions to run (only then are they read): an "open substate" run costs no
 # statement of its own before it writes (services.substates.Known).
 _CHOSEN = ActionRun.config["substate_id"].as_integer()
 _READ_WITH = [
     (Substate, Substate.id == _CHOSEN),
-    (State, State.id == Substate.state_id),
+    (select(State.type_id).where(State.id == Substate.state_id).scalar_subquery().label("type_id"), None),
     (OpportunitySubstate, and_(OpportunitySubstate.opportunity_id == ActionRun.opportunity_id,
                                OpportunitySubstate.substate_id == _CHOSEN)),
     (exists(select(Action.id).where(Action.substate_id == _CHOSEN, Action.makes_runs())).label("has_actions"),

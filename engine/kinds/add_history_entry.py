@@ -10,7 +10,7 @@ from wtforms import Form, TextAreaField
 
 from engine.kinds import _monitoring
 from engine.kinds.base import Kind, Lookup, Missing, quoted, written
-from engine.kinds.send_email import LOAD_OPTIONS
+from engine.kinds.send_email import OPPORTUNITY_RECORDS
 from extensions import db
 from models import HistoryEntry, User
 from models.base import utcnow
@@ -21,7 +21,7 @@ FAILED_TEXT = _l("The text's placeholders could not be filled: %(error)s")
 
 class AddHistoryEntry(Kind):
     key = "add_history_entry"
-    load_options = LOAD_OPTIONS
+    opportunity_records = OPPORTUNITY_RECORDS
     label = _l("Add history entry")
     help = _l("Writes a text on the opportunity's timeline on behalf of a chosen user, e.g. “The substate was "
               "not closed in time”; the history lists the entries, so a supervisor can count them.")

@@ -213,6 +213,10 @@ class Kind:
     # (a report, an export): meanwhile the run shows no claim, and on SQLite a transaction that has written
     # holds the database's write lock.
     claim_with_first_write = False
+    # The records related to the run's opportunity that execute() reads (its client, type, partners…), as (model,
+    # join condition on Opportunity) pairs: read with the run (engine.executor._read), found in the session by
+    # the opportunity's many-to-one relationships.
+    opportunity_records: tuple = ()
 
     def read_with(self) -> list:
         """Records the run's config names that execute() looks up by id, as (model, join condition on

@@ -16,7 +16,7 @@ from wtforms.validators import StopValidation
 
 from engine.kinds import _monitoring
 from engine.kinds.base import Kind, Lookup, Missing, options, quoted, written
-from engine.kinds.send_email import LOAD_OPTIONS
+from engine.kinds.send_email import OPPORTUNITY_RECORDS
 from extensions import db
 from models import Task, User
 from models.base import utcnow
@@ -48,7 +48,7 @@ class _Choice(SelectField):
 
 class CreateTask(Kind):
     key = "create_task"
-    load_options = LOAD_OPTIONS
+    opportunity_records = OPPORTUNITY_RECORDS
     label = _l("Create task")
     help = _l("Creates a task on the opportunity, e.g. “Prepare the project for {{ client.name }}”, for the "
               "opportunity's responsible user, their supervisor or a chosen user, due some time after it is created.")

@@ -18,7 +18,7 @@ from wtforms.validators import ValidationError
 
 from engine.kinds import _monitoring, _refs
 from engine.kinds.base import Kind, Lookup, quoted, written
-from engine.kinds.send_email import LOAD_OPTIONS
+from engine.kinds.send_email import OPPORTUNITY_RECORDS
 from extensions import db
 from models import Notification, SmtpCredential, User
 
@@ -28,7 +28,7 @@ FAILED_MESSAGE = _l("The message's placeholders could not be filled: %(error)s")
 
 class NotifySupervisor(Kind):
     key = "notify_supervisor"
-    load_options = LOAD_OPTIONS
+    opportunity_records = OPPORTUNITY_RECORDS
     label = _l("Notify supervisor")
     help = _l("Sends a message to the supervisor of the opportunity's responsible user (and to chosen users): "
               "a notification in the app and, if chosen, an email in each recipient's language. E.g. scheduled "

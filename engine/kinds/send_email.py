@@ -7,20 +7,35 @@ sending follows the external-effect rule through engine.outbox.
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased
 from wtforms import Form
 
 from engine.kinds import _refs
 from engine.kinds.base import RECIPIENTS, Kind, Lookup, Missing, RecipientField, RefsField, options, quoted
 from extensions import db
-from models import ActionRun, EmailTemplate, Opportunity, SmtpCredential, User
+from models import (
+    ActionRun,
+    Channel,
+    Customer,
+    EmailTemplate,
+    Opportunity,
+    OpportunityType,
+    PartnerCompany,
+    SmtpCredential,
+    User,
+)
 
-# What rendering reads besides the run, loaded with it in one query (engine.executor): the placeholders'
-# opportunity, client, type, channel, partners and owner.
-_OPPORTUNITY = joinedload(ActionRun.opportunity)
-LOAD_OPTIONS = [_OPPORTUNITY, *(_OPPORTUNITY.joinedload(rel) for rel in (
-    Opportunity.customer, Opportunity.type, Opportunity.channel, Opportunity.installer, Opportunity.commercial,
-    Opportunity.owner))]
+# What rendering reads besides the run and its opportunity, read with them in one query (engine.executor): the
+# placeholders' client, type, channel, partners and owner (aliased: a kind's own records may be of the same models).
+_INSTALLER, _COMMERCIAL, _OWNER = aliased(PartnerCompany), aliased(PartnerCompany), aliased(User)
+OPPORTUNITY_RECORDS = (
+    (Customer, Customer.id == Opportunity.customer_id),
+    (OpportunityType, OpportunityType.id == Opportunity.type_id),
+    (Channel, Channel.id == Opportunity.channel_id),
+    (_INSTALLER, _INSTALLER.id == Opportunity.installer_id),
+    (_COMMERCIAL, _COMMERCIAL.id == Opportunity.commercial_id),
+    (_OWNER, _OWNER.id == Opportunity.owner_id),
+)
 
 
 def internal_users() -> list[tuple[int, str]]:
@@ -32,7 +47,7 @@ def internal_users() -> list[tuple[int, str]]:
 
 class SendEmail(Kind):
     key = "send_email"
-    load_options = LOAD_OPTIONS
+    opportunity_records = OPPORTUNITY_RECORDS
     # Filling a template in for a few recipients is short: the claim goes with the `sending` mark (one UPDATE
     # and one commit fewer per email). A refused template or a message too big writes the claim with its
     # failed rows instead (engine.outbox: record_failure, or send's checkpoint before it raises).
