@@ -78,6 +78,12 @@ def browser():
         (pytest.fail if _browser_required() else pytest.skip)(CHROMIUM_MISSING)
     from playwright.sync_api import sync_playwright
 
+    from playwright.sync_api import expect
+
+    # expect() waits 5 s by default, apart from the context's 15 s: on a loaded CI machine (two browsers,
+    # two servers and the HTML checker on 2 cores) one POST and its swap took longer. Waits end as soon
+    # as the condition holds, so a passing run is no slower.
+    expect.set_options(timeout=15000)
     with sync_playwright() as playwright:
         chromium = launch_chromium(playwright)
         yield chromium
