@@ -76,9 +76,7 @@ def browser():
     """One Chromium for the session; each test gets its own context (cookies, locale) from new_page."""
     if not chromium_available():  # used from outside this folder without the `browser` marker
         (pytest.fail if _browser_required() else pytest.skip)(CHROMIUM_MISSING)
-    from playwright.sync_api import sync_playwright
-
-    from playwright.sync_api import expect
+    from playwright.sync_api import expect, sync_playwright
 
     # expect() waits 5 s by default, apart from the context's 15 s: on a loaded CI machine (two browsers,
     # two servers and the HTML checker on 2 cores) one POST and its swap took longer. Waits end as soon
