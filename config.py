@@ -129,6 +129,9 @@ class Config:
         self.MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT", "30"))
         self.MAIL_TEST_TIMEOUT = float(os.environ.get("MAIL_TEST_TIMEOUT", "8"))
         self.MAIL_CA_FILE = os.environ.get("MAIL_CA_FILE") or None
+        # How long a worker keeps an SMTP session open for the next run through the same credentials (0: not
+        # kept; engine.smtp_kept).
+        self.MAIL_KEEP_SECONDS = float(os.environ.get("MAIL_KEEP_SECONDS", "20"))
         # Reports and exports that were sent, kept for download (SPEC A6, A9).
         self.FILES_DIR = os.environ.get("FILES_DIR") or str(INSTANCE_DIR / "files")
         self.EXPORT_MAX_ROWS = int(os.environ.get("EXPORT_MAX_ROWS", "10000"))

@@ -21,12 +21,14 @@ def main(argv: list[str]) -> int:
     from engine.dispatch import Sweeper
     from extensions import db
 
+    forking = os.environ.get("OPPFLOW_WORKER") == "fork"
     # No pre-ping: a worker checks a connection out per job, and a job that meets a dropped connection fails
-    # as a transient error and is retried (docs/deploy.md).
-    app = create_app({"SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False}})
+    # as a transient error and is retried (docs/deploy.md). A forked child ends with its job: it keeps no
+    # SMTP session for the next (engine.smtp_kept).
+    app = create_app({"SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False},
+                      **({"MAIL_KEEP_SECONDS": 0} if forking else {})})
     redis = Redis.from_url(app.config["REDIS_URL"])
     queue = Queue(app.config["RQ_QUEUE"], connection=redis)
-    forking = os.environ.get("OPPFLOW_WORKER") == "fork"
     if forking:
         # A forked child must not reuse the parent's database connections.
         os.register_at_fork(after_in_child=lambda: db.engine.dispose(close=False) if app else None)

@@ -26,6 +26,7 @@ from email.utils import formatdate, make_msgid
 from flask import current_app
 from flask_babel import gettext as _
 
+from engine import smtp_kept
 from engine.errors import PermanentError, TransientError
 
 
@@ -203,9 +204,12 @@ class Connection:
         self.sender = sender
         self.timeout = timeout or current_app.config["MAIL_TIMEOUT"]
         self.ca_file = current_app.config.get("MAIL_CA_FILE")  # read here: _open may run in another thread
+        self.keep_seconds = current_app.config["MAIL_KEEP_SECONDS"]
         self.smtp: smtplib.SMTP | None = None
         self.steps: list[str] = []
         self._handshake: Future | None = None
+        self.sent = 0  # messages over this session, kept ones included (engine.smtp_kept.KEEP_MESSAGES)
+        self.failed = False  # a send failed: the session is not kept
 
     def _open(self) -> None:
         """Connect, say EHLO, secure and log in, raising what smtplib or the network raise (no app needed)."""
@@ -229,8 +233,16 @@ class Connection:
     def open_soon(self) -> None:
         """Start the handshake (greeting, EHLO, TLS, login) in a background thread, so that it goes on while
         the caller does what must come first (engine.outbox: commit the `sending` mark); opened() then waits
-        for it, close_soon() closes the connection whether or not it was used."""
-        self._handshake = _pool().submit(self._open)
+        for it, close_soon() keeps the session for the next run (engine.smtp_kept) or closes it. A session
+        kept from an earlier run through the same credentials is taken instead, once it answers NOOP."""
+        self._handshake = _pool().submit(self._resume_or_open)
+
+    def _resume_or_open(self) -> None:
+        kept = smtp_kept.take(self.sender, self.keep_seconds)
+        if kept is not None and smtp_kept.check(kept, self.timeout):
+            self.smtp, self.sent = kept.smtp, kept.sent
+            return
+        self._open()
 
     def opened(self) -> Connection:
         """The connection once open (the handshake open_soon started, or else made now); a failure is raised
@@ -246,11 +258,16 @@ class Connection:
         return self
 
     def close_soon(self) -> None:
-        """Say QUIT in the background (once a handshake still going on ends): the messages were accepted
-        already, or will not be sent; the job need not wait for the server's goodbye."""
+        """Keep the session for the next run (engine.smtp_kept) if every message on it was accepted, or else
+        say QUIT in the background (once a handshake still going on ends): the job need not wait for the
+        server's goodbye."""
         if self._handshake is not None and not self._handshake.done():
             self._handshake.add_done_callback(lambda _done: self.close())
         elif self.smtp is not None:
+            healthy = not self.failed and (self._handshake is None or self._handshake.exception() is None)
+            if healthy and smtp_kept.put(self.sender, self.smtp, self.sent, self.keep_seconds):
+                self.smtp = None
+                return
             _pool().submit(self.close)
 
     def send(self, msg: EmailMessage, to: str, data: bytes | None = None) -> None:
@@ -263,7 +280,9 @@ class Connection:
             else:  # an internationalised address needs SMTPUTF8, which send_message negotiates
                 self.smtp.send_message(msg, from_addr=from_address, to_addrs=[to])
         except Exception as err:
+            self.failed = True
             raise classify(err, self.sender, self.timeout) from None
+        self.sent += 1
 
     @property
     def greeting(self) -> str:

@@ -2,8 +2,10 @@
 or without AUTH, a self-signed certificate made at test time, and every message parsed on arrival.
 
 - `tls_files` (session): (cert, key) paths; the certificate names 127.0.0.1 and localhost.
-- `smtp_server(security="none", auth=False, refuse=None)`: start a server; `.port`, `.messages` (parsed
-  email.message.EmailMessage objects, with `.envelope_to`), `.wait_for(n)`; stopped after the test.
+- `smtp_server(security="none", auth=False, refuse=None, idle_timeout=300)`: start a server; `.port`,
+  `.messages` (parsed email.message.EmailMessage objects, with `.envelope_to`), `.wait_for(n)`,
+  `.sink.greetings` / `.sink.goodbyes` (EHLOs and QUITs heard); it closes a session idle `idle_timeout`
+  seconds; stopped after the test.
   `auth=True` accepts USER/PASSWORD only; `refuse={"addr": "550 5.1.1 No such user"}` refuses recipients;
   `.sink.hold.set()` keeps clients waiting for the answer to DATA (a worker can be killed mid-send).
 - `mail_app`: the engine app trusting the test certificate, with short SMTP timeouts.
@@ -26,6 +28,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from engine import smtp_kept
 from tests.conftest import _free_port
 
 USER, PASSWORD = "mailer", "s3cret-smtp-pass"
@@ -67,6 +70,19 @@ class Sink:
         self.lock = threading.Lock()
         self.hold = threading.Event()  # set: keep the client waiting for the answer to DATA
         self.in_data = threading.Event()
+        self.greetings = 0  # EHLOs: one per session, two with STARTTLS (engine.smtp_kept)
+        self.goodbyes = 0  # QUITs
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname  # what aiosmtpd does itself when there is no hook
+        with self.lock:
+            self.greetings += 1
+        return responses
+
+    async def handle_QUIT(self, server, session, envelope):
+        with self.lock:
+            self.goodbyes += 1
+        return "221 Bye"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.lower() in self.refuse:
@@ -118,10 +134,11 @@ class Server:
 def smtp_server(tls_files):
     started = []
 
-    def start(security: str = "none", auth: bool = False, refuse: dict | None = None) -> Server:
+    def start(security: str = "none", auth: bool = False, refuse: dict | None = None,
+              idle_timeout: float = 300) -> Server:
         sink = Sink(refuse)
         kwargs = {"hostname": "127.0.0.1", "port": free_port(), "server_hostname": "oppflow-test-smtp",
-                  "ready_timeout": 10}
+                  "ready_timeout": 10, "timeout": idle_timeout}
         if security in ("starttls", "tls"):
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(*tls_files)
@@ -137,6 +154,9 @@ def smtp_server(tls_files):
         return server
 
     yield start
+    # Sessions this process kept for a next run (engine.smtp_kept) end before their servers do, as a worker's
+    # end them when it stops: a server stopped under an open session leaves its side of it unclosed.
+    smtp_kept.close_all()
     for server in started:
         server.stop()
 
