@@ -1,5 +1,5 @@
-"""Round trips per run (issue 16, `round_trips_per_run`): the statements and commits the engine sends to the
-database for one database-only run (open_substate) and for one send-email run (to an aiosmtpd sink on
+"""Round trips per run (issue 16, `round_trips_per_run`): the statements, BEGINs and commits the engine sends to
+the database for one database-only run (open_substate) and for one send-email run (to an aiosmtpd sink on
 loopback), counted rather than timed, so the figure is stable on a busy machine.
 
 The runs are executed in this process by engine.executor.execute, the function the RQ job calls, after the
@@ -47,22 +47,35 @@ def _flow(smtp_port: int):
 
 
 class Counter:
-    """Statements and commits on the app's engine while counting (printed as they come when `verbose`)."""
+    """What the app's engine sends while counting: statements and commits, and on PostgreSQL the BEGINs psycopg
+    sends before a transaction's first statement, each a round trip of its own; a commit counts where it
+    reaches the server (engine.alone: none after a statement sent alone). Printed as they come when `verbose`."""
 
     def __init__(self, engine, verbose: bool = False) -> None:
         from sqlalchemy import event
 
         self.statements = self.commits = 0
         self.on, self.verbose = False, verbose
+        self.postgresql = engine.dialect.name == "postgresql"
         event.listen(engine, "before_cursor_execute", self._statement)
         event.listen(engine, "commit", self._commit)
 
-    def _statement(self, _conn, _cursor, statement, *_args) -> None:
+    def _statement(self, conn, _cursor, statement, *_args) -> None:
+        from engine import alone
+
+        if self.on and self.postgresql and alone.begins(conn.connection.dbapi_connection):
+            self.statements += 1
+            if self.verbose:
+                print("    BEGIN")
         self.statements += self.on
         if self.on and self.verbose:
             print("   ", " ".join(statement.split())[:110])
 
-    def _commit(self, *_args) -> None:
+    def _commit(self, conn) -> None:
+        from engine import alone
+
+        if self.postgresql and not alone.commits(conn.connection.dbapi_connection):
+            return
         self.commits += self.on
         if self.on and self.verbose:
             print("    COMMIT")

@@ -16,8 +16,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import load_only
 from sqlalchemy.orm.attributes import set_committed_value
 
+from engine import alone, dispatch, dry_run, webhook_subscriptions
 from engine import along as along_writes
-from engine import dispatch, dry_run, webhook_subscriptions
 from engine.errors import NeedsReview, PermanentError, Skip, TransientError
 from engine.kinds import Kind, get_kind
 from extensions import db
@@ -82,12 +82,12 @@ def _update(cache: dict, where, values: dict, **fixed):
     return stmt, {f"v_{k}": v for k, v in values.items()}
 
 
-def _fenced(run_id: int, token: str, values: dict, along: list | tuple = (), new: list | tuple = ()):
+def _fenced(run_id: int, token: str, values: dict, along: list | tuple = (), new: list | tuple = ()) -> bool:
     """UPDATE the run's columns `values` only while this worker holds it, with the writes `along`
-    (with_outcome) and the INSERTs of the objects `new` (begin_external) — engine.along; returns the result."""
+    (with_outcome) and the INSERTs of the objects `new` (begin_external) — engine.along; False when the run
+    is no longer this worker's."""
     stmt, params = _update(_RECORDS, _RECORD_WHERE, values)
-    stmt, more = along_writes.statement(stmt, along, new)
-    return db.session.execute(stmt, {"x_run": run_id, "x_token": token, **params, **more})
+    return along_writes.execute(stmt, {"x_run": run_id, "x_token": token, **params}, along, new)
 
 
 @dataclass
@@ -102,6 +102,7 @@ class _Claim:
     along: list = field(default_factory=list)  # (write, parameters) that go with the success (with_outcome)
     kept: list = field(default_factory=list)  # objects held so that the session keeps them (see _read_run)
     read: tuple = ()  # what the kind's read_with named, read with the run (read_with_records)
+    raw: object = None  # PostgreSQL's connection, for the statements that go alone (engine.alone)
 
 
 # The claim of the run this job executes, for the external-effect API below.
@@ -149,7 +150,7 @@ def _undo(claim: _Claim) -> str | None:
 
 def _record(run_id: int, token: str, along: list | tuple = (), **values) -> bool:
     """Write the outcome only if this worker still holds the run; False means another took it over."""
-    return _fenced(run_id, token, {"lease_until": None, **values}, along).rowcount == 1
+    return _fenced(run_id, token, {"lease_until": None, **values}, along)
 
 
 def with_outcome(write, params: dict, *objects) -> None:
@@ -161,7 +162,7 @@ def with_outcome(write, params: dict, *objects) -> None:
     unchanged objects, and a query meanwhile would read the row as it still is."""
     held = _claim.get()
     if held is None or dry_run.active() is not None:
-        db.session.execute(write, params)
+        db.session.execute(along_writes.plain(write), params)
         return
     if any(pending is write for pending, _params in held.along):
         raise ValueError("with_outcome: this write is already waiting for the outcome")
@@ -192,14 +193,14 @@ def _fenced_commit(run: ActionRun, new: list | tuple, **values) -> None:
     if held is None or held.run_id != run.id:
         raise RuntimeError("begin_external/checkpoint called outside the run's own job")
     lease_until = utcnow() + timedelta(seconds=current_app.config["ENGINE_LEASE_SECONDS"])
-    if held.written:
-        result = _fenced(held.run_id, held.token, {"lease_until": lease_until, **values}, new=new)
-    else:  # the run's first write: the claim goes with it, under the condition the run was read with
-        result = _claim_with(held, {"status": "running", "lease_until": lease_until, **values}, new=new)
-    if result.rowcount != 1:
+    with alone.statement(held.raw, db.session):
+        if held.written:
+            ours = _fenced(held.run_id, held.token, {"lease_until": lease_until, **values}, new=new)
+        else:  # the run's first write: the claim goes with it, under the condition the run was read with
+            ours = _claim_with(held, {"status": "running", "lease_until": lease_until, **values}, new=new)
+    if not ours:
         db.session.rollback()
         raise LeaseLost(f"run {held.run_id}")
-    along_writes.inserted(result, new)
     held.written = True
     _commit_unexpired()  # the run is still ours and goes on with the objects it loaded
 
@@ -260,13 +261,17 @@ def execute(run_id: int, kind_key: str | None = None) -> str:
     if kind is not None and kind.claim_with_first_write:
         return _execute_claiming_with_first_write(run_id, kind)
     now = utcnow()
-    taken = _claim_run(run_id, now)
+    raw = alone.connection(db.session)
+    with alone.statement(raw, db.session):
+        taken = _claim_run(run_id, now)
     db.session.commit()
     if taken is None:
         return "not claimed"
     token, kind_key = taken
     kind = get_kind(kind_key) or _UNKNOWN  # e.g. a kind since removed: the run fails, saying so
-    run, claim = _read_run(kind, False, {"x_run": run_id}, run_id, token, now, written=True)
+    with alone.statement(raw, db.session):
+        run, claim = _read_run(kind, False, {"x_run": run_id}, run_id, token, now, written=True)
+    claim.raw = raw
     return _run(run, kind, claim)
 
 
@@ -312,11 +317,14 @@ def _execute_claiming_with_first_write(run_id: int, kind) -> str:
     """execute() for a kind that claims with its first write: read the run if it may be taken and run it;
     begin_external/checkpoint or the outcome write the claim (_claim_with)."""
     now = utcnow()
-    read = _read_run(kind, True, {"x_run": run_id, "x_now": now}, run_id, _new_token(), now, written=False)
+    raw = alone.connection(db.session)
+    with alone.statement(raw, db.session):
+        read = _read_run(kind, True, {"x_run": run_id, "x_now": now}, run_id, _new_token(), now, written=False)
     if read is None:
         db.session.rollback()
         return "not claimed"
     run, claim = read
+    claim.raw = raw
     # The kind sees the run as claimed, as on the other path (nothing is written until its first write).
     for key, value in (("status", "running"), ("claimed_by", claim.token), ("started_at", now),
                        ("attempts", run.attempts + 1)):
@@ -324,14 +332,13 @@ def _execute_claiming_with_first_write(run_id: int, kind) -> str:
     return _run(run, kind, claim)
 
 
-def _claim_with(claim: _Claim, values: dict, along: list | tuple = (), new: list | tuple = ()):
+def _claim_with(claim: _Claim, values: dict, along: list | tuple = (), new: list | tuple = ()) -> bool:
     """Write the claim with the run's first write (`values`, the writes `along` and the objects `new`:
-    engine.along), under the condition the run was read with; the result's rowcount is 0 when the run may no
-    longer be taken (another worker has it)."""
+    engine.along), under the condition the run was read with; False when the run may no longer be taken
+    (another worker has it)."""
     stmt, params = _update(_CLAIMS_WITH, _CLAIMABLE, values, **_CLAIMED)
-    stmt, more = along_writes.statement(stmt, along, new)
-    return db.session.execute(stmt, {"x_run": claim.run_id, "x_now": claim.now, "x_token": claim.token,
-                                     **params, **more})
+    return along_writes.execute(stmt, {"x_run": claim.run_id, "x_now": claim.now, "x_token": claim.token, **params},
+                                along, new)
 
 
 def _succeeded(claim: _Claim, result: dict, finished) -> bool:
@@ -340,7 +347,7 @@ def _succeeded(claim: _Claim, result: dict, finished) -> bool:
     values = {"status": "succeeded", "finished_at": finished, "result": result, "error": None}
     if claim.written:
         return _record(claim.run_id, claim.token, claim.along, **values)
-    return _claim_with(claim, {"lease_until": None, **values}, claim.along).rowcount == 1
+    return _claim_with(claim, {"lease_until": None, **values}, claim.along)
 
 
 def _run(run: ActionRun, kind, claim: _Claim) -> str:
@@ -354,10 +361,14 @@ def _run(run: ActionRun, kind, claim: _Claim) -> str:
             raise PermanentError(_("Actions of this kind cannot run yet: %(kind)s.", kind=run.kind))
         result = run_kind(run) or {}
         finished = utcnow()
-        if not _succeeded(claim, result, finished):
+        # Before the outcome, in its transaction: what receivers add is written with it (and dropped with it
+        # if the run is no longer ours), and a receiver that adds nothing leaves the outcome alone (engine.alone).
+        events.run_succeeded.send(run, change=RunOutcome(run, "succeeded", finished))
+        with alone.statement(claim.raw, db.session):
+            succeeded = _succeeded(claim, result, finished)
+        if not succeeded:
             db.session.rollback()  # another worker holds it now: undo our effect
             return "lost lease"
-        events.run_succeeded.send(run, change=RunOutcome(run, "succeeded", finished))  # same transaction
         _commit_unexpired()
     except LeaseLost:
         db.session.rollback()

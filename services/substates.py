@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, bindparam, insert, select
 from sqlalchemy.orm import make_transient_to_detached, selectinload
 
+from engine import along
 from extensions import db
 from models import Action, Opportunity, OpportunitySubstate, State, Substate, SubstateEvent, User
 from models.base import utcnow
@@ -79,12 +80,12 @@ _INSERT_EVENT = insert(SubstateEvent.__table__).values(
     at=bindparam("at"), user_id=bindparam("user_id"))
 # A first opening by the engine, written with the run's outcome (Known.with_outcome): two writes of their own,
 # as PostgreSQL takes no WITH inside a WITH, their parameters named as no column of action_run is (engine.along).
-_INSERT_OPEN_LATER = insert(OpportunitySubstate.__table__).values(
-    opportunity_id=bindparam("o_opportunity"), substate_id=bindparam("o_substate"), status="open",
-    opened_at=bindparam("o_at"), opened_by_id=bindparam("o_user")).returning(OpportunitySubstate.__table__.c.id)
-_LOG_OPEN_LATER = insert(SubstateEvent.__table__).values(
-    opportunity_id=bindparam("o_opportunity"), substate_id=bindparam("o_substate"), event="opened",
-    at=bindparam("o_at"), user_id=bindparam("o_user")).returning(SubstateEvent.__table__.c.id)
+_INSERT_OPEN_LATER = along.Insert(OpportunitySubstate.__table__, {
+    "opportunity_id": bindparam("o_opportunity"), "substate_id": bindparam("o_substate"), "status": "open",
+    "opened_at": bindparam("o_at"), "opened_by_id": bindparam("o_user")})
+_LOG_OPEN_LATER = along.Insert(SubstateEvent.__table__, {
+    "opportunity_id": bindparam("o_opportunity"), "substate_id": bindparam("o_substate"), "event": "opened",
+    "at": bindparam("o_at"), "user_id": bindparam("o_user")})
 # PostgreSQL writes the record and its timeline event in one statement (a data-modifying WITH, which SQLite
 # lacks): a round trip fewer for every opening, and the engine opens a substate for every "open substate" run.
 _INSERT_OPEN_AND_LOG = _INSERT_OPEN.add_cte(insert(SubstateEvent.__table__).values(

@@ -138,16 +138,29 @@ def status_of(opp, substate) -> str | None:
 
 @contextmanager
 def statements_sent(engine):
-    """The first word of every statement sent on `engine` inside the block (SELECT, WITH, UPDATE…)."""
+    """The first word of every statement sent on `engine` inside the block (SELECT, WITH, UPDATE…); on
+    PostgreSQL with the BEGINs and COMMITs psycopg sends (each a round trip; none around a statement that goes
+    alone, engine.alone)."""
     from sqlalchemy import event
 
+    from engine import alone
+
     sent = []
+    postgresql = engine.dialect.name == "postgresql"
 
     def count(conn, cursor, statement, *args):
+        if postgresql and alone.begins(conn.connection.dbapi_connection):
+            sent.append("BEGIN")
         sent.append(statement.split(None, 1)[0].upper())
 
+    def commit(conn):
+        if postgresql and alone.commits(conn.connection.dbapi_connection):
+            sent.append("COMMIT")
+
     event.listen(engine, "before_cursor_execute", count)
+    event.listen(engine, "commit", commit)
     try:
         yield sent
     finally:
         event.remove(engine, "before_cursor_execute", count)
+        event.remove(engine, "commit", commit)

@@ -28,14 +28,20 @@ def _execute(run, kind: str) -> list[str]:
     return statements
 
 
-def test_an_open_substate_run_opens_it_without_reading_it_apart(make, engine_app):
+def _opening(make):
+    """A flow whose first substate opens the second; an opportunity whose first is open, its run waiting.
+    Returns stand-ins for the opportunity, the second substate and the action."""
     flow = make.flow((3,))
     s1, s2, _s3 = flow.substates
     opening = add_action(s1, "on_open", "open_substate", substate_id=s2.id)
     opp = make.opportunity(flow)
     open_substate(opp, s1.id, None)
     db.session.commit()
-    opp, s2, opening = _ids(opp, s2, opening)
+    return _ids(opp, s2, opening)
+
+
+def test_an_open_substate_run_opens_it_without_reading_it_apart(make, engine_app):
+    opp, s2, opening = _opening(make)
     statements = _execute(_run_of(opening), "open_substate")
     assert status_of(opp, s2) == "open" and _run_of(opening).status == "succeeded"
     if db.engine.dialect.name == "postgresql":
@@ -116,3 +122,36 @@ def test_a_substate_of_another_flow_fails_the_run(make, engine_app):
         assert run.status == "failed" and "does not belong" in run.error, (run.status, run.error)
     assert status_of(opp, elsewhere) is None
 
+
+
+def test_an_opening_whose_run_another_worker_took_writes_no_record_or_event(make, engine_app, monkeypatch):
+    """The opening's record and timeline event go with the run's outcome, gated on it (engine.along): when the
+    run became another worker's while the kind ran (the sweeper's lease), neither is written — on PostgreSQL
+    although that statement is committed on its own (engine.alone)."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from engine.kinds import get_kind
+    from models import ActionRun, SubstateEvent
+    from models.base import utcnow
+
+    opp, s2, opening = _opening(make)
+    run_id = _run_of(opening).id
+    kind = get_kind("open_substate")
+    real = kind.execute
+
+    def taken_meanwhile(run):
+        result = real(run)
+        with db.engine.begin() as other:
+            other.execute(ActionRun.__table__.update().where(ActionRun.id == run_id).values(
+                status="running", claimed_by="other worker", lease_until=utcnow() + timedelta(minutes=5)))
+        return result
+
+    monkeypatch.setattr(kind, "execute", taken_meanwhile)
+    db.session.remove()
+    assert execute(run_id, "open_substate") == "lost lease"
+    assert status_of(opp, s2) is None
+    assert db.session.execute(select(SubstateEvent).where(SubstateEvent.opportunity_id == opp.id,
+                                                          SubstateEvent.substate_id == s2.id)).all() == []
+    assert _run_of(opening).claimed_by == "other worker"

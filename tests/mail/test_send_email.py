@@ -209,6 +209,7 @@ def test_a_run_another_worker_takes_while_it_renders_sends_nothing(mail_app, mak
         return real_send(*args, **kwargs)
 
     monkeypatch.setattr(outbox, "send", taken_meanwhile)
+    db.session.remove()  # a fresh session, as a job's: its first write may go alone (engine.alone)
     assert execute(run.id, "send_email") == "lost lease"
     run = runs(id=run.id)[0]
     assert (run.status, run.claimed_by, run.attempts) == ("running", "other-worker", 1)
@@ -239,6 +240,7 @@ def test_a_run_taken_after_its_last_message_went_keeps_it_sending_for_review(mai
         return result
 
     monkeypatch.setattr(outbox, "send", taken_after_sending)
+    db.session.remove()  # a fresh session, as a job's: its outcome may go alone (engine.alone)
     assert execute(run.id, "send_email") == "lost lease"
     assert len(server.wait_for(1)) == 1
     (row,) = rows(run.id)
