@@ -145,6 +145,55 @@ def test_a_rolled_back_event_sends_nothing(make, receiver):
     assert deliveries() == []
 
 
+def test_a_run_another_worker_took_announces_no_success(engine_app, make, receiver, monkeypatch):
+    """run.succeeded's delivery is written in the outcome's transaction (its receiver runs before the outcome's
+    UPDATE): a run that became another worker's while its kind ran records no outcome and announces nothing;
+    the same run left alone announces its success once."""
+    from datetime import timedelta
+
+    from engine.executor import execute
+    from engine.kinds import get_kind
+    from models import ActionRun
+    from models.base import utcnow
+    from tests.engine_support import runs
+
+    subscribe(receiver, events=("run.succeeded",))
+    flow = make.flow((2,))
+    s1, s2 = flow.substates
+    make.action(s1, "open_substate", config={"substate_id": s2.id}, enabled=True)
+    opp = make.opportunity(flow)
+    open_substate(opp, s1.id, None)
+    db.session.commit()
+    (first,) = runs(kind="open_substate")
+    first_id = first.id
+    kind = get_kind("open_substate")
+    real = kind.execute
+
+    taken = []
+
+    def taken_meanwhile(run):
+        result = real(run)
+        if not taken:  # the first attempt only
+            taken.append(run.id)
+            with db.engine.begin() as other:
+                other.execute(ActionRun.__table__.update().where(ActionRun.id == first_id).values(
+                    status="running", claimed_by="other worker", lease_until=utcnow() + timedelta(minutes=5)))
+        return result
+
+    monkeypatch.setattr(kind, "execute", taken_meanwhile)
+    db.session.remove()
+    assert execute(first_id, "open_substate") == "lost lease"
+    assert deliveries(event_type="run.succeeded") == []
+    # The other worker's run, released: it succeeds and is announced, once.
+    with db.engine.begin() as other:
+        other.execute(ActionRun.__table__.update().where(ActionRun.id == first_id).values(
+            status="pending", claimed_by=None, lease_until=None))
+    db.session.remove()
+    assert execute(first_id, "open_substate") == "done"
+    (announced,) = deliveries(event_type="run.succeeded")
+    assert announced.payload["data"]["run"]["id"] == first_id
+
+
 def test_retried_after_a_500_then_delivered(workers, make, receiver):
     receiver.answers = [500]
     sub, secret = subscribe(receiver)
