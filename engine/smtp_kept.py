@@ -54,6 +54,8 @@ def take(sender, keep_seconds: float) -> Kept | None:
 def check(kept: Kept, timeout: float) -> bool:
     """Whether the kept session still answers: NOOP with a short timeout, then the session's own again."""
     sock = kept.smtp.sock
+    if sock is None:
+        return False
     try:
         sock.settimeout(min(timeout, CHECK_SECONDS))
         alive = kept.smtp.noop()[0] == 250
@@ -78,7 +80,10 @@ def put(sender, smtp: smtplib.SMTP, sent: int, keep_seconds: float) -> bool:
 
 
 def quit_quietly(smtp: smtplib.SMTP) -> None:
+    """QUIT, waiting CHECK_SECONDS at most for the goodbye of a session that may have died idle."""
     try:
+        if smtp.sock is not None:
+            smtp.sock.settimeout(CHECK_SECONDS)
         smtp.quit()
     except (smtplib.SMTPException, OSError):
         smtp.close()
