@@ -8,7 +8,8 @@ filtered pages' p95 and the sorts' p95, per backend).
                                       [--keep-sqlite FILE] [--keep-pg SCHEMA] [--sort-repeat 3]
                                       [--only filters|sorts] [--tabs email,tasks] [--no-sqlite]
 
---keep-sqlite / --keep-pg keep the seeded database and reuse it on the next run of the same size.
+--keep-sqlite / --keep-pg keep the seeded database and reuse it on the next run of the same size. Kept
+pages are off (PAGE_CACHE_MB=0): every sample is the query and the rendering.
 """
 
 import argparse
@@ -78,6 +79,9 @@ def measure_sorts(app, repeat: int, only_tabs=None) -> list[float]:
 def measure(url: str, opps: int, runs: int, repeat: int, reuse: bool = False, only: str | None = None,
             sort_repeat: int = 3, only_tabs=None) -> tuple[float | None, float | None]:
     app = seed(url, opps, runs, reuse=reuse)
+    # Every sample renders its page: the web processes' kept pages (blueprints/page_cache.py) would answer a
+    # repeated request from memory while nothing writes, and time the cache rather than the query.
+    app.config["PAGE_CACHE_MB"] = 0
     name = url.split('+')[0].split(':')[0]
     sort_p95 = None
     if only != "filters":
