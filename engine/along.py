@@ -9,6 +9,7 @@ saves. So a write is a statement with bind parameters of its own names plus thei
 no column's (an UPDATE's parameter named like a column of a write going with it would be SET there too)."""
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from sqlalchemy import BindParameter, Table, bindparam, exists, func, inspect, literal, literal_column, select
 from sqlalchemy.orm import make_transient_to_detached
@@ -27,7 +28,9 @@ class Insert:
     table: Table
     values: dict
 
+    @cached_property
     def plain(self):
+        """The INSERT … VALUES, built once (SQLite and dry runs execute it for every opening)."""
         return self.table.insert().values(self.values)
 
     def gated(self, gate):
@@ -42,7 +45,7 @@ class Insert:
 
 def plain(write):
     """The write as a statement of its own (not going with an UPDATE)."""
-    return write.plain() if isinstance(write, Insert) else write
+    return write.plain if isinstance(write, Insert) else write
 
 
 def execute(stmt, params: dict, along, new) -> bool:
@@ -92,9 +95,8 @@ def _combine(stmt, writes: list, shapes: list):
     inserts = []
     for i, (cls, keys) in enumerate(shapes):  # one INSERT each: the i-th id returned is the i-th object's
         mapper = inspect(cls)
-        table = mapper.local_table
-        row = select(*(bindparam(f"n{i}_{k}", type_=table.c[k].type) for k in keys)).where(gate)
-        inserts.append(table.insert().from_select(list(keys), row).returning(mapper.primary_key[0]).cte(f"new_{i}"))
+        insert = Insert(mapper.local_table, {k: bindparam(f"n{i}_{k}") for k in keys}).gated(gate)
+        inserts.append(insert.returning(mapper.primary_key[0]).cte(f"new_{i}"))
     counted = select(func.count()).select_from(fenced).scalar_subquery()
     return select(counted, *(select(cte.c[0]).scalar_subquery() for cte in inserts)).add_cte(*ctes, *inserts)
 

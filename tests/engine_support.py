@@ -164,3 +164,34 @@ def statements_sent(engine):
     finally:
         event.remove(engine, "before_cursor_execute", count)
         event.remove(engine, "commit", commit)
+
+
+def taken_by_another_worker(run_id: int) -> None:
+    """Another worker's claim on the run, committed on its own connection (a lease five minutes long)."""
+    from datetime import timedelta
+
+    from extensions import db
+    from models import ActionRun
+    from models.base import utcnow
+
+    with db.engine.begin() as other:
+        other.execute(ActionRun.__table__.update().where(ActionRun.id == run_id).values(
+            status="running", claimed_by="other worker", lease_until=utcnow() + timedelta(minutes=5)))
+
+
+def taken_while_the_kind_runs(monkeypatch, kind_key: str, run_id: int) -> None:
+    """The first time the kind runs, another worker claims `run_id` once the kind's work is done (before the
+    run's outcome is written)."""
+    from engine.kinds import get_kind
+
+    kind = get_kind(kind_key)
+    real, taken = kind.execute, []
+
+    def execute(run):
+        result = real(run)
+        if not taken:
+            taken.append(run_id)
+            taken_by_another_worker(run_id)
+        return result
+
+    monkeypatch.setattr(kind, "execute", execute)

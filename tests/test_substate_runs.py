@@ -7,7 +7,7 @@ from types import SimpleNamespace
 from engine.executor import execute
 from extensions import db
 from services.substates import close_substate, open_substate
-from tests.engine_support import add_action, runs, statements_sent, status_of
+from tests.engine_support import add_action, runs, statements_sent, status_of, taken_while_the_kind_runs
 
 
 def _run_of(action):
@@ -128,27 +128,13 @@ def test_an_opening_whose_run_another_worker_took_writes_no_record_or_event(make
     """The opening's record and timeline event go with the run's outcome, gated on it (engine.along): when the
     run became another worker's while the kind ran (the sweeper's lease), neither is written — on PostgreSQL
     although that statement is committed on its own (engine.alone)."""
-    from datetime import timedelta
-
     from sqlalchemy import select
 
-    from engine.kinds import get_kind
-    from models import ActionRun, SubstateEvent
-    from models.base import utcnow
+    from models import SubstateEvent
 
     opp, s2, opening = _opening(make)
     run_id = _run_of(opening).id
-    kind = get_kind("open_substate")
-    real = kind.execute
-
-    def taken_meanwhile(run):
-        result = real(run)
-        with db.engine.begin() as other:
-            other.execute(ActionRun.__table__.update().where(ActionRun.id == run_id).values(
-                status="running", claimed_by="other worker", lease_until=utcnow() + timedelta(minutes=5)))
-        return result
-
-    monkeypatch.setattr(kind, "execute", taken_meanwhile)
+    taken_while_the_kind_runs(monkeypatch, "open_substate", run_id)
     db.session.remove()
     assert execute(run_id, "open_substate") == "lost lease"
     assert status_of(opp, s2) is None

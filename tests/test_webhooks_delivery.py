@@ -149,13 +149,9 @@ def test_a_run_another_worker_took_announces_no_success(engine_app, make, receiv
     """run.succeeded's delivery is written in the outcome's transaction (its receiver runs before the outcome's
     UPDATE): a run that became another worker's while its kind ran records no outcome and announces nothing;
     the same run left alone announces its success once."""
-    from datetime import timedelta
-
     from engine.executor import execute
-    from engine.kinds import get_kind
     from models import ActionRun
-    from models.base import utcnow
-    from tests.engine_support import runs
+    from tests.engine_support import runs, taken_while_the_kind_runs
 
     subscribe(receiver, events=("run.succeeded",))
     flow = make.flow((2,))
@@ -166,21 +162,7 @@ def test_a_run_another_worker_took_announces_no_success(engine_app, make, receiv
     db.session.commit()
     (first,) = runs(kind="open_substate")
     first_id = first.id
-    kind = get_kind("open_substate")
-    real = kind.execute
-
-    taken = []
-
-    def taken_meanwhile(run):
-        result = real(run)
-        if not taken:  # the first attempt only
-            taken.append(run.id)
-            with db.engine.begin() as other:
-                other.execute(ActionRun.__table__.update().where(ActionRun.id == first_id).values(
-                    status="running", claimed_by="other worker", lease_until=utcnow() + timedelta(minutes=5)))
-        return result
-
-    monkeypatch.setattr(kind, "execute", taken_meanwhile)
+    taken_while_the_kind_runs(monkeypatch, "open_substate", first_id)
     db.session.remove()
     assert execute(first_id, "open_substate") == "lost lease"
     assert deliveries(event_type="run.succeeded") == []
